@@ -1,0 +1,1 @@
+"""hpsearch: hyperparameter search for neural networks."""

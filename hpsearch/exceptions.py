@@ -1,0 +1,47 @@
+"""Every error hpsearch raises on purpose, under one base class.
+
+The CLI catches `HpsearchError` and prints its message as one line with a non-zero exit code;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class HpsearchError(Exception):
+    """Base class of every error hpsearch raises for a user mistake or a failed run."""
+
+
+class SpaceError(HpsearchError, ValueError):
+    """A search-space dimension or a parameter value is invalid."""
+
+
+class StrategyError(HpsearchError):
+    """A strategy is unknown, misconfigured, or its backend failed."""
+
+
+class StudyError(HpsearchError):
+    """A study cannot run: bad arguments, or too many consecutive failures."""
+
+
+class StorageError(HpsearchError):
+    """The run folder or its database is unusable: damaged, locked, or not writable."""
+
+
+class StudyLockedError(StorageError):
+    """Another driver holds the study's lock."""
+
+
+class StudyMismatchError(StorageError):
+    """An existing study was reopened with a different space or direction."""
+
+
+class StudyFileError(HpsearchError):
+    """A study file is missing, malformed, or has a bad key or value."""
+
+
+class ObjectiveError(HpsearchError):
+    """An objective cannot be loaded or returned something that is not a result."""
+
+
+class EnsembleError(HpsearchError):
+    """An ensemble cannot be built, saved or loaded."""

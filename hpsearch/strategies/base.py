@@ -1,0 +1,59 @@
+"""The strategy contract, shared by grid, random, gp, skopt and tpe.
+
+A strategy is built with the space, a `np.random.Generator`, the study's direction and its
+own keyword options. The engine drives it through two calls only:
+
+- `ask(n, pending) -> list[dict]`: n new points. `pending` holds the params of trials that are
+  running right now, so a model-based strategy can avoid proposing them again (constant liar,
+  kriging believer).
+- `tell(trial)`: a finished `FrozenTrial` (complete, pruned or failed). On resume the engine
+  replays every finished trial through `tell` in trial-number order before the first `ask`.
+
+Strategies never touch storage. A strategy with a finite set of points (grid) returns fewer
+than n points, or none, once it runs out; `exhausted` says so.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hpsearch.space import Space
+from hpsearch.trial import FrozenTrial
+
+DIRECTIONS = ("minimize", "maximize")
+
+
+class Strategy(ABC):
+    """Base class: stores the space, rng, direction and options; subclasses implement ask/tell."""
+
+    #: the name used in `hp.Study(strategy=...)` and study files
+    name: str = ""
+
+    def __init__(self, space: Space, rng: np.random.Generator, direction: str = "minimize",
+                 **options: Any) -> None:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        self.space = space
+        self.rng = rng
+        self.direction = direction
+
+    def sign(self) -> float:
+        """Multiply a user-facing value by this to get a value to minimise."""
+        return 1.0 if self.direction == "minimize" else -1.0
+
+    @abstractmethod
+    def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        """Return up to n new points (fewer only when the strategy is exhausted)."""
+
+    @abstractmethod
+    def tell(self, trial: FrozenTrial) -> None:
+        """Record a finished trial."""
+
+    @property
+    def exhausted(self) -> bool:
+        """True when `ask` can return no new point (only finite strategies ever say so)."""
+        return False
