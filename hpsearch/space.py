@@ -90,7 +90,9 @@ class Float:
         _check_bounds("Float", self.low, self.high, self.log, self.step)
         if self.grid_points is not None and (int(self.grid_points) != self.grid_points
                                              or self.grid_points < 1):
-            raise SpaceError(f"Float: grid_points must be a positive integer, got {self.grid_points}")
+            raise SpaceError(
+                f"Float: grid_points must be a positive integer, got {self.grid_points}"
+            )
 
     def _quantise(self, x: float) -> float:
         if self.step is not None:
@@ -366,7 +368,8 @@ class Space(Mapping[str, Dimension]):
 
     def from_unit(self, u: Sequence[float]) -> dict[str, Any]:
         """Array of shape (len(space),) in [0, 1] -> point."""
-        return {name: dim.from_unit(x) for (name, dim), x in zip(self._dims.items(), u, strict=True)}
+        dims = self._dims.items()
+        return {name: dim.from_unit(x) for (name, dim), x in zip(dims, u, strict=True)}
 
     def grid(self) -> list[dict[str, Any]]:
         """The full product of every dimension's grid, in row-major (declaration) order."""
@@ -390,7 +393,7 @@ class Space(Mapping[str, Dimension]):
                 raise SpaceError(f"param {name}={params[name]!r} is outside {dim!r}")
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """Plain-dict form, stable enough to compare a reopened study's space with the stored one."""
+        """Plain-dict form; a reopened study compares it with the stored one."""
         return {name: dim.to_dict() for name, dim in self._dims.items()}
 
     @classmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class TrialState(str, enum.Enum):
+class TrialState(enum.StrEnum):
     """Lower-case names, as they appear in every table."""
 
     RUNNING = "running"
@@ -27,9 +27,6 @@ class TrialState(str, enum.Enum):
     def is_finished(self) -> bool:
         """Complete, pruned and failed trials count towards `n_trials`."""
         return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

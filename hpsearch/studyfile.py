@@ -1,0 +1,291 @@
+"""Study files: TOML in, a validated, frozen `StudySpec` out.
+
+Contract: `load_study_file(path, **overrides)` reads the file with `tomllib`, checks every
+section and key strictly (unknown keys get a did-you-mean), and returns a `StudySpec`. Every
+mistake raises `StudyFileError` whose message starts with the file's path and names the key path
+(`[study].n_trials`, `[space].learning_rate.low`) and what was expected. Checks that need the
+objective's vocabulary (the built-in network's hyperparameter names, the dataset) live with the
+objective (`hpsearch.objectives`), which `hpsearch run` and `hpsearch validate` call next.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hpsearch.exceptions import SpaceError, StudyFileError
+from hpsearch.space import Space, dimension_from_dict
+
+STRATEGIES = ("grid", "random", "gp", "skopt", "tpe")
+TASKS = ("classification", "regression", "multilabel")
+BACKENDS = ("local", "dask")
+
+_STUDY_KEYS = {
+    "name", "strategy", "n_trials", "n_jobs", "seed", "direction", "metric", "storage",
+    "timeout", "trial_timeout", "max_memory_mb", "backend", "scheduler",
+    "max_consecutive_failures",
+}
+_OBJECTIVE_KEYS = {
+    "kind", "task", "dataset", "target", "val_fraction", "test_fraction", "entry", "fixed",
+    "repeats", "checkpoint_epochs",
+}
+_TOP_KEYS = {"study", "strategy_options", "objective", "space", "pruner"}
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """The `[objective]` section; `fixed` holds `[objective.fixed]` (constant hyperparameters)."""
+
+    kind: str = "mlp"
+    task: str = "classification"
+    dataset: str = "digits"
+    target: str | None = None
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    entry: str | None = None
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    repeats: int = 1
+    checkpoint_epochs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A whole study file, resolved. `run_dir` is `<storage>/<name>`."""
+
+    path: Path
+    name: str
+    strategy: str
+    n_trials: int
+    n_jobs: int
+    seed: int
+    direction: str
+    metric: str
+    storage: Path
+    space: Space
+    objective: ObjectiveSpec
+    strategy_options: Mapping[str, Any] = field(default_factory=dict)
+    pruner: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    trial_timeout: float | None = None
+    max_memory_mb: int | None = None
+    backend: str = "local"
+    scheduler: str | None = None
+    max_consecutive_failures: int | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.storage / self.name
+
+    def resolve_dataset(self) -> str:
+        """`digits`/`spiral` as they are; a file path made absolute, relative to the study file."""
+        ds = self.objective.dataset
+        if ds in ("digits", "spiral"):
+            return ds
+        p = Path(ds).expanduser()
+        return str(p if p.is_absolute() else (self.path.parent / p).resolve())
+
+
+class _Reader:
+    """Typed access to one TOML table, with error messages naming the file and key path."""
+
+    def __init__(self, path: Path, section: str, table: Any) -> None:
+        self.path, self.section = path, section
+        if not isinstance(table, dict):
+            self.fail("", f"expected a table, got {_show(table)}")
+        self.table = table
+
+    def fail(self, key: str, what: str) -> None:
+        where = f"[{self.section}]" + (f".{key}" if key else "")
+        raise StudyFileError(f"{self.path}: {where}: {what}")
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                self.fail(key, f"unknown key{_did_you_mean(key, allowed)}; "
+                               f"expected one of: {', '.join(sorted(allowed))}")
+
+    def get(self, key: str, kind: str, default: Any = None, choices: tuple = (),
+            low: float | None = None, high: float | None = None, required: bool = False) -> Any:
+        if key not in self.table:
+            if required:
+                self.fail(key, f"missing; expected {_expect(kind, choices)}")
+            return default
+        value = self.table[key]
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value),
+            "bool": isinstance(value, bool),
+            "int_list": isinstance(value, list)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+        }[kind]
+        if not ok:
+            self.fail(key, f"expected {_expect(kind, choices)}, got {_show(value)}")
+        if choices and value not in choices:
+            self.fail(key, f"expected one of {', '.join(map(repr, choices))}"
+                           f"{_did_you_mean(str(value), set(choices))}, got {_show(value)}")
+        if low is not None and value < low:
+            self.fail(key, f"expected a value >= {low}, got {_show(value)}")
+        if high is not None and value > high:
+            self.fail(key, f"expected a value <= {high}, got {_show(value)}")
+        return float(value) if kind == "float" else value
+
+
+def _show(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, dict) else "a table"
+
+
+def _expect(kind: str, choices: tuple) -> str:
+    if choices:
+        return "one of " + ", ".join(map(repr, choices))
+    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+            "int_list": "a list of integers"}[kind]
+
+
+def _did_you_mean(key: str, allowed: set[str] | Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    if not close:
+        aliases = {"lr": "learning_rate", "wd": "reg", "weight_decay": "reg", "l2": "reg",
+                   "bs": "batch_size", "layers": "num_layers", "units": "hidden_size",
+                   "n_layers": "num_layers", "hidden": "hidden_size", "act": "activation",
+                   "algorithm": "strategy", "sampler": "strategy", "trials": "n_trials",
+                   "jobs": "n_jobs", "workers": "n_jobs"}
+        if aliases.get(key) in allowed:
+            close = [aliases[key]]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file raises StudyFileError naming it."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise StudyFileError(f"{path}: no such study file") from None
+    except IsADirectoryError:
+        raise StudyFileError(f"{path}: is a folder, expected a study file (.toml)") from None
+    except tomllib.TOMLDecodeError as err:
+        raise StudyFileError(f"{path}: not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise StudyFileError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
+
+
+def parse_space(path: Path, table: Any) -> Space:
+    """The `[space]` table -> Space; each entry an inline table with `type` and its fields."""
+    if not isinstance(table, dict) or not table:
+        raise StudyFileError(f"{path}: [space]: expected at least one hyperparameter, e.g. "
+                             "learning_rate = { type = \"float\", low = 1e-4, high = 1e-1, "
+                             "log = true }")
+    dims = {}
+    for name, spec in table.items():
+        if not isinstance(spec, dict):
+            raise StudyFileError(
+                f"{path}: [space].{name}: expected an inline table such as "
+                f"{{ type = \"float\", low = 0.0, high = 1.0 }}, got {_show(spec)}")
+        try:
+            dims[name] = dimension_from_dict(name, spec)
+        except SpaceError as err:
+            raise StudyFileError(f"{path}: [{err}".replace("space.", "space].", 1)) from None
+    return Space(dims)
+
+
+def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
+    """Read and check a study file. `overrides` (n_trials, n_jobs, storage, backend, scheduler,
+    seed) replace the file's values after its own checks, as the command line's options do."""
+    path = Path(path)
+    data = read_toml(path)
+    top = _Reader(path, "top level", data)
+    for key in data:
+        if key not in _TOP_KEYS:
+            top.fail(key, f"unknown section{_did_you_mean(key, _TOP_KEYS)}; expected "
+                          f"{', '.join('[' + k + ']' for k in sorted(_TOP_KEYS))}")
+    if "study" not in data:
+        raise StudyFileError(f"{path}: [study]: missing section; it needs at least strategy "
+                             "and n_trials")
+    study = _Reader(path, "study", data["study"])
+    study.check_keys(_STUDY_KEYS)
+    name = study.get("name", "str", default=path.stem)
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        study.fail("name", f"expected a plain folder name, got {name!r}")
+
+    objective = _parse_objective(path, data.get("objective", {}))
+    strategy_options = data.get("strategy_options", {})
+    _Reader(path, "strategy_options", strategy_options)
+    pruner = data.get("pruner", {})
+    _Reader(path, "pruner", pruner)
+
+    default_metric = {"regression": "val_loss", "multilabel": "val_accuracy"}.get(
+        objective.task, "val_accuracy") if objective.kind == "mlp" else "value"
+    metric = study.get("metric", "str", default=default_metric)
+    default_direction = "minimize" if metric.endswith(("loss", "error")) or \
+        metric == "value" else "maximize"
+    spec = StudySpec(
+        path=path,
+        name=name,
+        strategy=study.get("strategy", "str", choices=STRATEGIES, required=True),
+        n_trials=study.get("n_trials", "int", low=1, required=True),
+        n_jobs=study.get("n_jobs", "int", default=1, low=1),
+        seed=study.get("seed", "int", default=0, low=0),
+        direction=study.get("direction", "str", default=default_direction,
+                            choices=("minimize", "maximize")),
+        metric=metric,
+        storage=Path(study.get("storage", "str", default="runs")),
+        space=parse_space(path, data.get("space")),
+        objective=objective,
+        strategy_options=dict(strategy_options),
+        pruner=dict(pruner),
+        timeout=study.get("timeout", "float", low=0),
+        trial_timeout=study.get("trial_timeout", "float", low=0),
+        max_memory_mb=study.get("max_memory_mb", "int", low=1),
+        backend=study.get("backend", "str", default="local", choices=BACKENDS),
+        scheduler=study.get("scheduler", "str"),
+        max_consecutive_failures=study.get("max_consecutive_failures", "int", low=1),
+    )
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    if "storage" in clean:
+        clean["storage"] = Path(clean["storage"])
+    if clean.get("n_trials", 1) < 1 or clean.get("n_jobs", 1) < 1:
+        raise StudyFileError(f"{path}: --n-trials and --n-jobs must be positive integers")
+    return replace(spec, **clean)
+
+
+def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
+    obj = _Reader(path, "objective", table)
+    obj.check_keys(_OBJECTIVE_KEYS)
+    kind = obj.get("kind", "str", default="mlp", choices=("mlp", "python"))
+    entry = obj.get("entry", "str")
+    if kind == "python" and not entry:
+        obj.fail("entry", "missing; kind = \"python\" needs entry = \"module:function\" or "
+                          "\"file.py:function\"")
+    if entry is not None and (entry.count(":") != 1 or not all(entry.split(":"))):
+        obj.fail("entry", f"expected \"module:function\" or \"file.py:function\", got {entry!r}")
+    fixed = table.get("fixed", {}) if isinstance(table, dict) else {}
+    _Reader(path, "objective.fixed", fixed)
+    val_fraction = obj.get("val_fraction", "float", default=0.2, low=0.0, high=0.9)
+    test_fraction = obj.get("test_fraction", "float", default=0.2, low=0.0, high=0.9)
+    if val_fraction <= 0:
+        obj.fail("val_fraction", f"expected a fraction in (0, 0.9], got {val_fraction}")
+    if val_fraction + test_fraction >= 0.95:
+        obj.fail("test_fraction", f"val_fraction + test_fraction must leave data to train on, "
+                                  f"got {val_fraction} + {test_fraction}")
+    checkpoints = tuple(obj.get("checkpoint_epochs", "int_list", default=[]))
+    if any(c < 1 for c in checkpoints):
+        obj.fail("checkpoint_epochs", f"expected positive epoch numbers, got {list(checkpoints)}")
+    return ObjectiveSpec(
+        kind=kind,
+        task=obj.get("task", "str", default="classification", choices=TASKS),
+        dataset=obj.get("dataset", "str", default="digits"),
+        target=obj.get("target", "str"),
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        entry=entry,
+        fixed=dict(fixed),
+        repeats=obj.get("repeats", "int", default=1, low=1),
+        checkpoint_epochs=checkpoints,
+    )
