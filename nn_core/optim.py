@@ -1,0 +1,308 @@
+"""First-order update rules and full-batch L-BFGS.
+
+The contract every rule follows::
+
+    next_w, state = rule(w, dw, state, **hyperparameters)
+
+- `w` is a floating-point array of parameters, `dw` the gradient of the loss at `w` (same
+  shape and dtype).
+- `state` is a dict that starts empty (`{}`) for each parameter array and is passed back on the
+  next call; the rule creates its entries on the first call and returns the dict updated.
+  Keys: `momentum`/`nesterov` keep `"velocity"`; `adagrad`/`rmsprop` keep `"cache"`; `adam`
+  keeps `"m"`, `"v"` and `"t"` (the number of steps taken so far, incremented before the bias
+  correction). Keys starting with `_` are scratch space, never part of the maths.
+- For speed a rule updates `w` in place and returns that same array as `next_w`; callers that
+  need the old value copy it first. Working in place keeps the training loop free of
+  allocations: the trainer applies one rule to all parameters as one flat vector.
+- Hyperparameters are keyword arguments with the seed's usual defaults.
+
+`OPTIMIZERS` maps names to the rules; `get_rule(name)` raises ValueError naming the argument
+for an unknown name. `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it
+trains a network's flattened parameters directly and suits small data sets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Rule = Callable[..., tuple[np.ndarray, dict[str, Any]]]
+
+
+def _scratch(w: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+    buffer = state.get("_scratch")
+    if buffer is None or buffer.shape != w.shape or buffer.dtype != w.dtype:
+        buffer = np.empty_like(w)
+        state["_scratch"] = buffer
+    return buffer
+
+
+def sgd(
+    w: np.ndarray, dw: np.ndarray, state: dict[str, Any], learning_rate: float = 1e-2
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Vanilla step: w -= learning_rate * dw. Keeps no state."""
+    scratch = _scratch(w, state)
+    np.multiply(dw, learning_rate, out=scratch)
+    w -= scratch
+    return w, state
+
+
+def momentum(
+    w: np.ndarray,
+    dw: np.ndarray,
+    state: dict[str, Any],
+    learning_rate: float = 1e-2,
+    momentum: float = 0.9,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Momentum: v = mu * v - learning_rate * dw; w += v. Keeps `state["velocity"]`."""
+    velocity = state.get("velocity")
+    if velocity is None:
+        velocity = state["velocity"] = np.zeros_like(w)
+    scratch = _scratch(w, state)
+    velocity *= momentum
+    np.multiply(dw, learning_rate, out=scratch)
+    velocity -= scratch
+    w += velocity
+    return w, state
+
+
+def nesterov(
+    w: np.ndarray,
+    dw: np.ndarray,
+    state: dict[str, Any],
+    learning_rate: float = 1e-2,
+    momentum: float = 0.9,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Nesterov momentum in the form that needs only the gradient at `w` itself.
+
+    With the change of variable x_ahead = x + mu * v, the seed's look-ahead update becomes
+    v_prev = v; v = mu * v - learning_rate * dw; w += -mu * v_prev + (1 + mu) * v,
+    where `w` plays the role of the look-ahead point. Keeps `state["velocity"]`.
+    """
+    velocity = state.get("velocity")
+    if velocity is None:
+        velocity = state["velocity"] = np.zeros_like(w)
+    scratch = _scratch(w, state)
+    # -mu v_prev + (1 + mu) v_new equals mu v_new - lr dw (substitute mu v_prev = v_new + lr dw),
+    # which needs no copy of v_prev.
+    velocity *= momentum
+    np.multiply(dw, learning_rate, out=scratch)
+    velocity -= scratch
+    w -= scratch
+    np.multiply(velocity, momentum, out=scratch)
+    w += scratch
+    return w, state
+
+
+def adagrad(
+    w: np.ndarray,
+    dw: np.ndarray,
+    state: dict[str, Any],
+    learning_rate: float = 1e-2,
+    epsilon: float = 1e-8,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Adagrad: cache += dw**2; w -= learning_rate * dw / (sqrt(cache) + epsilon)."""
+    cache = state.get("cache")
+    if cache is None:
+        cache = state["cache"] = np.zeros_like(w)
+    scratch = _scratch(w, state)
+    np.multiply(dw, dw, out=scratch)
+    cache += scratch
+    _scaled_step(w, dw, cache, scratch, learning_rate, epsilon)
+    return w, state
+
+
+def rmsprop(
+    w: np.ndarray,
+    dw: np.ndarray,
+    state: dict[str, Any],
+    learning_rate: float = 1e-2,
+    decay_rate: float = 0.99,
+    epsilon: float = 1e-8,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """RMSprop: cache = decay * cache + (1 - decay) * dw**2; then the Adagrad step."""
+    cache = state.get("cache")
+    if cache is None:
+        cache = state["cache"] = np.zeros_like(w)
+    scratch = _scratch(w, state)
+    np.multiply(dw, dw, out=scratch)
+    scratch -= cache
+    scratch *= 1.0 - decay_rate
+    cache += scratch
+    _scaled_step(w, dw, cache, scratch, learning_rate, epsilon)
+    return w, state
+
+
+def _scaled_step(w, dw, cache, scratch, learning_rate, epsilon) -> None:
+    # w -= lr * dw / (sqrt(cache) + eps), without temporaries.
+    np.sqrt(cache, out=scratch)
+    scratch += epsilon
+    np.divide(dw, scratch, out=scratch)
+    scratch *= learning_rate
+    w -= scratch
+
+
+def adam(
+    w: np.ndarray,
+    dw: np.ndarray,
+    state: dict[str, Any],
+    learning_rate: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Adam with bias correction.
+
+    t += 1; m = b1 m + (1 - b1) dw; v = b2 v + (1 - b2) dw**2;
+    w -= learning_rate * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon).
+    Keeps `state["m"]`, `state["v"]`, `state["t"]`.
+    """
+    m = state.get("m")
+    if m is None:
+        m = state["m"] = np.zeros_like(w)
+        state["v"] = np.zeros_like(w)
+        state["t"] = 0
+    v = state["v"]
+    t = state["t"] = state["t"] + 1
+    scratch = _scratch(w, state)
+    np.subtract(dw, m, out=scratch)
+    scratch *= 1.0 - beta1
+    m += scratch
+    np.multiply(dw, dw, out=scratch)
+    scratch -= v
+    scratch *= 1.0 - beta2
+    v += scratch
+    # Exact rewrite of the bias-corrected step with scalar factors only:
+    # mhat / (sqrt(vhat) + eps) = m * c2 / c1 / (sqrt(v) + eps * c2), c_i = sqrt-ish corrections.
+    correction2 = math.sqrt(1.0 - beta2**t)
+    step_size = learning_rate * correction2 / (1.0 - beta1**t)
+    np.sqrt(v, out=scratch)
+    scratch += epsilon * correction2
+    np.divide(m, scratch, out=scratch)
+    scratch *= step_size
+    w -= scratch
+    return w, state
+
+
+OPTIMIZERS: dict[str, Rule] = {
+    "sgd": sgd,
+    "momentum": momentum,
+    "nesterov": nesterov,
+    "adagrad": adagrad,
+    "rmsprop": rmsprop,
+    "adam": adam,
+}
+
+# The settings each rule accepts besides the learning rate (used by the trainer to pass only
+# what a rule understands).
+RULE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("momentum",),
+    "nesterov": ("momentum",),
+    "adagrad": ("epsilon",),
+    "rmsprop": ("decay_rate", "epsilon"),
+    "adam": ("beta1", "beta2", "epsilon"),
+}
+
+
+def get_rule(name: str, argument: str = "optimizer") -> Rule:
+    """Return the update rule called `name`; ValueError naming `argument` otherwise."""
+    try:
+        return OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        allowed = ", ".join(repr(key) for key in [*OPTIMIZERS, "lbfgs"])
+        raise ValueError(f"{argument} must be one of {allowed}; got {name!r}") from None
+
+
+def flatten_params(params: dict[str, np.ndarray]) -> np.ndarray:
+    """Concatenate `params` (in dict order) into one float64 vector of length sum(sizes)."""
+    return np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in params.values()])
+
+
+def unflatten_into(params: dict[str, np.ndarray], vector: np.ndarray) -> None:
+    """Write `vector` (as from `flatten_params`) back into the arrays of `params` in place."""
+    offset = 0
+    for value in params.values():
+        size = value.size
+        value[...] = vector[offset : offset + size].reshape(value.shape)
+        offset += size
+
+
+def lbfgs(
+    network: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    max_iter: int = 200,
+    tol: float = 1e-9,
+    seed: int = 0,
+    callback: Callable[[int, float], bool | None] | None = None,
+) -> dict[str, Any]:
+    """Train `network` full batch with `scipy.optimize.minimize(method="L-BFGS-B", jac=True)`.
+
+    X: (N, D) inputs; y: labels or targets as `network.loss` expects. The objective is the
+    full-batch loss (with the regularisation penalty) in training mode; dropout masks come from
+    a Generator re-seeded with `seed` at every evaluation, so the objective is deterministic as
+    L-BFGS needs. `callback(iteration, loss)` runs after each iteration and may return True to
+    stop. The network's parameters are updated in place. Returns a dict with `loss` (final),
+    `losses` (per iteration), `n_iterations`, `n_evaluations`, `converged` and `message`.
+    """
+    from scipy.optimize import minimize  # SciPy only when L-BFGS is asked for
+
+    params = network.params
+    dtype = next(iter(params.values())).dtype
+    last: dict[str, float] = {}
+
+    def objective(vector: np.ndarray) -> tuple[float, np.ndarray]:
+        unflatten_into(params, vector.astype(dtype, copy=False))
+        loss, grads = network.loss(X, y, training=True, rng=np.random.default_rng(seed))
+        last["loss"] = float(loss)
+        gradient = np.concatenate(
+            [np.asarray(grads[key], dtype=np.float64).ravel() for key in params]
+        )
+        return float(loss), gradient
+
+    losses: list[float] = []
+
+    class _Stop(Exception):
+        pass
+
+    accepted: dict[str, np.ndarray] = {}
+
+    def on_iteration(vector: np.ndarray) -> None:
+        accepted["x"] = np.array(vector, dtype=np.float64)
+        losses.append(last.get("loss", math.nan))
+        if callback is not None and callback(len(losses), losses[-1]):
+            raise _Stop
+
+    start = flatten_params(params)
+    try:
+        result = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            callback=on_iteration,
+            options={"maxiter": int(max_iter), "gtol": tol, "ftol": tol},
+        )
+        unflatten_into(params, result.x.astype(dtype))
+        return {
+            "loss": float(result.fun),
+            "losses": losses,
+            "n_iterations": int(result.nit),
+            "n_evaluations": int(result.nfev),
+            "converged": bool(result.success),
+            "message": str(result.message),
+        }
+    except _Stop:
+        unflatten_into(params, accepted["x"].astype(dtype))
+        return {
+            "loss": losses[-1],
+            "losses": losses,
+            "n_iterations": len(losses),
+            "n_evaluations": -1,
+            "converged": False,
+            "message": "stopped by callback",
+        }
