@@ -1,1 +1,34 @@
-"""hpsearch: hyperparameter search for neural networks."""
+"""hpsearch: hyperparameter search for neural networks.
+
+The public API: spaces (`Float`, `Int`, `Categorical`, `Space`), `Study` and `load_study`,
+objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
+the pruner interface (`Pruner`, `ThresholdPruner`) and every exception. Importing hpsearch
+does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
+"""
+
+from hpsearch.exceptions import (
+    EnsembleError,
+    HpsearchError,
+    ObjectiveError,
+    SpaceError,
+    StorageError,
+    StrategyError,
+    StudyError,
+    StudyFileError,
+    StudyLockedError,
+    StudyMismatchError,
+)
+from hpsearch.objective import Result, TrialHandle, load_objective
+from hpsearch.pruning import Pruner, ThresholdPruner, TrialPruned
+from hpsearch.space import Categorical, Float, Int, Space
+from hpsearch.strategies import STRATEGY_NAMES
+from hpsearch.study import Study, load_study
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = [
+    "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
+    "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner", "load_objective",
+    "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
+    "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
+    "ObjectiveError", "EnsembleError",
+]

@@ -43,8 +43,9 @@ Shape = tuple[int, ...]
 
 def _fans(shape: Shape) -> tuple[int, int]:
     if len(shape) < 2 or any(int(s) <= 0 for s in shape):
-        raise ValueError(f"shape must be (n_in, n_out) or (n_in, k, n_out) of positive sizes; "
-                         f"got {shape}")
+        raise ValueError(
+            f"shape must be (n_in, n_out) or (n_in, k, n_out) of positive sizes; got {shape}"
+        )
     return int(shape[0]), int(shape[-1])
 
 
@@ -101,7 +102,9 @@ def sparse(
     return weights.reshape(shape).astype(dtype, copy=False)
 
 
-def zeros(shape: Shape, rng: np.random.Generator | None = None, dtype: str = "float64") -> np.ndarray:
+def zeros(
+    shape: Shape, rng: np.random.Generator | None = None, dtype: str = "float64"
+) -> np.ndarray:
     """All-zero weights. Warns: every unit then computes the same thing forever."""
     _fans(shape)
     warnings.warn(

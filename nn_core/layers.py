@@ -147,7 +147,7 @@ def prelu_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarr
 
 
 def maxout_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """Maxout unit: the maximum of k affine pieces, `out[n, m] = max_j (x[n] @ w[:, j, m] + b[j, m])`.
+    """Maxout: the maximum of k affine pieces, `out[n, m] = max_j x[n] @ w[:, j, m] + b[j, m]`.
 
     x: (N, d1, ..., dk) flattened to (N, D); w: (D, k, M); b: (k, M). Returns out (N, M).
     """

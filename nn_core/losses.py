@@ -43,13 +43,14 @@ def _check_labels(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     _check_scores(scores)
     n, c = scores.shape
     y = np.asarray(y)
-    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+    if y.shape != (n,) or y.dtype.kind not in "iu":
         raise ValueError(
             f"y must be integer class labels of shape ({n},); got {y.dtype} of shape {y.shape}"
         )
     if n and (y.min() < 0 or y.max() >= c):
-        raise ValueError(f"y must hold class labels in [0, {c}); got values in "
-                         f"[{y.min()}, {y.max()}]")
+        raise ValueError(
+            f"y must hold class labels in [0, {c}); got values in [{y.min()}, {y.max()}]"
+        )
     return y
 
 

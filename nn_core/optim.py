@@ -219,7 +219,7 @@ def get_rule(name: str, argument: str = "optimizer") -> Rule:
 
 def flatten_params(params: dict[str, np.ndarray]) -> np.ndarray:
     """Concatenate `params` (in dict order) into one float64 vector of length sum(sizes)."""
-    return np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in params.values()])
+    return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in params.values()])
 
 
 def unflatten_into(params: dict[str, np.ndarray], vector: np.ndarray) -> None:

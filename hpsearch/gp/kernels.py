@@ -21,15 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["matern52", "matern52_with_lengthscale_grads", "matern52_grad_x"]
+__all__ = ["pairwise_sqdiff", "matern52", "matern52_with_lengthscale_grads", "matern52_grad_x"]
 
 _SQRT5 = np.sqrt(5.0)
-
-
-def _scaled_sqdist(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray) -> np.ndarray:
-    """Per-column scaled squared differences, shape (n, m, d)."""
-    diff = (X1[:, None, :] - X2[None, :, :]) / lengthscales
-    return diff * diff
 
 
 def _sqdist(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray) -> np.ndarray:
@@ -48,22 +42,30 @@ def matern52(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray,
     return signal_variance * (1.0 + s + s * s / 3.0) * np.exp(-s)
 
 
-def matern52_with_lengthscale_grads(
-    X: np.ndarray, lengthscales: np.ndarray, signal_variance: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """k(X, X) and what its gradient needs.
+def pairwise_sqdiff(X: np.ndarray) -> np.ndarray:
+    """Unscaled per-column squared differences (X[a, j] - X[b, j])**2, shape (n, n, d).
 
-    Returns K (n, n); G (n, n) = signal_variance * 5/3 (1 + sqrt5 r) exp(-sqrt5 r); and
-    D (n, n, d) the per-column scaled squared differences, so that
-    dK/d(log l_j) = G * D[:, :, j].
+    Computed once per fit: every length scale then costs one matrix-vector product.
     """
-    D = _scaled_sqdist(X, X, lengthscales)
-    r = np.sqrt(D.sum(-1))
+    diff = X[:, None, :] - X[None, :, :]
+    return diff * diff
+
+
+def matern52_with_lengthscale_grads(
+    sqdiff: np.ndarray, lengthscales: np.ndarray, signal_variance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """k(X, X) from `pairwise_sqdiff(X)` (n, n, d), and what its gradient needs.
+
+    Returns K (n, n) and G (n, n) = signal_variance * 5/3 (1 + sqrt5 r) exp(-sqrt5 r), so that
+    dK/d(log l_j) = G * sqdiff[:, :, j] / l_j**2.
+    """
+    n, _, d = sqdiff.shape
+    r = np.sqrt(sqdiff.reshape(n * n, d) @ (1.0 / (lengthscales * lengthscales))).reshape(n, n)
     s = _SQRT5 * r
     e = np.exp(-s)
     K = signal_variance * (1.0 + s + s * s / 3.0) * e
     G = signal_variance * (5.0 / 3.0) * (1.0 + s) * e
-    return K, G, D
+    return K, G
 
 
 def matern52_grad_x(x: np.ndarray, X: np.ndarray, lengthscales: np.ndarray,

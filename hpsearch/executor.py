@@ -1,0 +1,209 @@
+"""Executors: where trials run. One seam, two local implementations (a Dask one plugs in later).
+
+Contract:
+- `run_trial(task) -> TrialOutcome` is the worker-side function: it resolves the objective,
+  builds the trial handle, calls the objective and never raises for the objective's own
+  errors (they become a `failed` outcome with the exception type, message and the last lines
+  of the traceback). `TrialPruned` gives a `pruned` outcome with the last reported value.
+  KeyboardInterrupt and SystemExit pass through.
+- `Executor.submit(task) -> Future[TrialOutcome]`, `wait(futures) -> done` (returns as soon as
+  one is done), `is_worker_death(exc)`, `started(numbers)` (which of these trials had begun
+  running when the pool broke), `reset()` (a fresh pool after a worker died),
+  `open_reports(service) -> ReportClient` / `close_reports()`, `shutdown(kill)`.
+- `InProcessExecutor` (n_jobs=1) runs the trial inside `submit`, in the driver's process and
+  thread, with no BLAS limit. `LokyExecutor` (n_jobs>1) uses joblib's reusable loky executor
+  with n_jobs workers; each task limits BLAS to one thread (threadpoolctl) and, before calling
+  the objective, writes a marker file `<marker_dir>/<number>` holding its pid, which is how
+  `started` knows which trials were really running when a worker died.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpsearch.objective import ObjectiveRef, TrialHandle, takes_trial, to_result
+from hpsearch.pruning import (
+    DirectReportClient,
+    PruningService,
+    ReportClient,
+    ReportServer,
+    TrialPruned,
+)
+from hpsearch.trial import TrialState
+
+__all__ = ["TrialTask", "TrialOutcome", "run_trial", "error_text", "Executor",
+           "InProcessExecutor", "LokyExecutor", "make_executor"]
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Everything a worker needs to run one trial."""
+
+    number: int
+    params: Mapping[str, Any]
+    seed: int
+    objective: ObjectiveRef
+    reporter: ReportClient | None = None
+    marker_dir: str | None = None
+    limit_blas: bool = False
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What comes back from a worker. state is complete, pruned or failed."""
+
+    number: int
+    state: TrialState
+    value: float | None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    intermediate: Mapping[int, float] = field(default_factory=dict)
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    pid: int | None = None
+
+
+def error_text(err: BaseException, tail_lines: int = 6) -> str:
+    """'Type: message' plus the last lines of the traceback."""
+    head = f"{type(err).__name__}: {err}"
+    lines = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
+    tail = "\n".join(lines[-tail_lines:])
+    return f"{head}\n{tail}" if tail else head
+
+
+def _call(task: TrialTask) -> TrialOutcome:
+    started = time.time()
+    handle = TrialHandle(task.number, task.seed, task.reporter)
+    if task.marker_dir is not None:
+        with open(os.path.join(task.marker_dir, str(task.number)), "w") as marker:
+            marker.write(str(os.getpid()))
+    state, value, metrics, artifacts, error = TrialState.FAILED, None, {}, {}, None
+    try:
+        objective = task.objective.resolve()
+        params = dict(task.params)
+        returned = objective(params, handle) if takes_trial(objective) else objective(params)
+        result = to_result(returned)
+        state, value = TrialState.COMPLETE, result.value
+        metrics, artifacts = dict(result.metrics), dict(result.artifacts)
+    except TrialPruned:
+        state = TrialState.PRUNED
+        if handle.intermediate:
+            value = handle.intermediate[max(handle.intermediate)]
+    except Exception as err:
+        error = error_text(err)
+    return TrialOutcome(task.number, state, value, metrics, artifacts, handle.intermediate,
+                        error, started, time.time(), os.getpid())
+
+
+def run_trial(task: TrialTask) -> TrialOutcome:
+    """Run one trial (in a worker, or in-process); see the module docstring."""
+    if not task.limit_blas:
+        return _call(task)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _call(task)
+
+
+class Executor(ABC):
+    """The seam between the study loop and whatever runs trials."""
+
+    n_workers: int = 1
+
+    @abstractmethod
+    def submit(self, task: TrialTask) -> cf.Future: ...
+
+    def wait(self, futures: Iterable[cf.Future]) -> set[cf.Future]:
+        done, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
+        return done
+
+    def is_worker_death(self, exc: BaseException) -> bool:
+        return False
+
+    def started(self, numbers: Iterable[int]) -> set[int]:
+        return set(numbers)
+
+    def reset(self) -> None:
+        """Replace a broken pool."""
+
+    def open_reports(self, service: PruningService) -> ReportClient:
+        return DirectReportClient(service)
+
+    def close_reports(self) -> None:
+        pass
+
+    def shutdown(self, kill: bool = False) -> None:
+        pass
+
+
+class InProcessExecutor(Executor):
+    """Runs each trial inside `submit`, in the driver's thread (n_jobs=1)."""
+
+    def submit(self, task: TrialTask) -> cf.Future:
+        future: cf.Future = cf.Future()
+        future.set_result(run_trial(task))
+        return future
+
+
+class LokyExecutor(Executor):
+    """joblib's reusable loky process pool with `n_workers` processes."""
+
+    def __init__(self, n_workers: int) -> None:
+        from joblib.externals.loky import get_reusable_executor
+
+        self.n_workers = n_workers
+        self._get = get_reusable_executor
+        self._pool = get_reusable_executor(max_workers=n_workers)
+        self._marker_dir = tempfile.mkdtemp(prefix="hpsearch-markers-")
+        self._server: ReportServer | None = None
+
+    def submit(self, task: TrialTask) -> cf.Future:
+        marker = os.path.join(self._marker_dir, str(task.number))
+        if os.path.exists(marker):
+            os.remove(marker)
+        task = dataclasses.replace(task, marker_dir=self._marker_dir, limit_blas=True)
+        return self._pool.submit(run_trial, task)
+
+    def is_worker_death(self, exc: BaseException) -> bool:
+        from concurrent.futures.process import BrokenProcessPool
+
+        return isinstance(exc, BrokenProcessPool)
+
+    def started(self, numbers: Iterable[int]) -> set[int]:
+        return {n for n in numbers if os.path.exists(os.path.join(self._marker_dir, str(n)))}
+
+    def reset(self) -> None:
+        self._pool = self._get(max_workers=self.n_workers)
+
+    def open_reports(self, service: PruningService) -> ReportClient:
+        self._server = ReportServer(service)
+        return self._server.client
+
+    def close_reports(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def shutdown(self, kill: bool = False) -> None:
+        self.close_reports()
+        if kill:
+            self._pool.shutdown(wait=True, kill_workers=True)
+        shutil.rmtree(self._marker_dir, ignore_errors=True)
+
+
+def make_executor(n_jobs: int) -> Executor:
+    """n_jobs=1: in-process; n_jobs>1: a loky pool of n_jobs workers."""
+    return InProcessExecutor() if n_jobs == 1 else LokyExecutor(n_jobs)

@@ -1,0 +1,224 @@
+"""A small Gaussian-process regressor: fit by maximum a posteriori marginal likelihood, predict.
+
+Pure functions over NumPy arrays; the strategy adapter (`hpsearch.strategies.gp`) turns trials
+into these arrays. The prior mean is zero, so `y` should be standardised (or warped, see
+`hpsearch.gp.warping`) first.
+
+Notation (shapes):
+
+    n           number of training points; m number of query points
+    d           number of input columns, each in [0, 1]
+    X: (n, d)   training inputs;   y: (n,) training targets
+    x: (m, d)   query inputs
+    theta: (d + 2,)  log hyperparameters: [log l_1 .. log l_d, log signal_variance,
+                     log noise_variance]
+    K: (n, n)   k(X, X) + noise_variance * I;  L: (n, n) its lower Cholesky factor
+    alpha: (n,) K^-1 y
+    mean, var: (m,) posterior mean and variance of the latent f at x (noise excluded)
+    dmean, dvar: (m, d) their gradients with respect to x
+
+The objective minimised by `fit` is the negative log marginal likelihood minus the log prior
+density of theta (densities over the log parameters themselves):
+
+    nll(theta) = 1/2 y^T alpha + sum(log diag L) + n/2 log(2 pi)
+    d nll / d theta_p = -1/2 trace((alpha alpha^T - K^-1) dK/d theta_p)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from hpsearch.gp.kernels import (
+    matern52,
+    matern52_grad_x,
+    matern52_with_lengthscale_grads,
+    pairwise_sqdiff,
+)
+
+__all__ = ["Prior", "GaussianProcess", "default_theta", "theta_bounds", "neg_log_posterior",
+           "fit", "condition", "predict", "predict_with_grad"]
+
+_JITTER = 1e-9
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Priors and bounds on the log hyperparameters, for inputs in [0, 1]^d and standardised y.
+
+    length scale l: log density -lengthscale_weight * (l**2 + 1 / l**2), peaked at l = 1; it
+    keeps length scales from growing without bound, which would make a dimension look linear
+    and send proposals to its edges, and from shrinking to a memorising fit.
+    signal variance s: density proportional to s^a exp(-b s) over log s (a Gamma(a, b) on s).
+    noise variance v: the same form with (noise_a, noise_b), and never below `min_noise`.
+    """
+
+    lengthscale_weight: float = 0.1
+    lengthscale_bounds: tuple[float, float] = (5e-3, 1e2)
+    signal_a: float = 2.0
+    signal_b: float = 1.0
+    signal_bounds: tuple[float, float] = (1e-2, 1e2)
+    noise_a: float = 1.1
+    noise_b: float = 30.0
+    min_noise: float = 1e-6
+    max_noise: float = 1.0
+
+    def log_density(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """log p(theta) up to a constant, and its gradient (d + 2,)."""
+        d = theta.size - 2
+        up, down = np.exp(2.0 * theta[:d]), np.exp(-2.0 * theta[:d])
+        grad = np.empty_like(theta)
+        grad[:d] = -2.0 * self.lengthscale_weight * (up - down)
+        value = -self.lengthscale_weight * float((up + down).sum())
+        for index, a, b in ((d, self.signal_a, self.signal_b), (d + 1, self.noise_a, self.noise_b)):
+            value += a * theta[index] - b * math.exp(theta[index])
+            grad[index] = a - b * math.exp(theta[index])
+        return value, grad
+
+
+def default_theta(d: int, prior: Prior) -> np.ndarray:
+    """A neutral starting point: unit length scales and signal, small noise."""
+    return np.concatenate([np.zeros(d), [0.0, math.log(max(1e-3, prior.min_noise))]])
+
+
+def theta_bounds(d: int, prior: Prior) -> list[tuple[float, float]]:
+    """L-BFGS-B bounds on theta, (d + 2) pairs."""
+    lo, hi = (math.log(b) for b in prior.lengthscale_bounds)
+    return ([(lo, hi)] * d + [tuple(math.log(b) for b in prior.signal_bounds)]
+            + [(math.log(prior.min_noise), math.log(prior.max_noise))])
+
+
+def _unpack(theta: np.ndarray) -> tuple[np.ndarray, float, float]:
+    d = theta.size - 2
+    return np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
+
+
+def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
+                      prior: Prior | None = None, sqdiff: np.ndarray | None = None
+                      ) -> tuple[float, np.ndarray]:
+    """nll(theta) - log p(theta) and its gradient (d + 2,). `prior=None` gives the bare nll.
+
+    `sqdiff` is `pairwise_sqdiff(X)` (n, n, d), computed here when not given.
+    """
+    lengthscales, signal, noise = _unpack(theta)
+    n, d = X.shape
+    if sqdiff is None:
+        sqdiff = pairwise_sqdiff(X)
+    Kf, G = matern52_with_lengthscale_grads(sqdiff, lengthscales, signal)
+    K = Kf.copy()
+    K[np.diag_indices(n)] += noise + _JITTER * signal
+    try:
+        L = scipy.linalg.cholesky(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return 1e25, np.zeros_like(theta)
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    K_inv, info = scipy.linalg.lapack.dpotri(L, lower=1)
+    if info != 0:
+        return 1e25, np.zeros_like(theta)
+    K_inv = np.tril(K_inv) + np.tril(K_inv, -1).T  # dpotri fills one triangle only
+    value = 0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum()) + 0.5 * n * math.log(2 * math.pi)
+    W = np.outer(alpha, alpha) - K_inv
+    grad = np.empty_like(theta)
+    grad[:d] = -0.5 * ((W * G).reshape(-1) @ sqdiff.reshape(n * n, d)) / (lengthscales ** 2)
+    grad[d] = -0.5 * float((W * Kf).sum())
+    grad[d + 1] = -0.5 * noise * float(np.trace(W))
+    if prior is not None:
+        log_p, grad_p = prior.log_density(theta)
+        value -= log_p
+        grad -= grad_p
+    return value, grad
+
+
+@dataclass(frozen=True)
+class GaussianProcess:
+    """A fitted GP: training data, hyperparameters and the cached Cholesky factor."""
+
+    X: np.ndarray
+    y: np.ndarray
+    theta: np.ndarray
+    L: np.ndarray = field(repr=False)
+    alpha: np.ndarray = field(repr=False)
+
+    @property
+    def lengthscales(self) -> np.ndarray:
+        return np.exp(self.theta[:-2])
+
+    @property
+    def signal_variance(self) -> float:
+        return math.exp(self.theta[-2])
+
+    @property
+    def noise_variance(self) -> float:
+        return math.exp(self.theta[-1])
+
+
+def condition(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> GaussianProcess:
+    """The GP with hyperparameters theta conditioned on (X, y): Cholesky and alpha."""
+    lengthscales, signal, noise = _unpack(theta)
+    K = matern52(X, X, lengthscales, signal)
+    jitter = noise + _JITTER * signal
+    for _ in range(6):
+        K[np.diag_indices(len(X))] += jitter
+        try:
+            L = scipy.linalg.cholesky(K, lower=True, check_finite=False)
+            break
+        except np.linalg.LinAlgError:
+            jitter *= 10.0
+    else:  # pragma: no cover - only on pathological inputs
+        raise np.linalg.LinAlgError("kernel matrix is not positive definite")
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    return GaussianProcess(X=X, y=y, theta=np.array(theta, dtype=float), L=L, alpha=alpha)
+
+
+def fit(X: np.ndarray, y: np.ndarray, initial_thetas: np.ndarray, prior: Prior | None = None,
+        max_iterations: int = 200) -> GaussianProcess:
+    """Fit theta by L-BFGS-B from each row of initial_thetas (k, d + 2); keep the best.
+
+    The result is conditioned on (X, y). A start whose optimisation fails keeps its value
+    if finite, so a fit always returns.
+    """
+    prior = Prior() if prior is None else prior
+    d = X.shape[1]
+    bounds = theta_bounds(d, prior)
+    lows = np.array([b[0] for b in bounds])
+    highs = np.array([b[1] for b in bounds])
+    best_theta, best_value = None, math.inf
+    sqdiff = pairwise_sqdiff(X)
+    for theta0 in np.atleast_2d(initial_thetas):
+        theta0 = np.clip(theta0, lows, highs)
+        result = scipy.optimize.minimize(
+            neg_log_posterior, theta0, args=(X, y, prior, sqdiff), jac=True, method="L-BFGS-B",
+            bounds=bounds, options={"maxiter": max_iterations, "gtol": 1e-5},
+        )
+        if np.isfinite(result.fun) and result.fun < best_value:
+            best_theta, best_value = result.x, float(result.fun)
+    if best_theta is None:
+        best_theta = default_theta(d, prior)
+    return condition(X, y, best_theta)
+
+
+def predict(gp: GaussianProcess, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and variance (m,) of the latent function at x (m, d)."""
+    k = matern52(x, gp.X, gp.lengthscales, gp.signal_variance)
+    mean = k @ gp.alpha
+    v = scipy.linalg.solve_triangular(gp.L, k.T, lower=True, check_finite=False)
+    var = gp.signal_variance - (v * v).sum(0)
+    return mean, np.maximum(var, 1e-12 * gp.signal_variance)
+
+
+def predict_with_grad(gp: GaussianProcess, x: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior mean, variance (m,) and their gradients dmean, dvar (m, d) at x (m, d)."""
+    k, dk = matern52_grad_x(x, gp.X, gp.lengthscales, gp.signal_variance)
+    mean = k @ gp.alpha
+    w = scipy.linalg.cho_solve((gp.L, True), k.T, check_finite=False)  # (n, m)
+    var = gp.signal_variance - (k * w.T).sum(1)
+    dmean = np.einsum("anj,n->aj", dk, gp.alpha)
+    dvar = -2.0 * np.einsum("anj,na->aj", dk, w)
+    floor = 1e-12 * gp.signal_variance
+    dvar[var <= floor] = 0.0
+    return mean, np.maximum(var, floor), dmean, dvar

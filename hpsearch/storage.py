@@ -1,0 +1,320 @@
+"""Storage: where a study's trials live. In memory, or a run folder with a SQLite database.
+
+Contract:
+- `MemoryStorage` (storage=None) and `SqliteStorage` (a run folder) share one interface:
+  `meta`, `load_trials()`, `save_trial(trial)` (insert or replace, committed at once),
+  `save_artifacts(number, arrays)` / `load_artifacts(number)`, `lock()`, `close()`.
+- Run folder layout:
+    study.db                     SQLite, WAL mode; the source of truth; one writer (the driver)
+    study.lock                   fcntl.flock'ed by the driver while it writes (see `StudyLock`)
+    trials/<number>/artifacts.npz  np.savez of a trial's artifacts (load with allow_pickle=False)
+    trials/<number>/artifacts.json {"number", "names", "shapes", "dtypes", "saved_at"}
+    trials.csv, trials.parquet   tables written by the study at the end of each optimize()
+- Schema (JSON in text columns, never pickle; times are epoch seconds, UTC):
+    meta(key TEXT PRIMARY KEY, value TEXT)  keys: format, space, direction, strategy,
+        strategy_options, seed, created_at
+    trials(number INTEGER PRIMARY KEY, state TEXT, params TEXT, value REAL, metrics TEXT,
+        intermediate TEXT, seed INTEGER, error TEXT, started_at REAL, finished_at REAL,
+        artifacts TEXT)  -- artifacts: JSON list of names, or NULL
+- `SqliteStorage.open(folder, meta, overwrite)` creates the study or reopens it. Reopening
+  checks the stored space and direction (and seed, when one is given) and raises
+  `StudyMismatchError` naming what differs; `overwrite=True` deletes the study's files and
+  starts afresh. A file that is not an hpsearch SQLite database raises `StorageError` naming
+  it, and nothing is written. `open_readonly(folder)` opens the database with
+  `file:...?mode=ro`: it works during a live run and after a crash.
+- `StudyLock`: `fcntl.flock(LOCK_EX | LOCK_NB)` on study.lock; the kernel releases it when the
+  driver dies, so a stale lock never blocks a resume. A held lock raises `StudyLockedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpsearch.exceptions import StorageError, StudyLockedError, StudyMismatchError
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = ["StudyMeta", "MemoryStorage", "SqliteStorage", "StudyLock", "DB_NAME", "LOCK_NAME"]
+
+DB_NAME = "study.db"
+LOCK_NAME = "study.lock"
+FORMAT = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    number INTEGER PRIMARY KEY, state TEXT NOT NULL, params TEXT NOT NULL, value REAL,
+    metrics TEXT NOT NULL, intermediate TEXT NOT NULL, seed INTEGER NOT NULL, error TEXT,
+    started_at REAL, finished_at REAL, artifacts TEXT);
+"""
+
+
+@dataclass(frozen=True)
+class StudyMeta:
+    """What a study is: stored once, checked on every reopen."""
+
+    space: Mapping[str, Any]
+    direction: str
+    strategy: str
+    seed: int | None
+    strategy_options: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+
+
+class StudyLock:
+    """An exclusive, non-blocking flock on `<folder>/study.lock`."""
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, LOCK_NAME)
+        self._file = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StudyLockedError(
+                f"another driver is running the study in {os.path.dirname(self.path)} "
+                f"(lock {self.path} is held); wait for it to finish or stop it"
+            ) from None
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=repr)
+
+
+def _trial_row(trial: FrozenTrial, artifacts: list[str] | None) -> tuple:
+    return (trial.number, str(trial.state), _dumps(dict(trial.params)), trial.value,
+            _dumps(dict(trial.metrics)),
+            _dumps({str(k): v for k, v in trial.intermediate.items()}), int(trial.seed),
+            trial.error, trial.started_at, trial.finished_at,
+            None if artifacts is None else _dumps(artifacts))
+
+
+def _row_trial(row: tuple) -> FrozenTrial:
+    (number, state, params, value, metrics, intermediate, seed, error, started_at,
+     finished_at, _artifacts) = row
+    return FrozenTrial(
+        number=int(number), params=json.loads(params), state=TrialState(state),
+        seed=int(seed), value=value, metrics=json.loads(metrics),
+        intermediate={int(k): v for k, v in json.loads(intermediate).items()}, error=error,
+        started_at=started_at, finished_at=finished_at)
+
+
+class MemoryStorage:
+    """storage=None: trials and artifacts kept in this process only."""
+
+    path: str | None = None
+    readonly = False
+
+    def __init__(self, meta: StudyMeta) -> None:
+        self.meta = meta
+        self._trials: dict[int, FrozenTrial] = {}
+        self._artifacts: dict[int, dict[str, np.ndarray]] = {}
+
+    def load_trials(self) -> list[FrozenTrial]:
+        return [self._trials[n] for n in sorted(self._trials)]
+
+    def save_trial(self, trial: FrozenTrial) -> None:
+        self._trials[trial.number] = trial
+
+    def save_artifacts(self, number: int, arrays: Mapping[str, np.ndarray]) -> None:
+        self._artifacts[number] = dict(arrays)
+
+    def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
+        return dict(self._artifacts.get(number, {}))
+
+    def lock(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        pass
+
+
+class SqliteStorage:
+    """A run folder (see the module docstring). Build with `open` or `open_readonly`."""
+
+    def __init__(self, folder: str, connection: sqlite3.Connection, meta: StudyMeta,
+                 readonly: bool) -> None:
+        self.path = folder
+        self.db_path = os.path.join(folder, DB_NAME)
+        self.meta = meta
+        self.readonly = readonly
+        self._con = connection
+        self._lock = StudyLock(folder)
+
+    # ----- opening
+    @staticmethod
+    def _check(con: sqlite3.Connection, db_path: str) -> set[str]:
+        try:
+            return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as err:
+            con.close()
+            raise StorageError(f"{db_path} is not a readable hpsearch database ({err}); "
+                               "nothing was changed") from None
+
+    @staticmethod
+    def _read_meta(con: sqlite3.Connection, db_path: str) -> StudyMeta:
+        try:
+            raw = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+            return StudyMeta(space=raw["space"], direction=raw["direction"],
+                             strategy=raw["strategy"], seed=raw["seed"],
+                             strategy_options=raw.get("strategy_options", {}),
+                             created_at=raw["created_at"])
+        except (sqlite3.DatabaseError, KeyError, ValueError) as err:
+            raise StorageError(f"{db_path}: the study metadata is damaged ({err})") from None
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike, meta: StudyMeta,
+             overwrite: bool = False) -> SqliteStorage:
+        """Create or reopen the study in `folder` (holding the lock while doing so)."""
+        folder = os.path.abspath(os.fspath(folder))
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise StorageError(f"storage {folder} exists and is not a folder")
+        os.makedirs(folder, exist_ok=True)
+        db_path = os.path.join(folder, DB_NAME)
+        with StudyLock(folder).held():
+            if overwrite:
+                for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "trials.csv",
+                             "trials.parquet"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(os.path.join(folder, name))
+                shutil.rmtree(os.path.join(folder, "trials"), ignore_errors=True)
+            exists = os.path.exists(db_path)
+            try:
+                con = sqlite3.connect(db_path)
+            except sqlite3.Error as err:
+                raise StorageError(f"cannot open {db_path}: {err}") from None
+            tables = cls._check(con, db_path)
+            if exists and tables and "meta" not in tables:
+                con.close()
+                raise StorageError(f"{db_path} is a SQLite file but not an hpsearch study "
+                                   "(no meta table); nothing was changed")
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            if "meta" not in tables:
+                seed = meta.seed if meta.seed is not None else int(
+                    np.random.SeedSequence().entropy)
+                stored = StudyMeta(meta.space, meta.direction, meta.strategy, seed,
+                                   meta.strategy_options, meta.created_at)
+                with con:
+                    con.executescript(_SCHEMA)
+                    con.executemany("INSERT INTO meta VALUES (?, ?)", [
+                        ("format", _dumps(FORMAT)), ("space", _dumps(meta.space)),
+                        ("direction", _dumps(meta.direction)),
+                        ("strategy", _dumps(meta.strategy)),
+                        ("strategy_options", _dumps(dict(meta.strategy_options))),
+                        ("seed", _dumps(seed)), ("created_at", _dumps(meta.created_at))])
+            else:
+                stored = cls._read_meta(con, db_path)
+                differences = []
+                if json.loads(_dumps(meta.space)) != stored.space:
+                    differences.append(f"space (stored {stored.space}, given "
+                                       f"{json.loads(_dumps(meta.space))})")
+                if meta.direction != stored.direction:
+                    differences.append(f"direction (stored {stored.direction!r}, "
+                                       f"given {meta.direction!r})")
+                if meta.seed is not None and meta.seed != stored.seed:
+                    differences.append(f"seed (stored {stored.seed}, given {meta.seed})")
+                if differences:
+                    con.close()
+                    raise StudyMismatchError(
+                        f"the study in {folder} differs in {'; '.join(differences)}; "
+                        "use overwrite=True to start afresh or another storage folder")
+                with con:  # the driver that left these running is dead: we hold the lock
+                    con.execute("UPDATE trials SET state = 'interrupted' "
+                                "WHERE state = 'running'")
+        return cls(folder, con, stored, readonly=False)
+
+    @classmethod
+    def open_readonly(cls, folder: str | os.PathLike) -> SqliteStorage:
+        folder = os.path.abspath(os.fspath(folder))
+        db_path = os.path.join(folder, DB_NAME)
+        if not os.path.isfile(db_path):
+            raise StorageError(f"no study database at {db_path}")
+        uri = "file:" + urllib.parse.quote(db_path) + "?mode=ro"
+        try:
+            con = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as err:
+            raise StorageError(f"cannot open {db_path}: {err}") from None
+        if "meta" not in cls._check(con, db_path):
+            con.close()
+            raise StorageError(f"{db_path} is not an hpsearch study (no meta table)")
+        return cls(folder, con, cls._read_meta(con, db_path), readonly=True)
+
+    # ----- trials
+    def load_trials(self) -> list[FrozenTrial]:
+        try:
+            rows = self._con.execute("SELECT * FROM trials ORDER BY number").fetchall()
+        except sqlite3.DatabaseError as err:
+            raise StorageError(f"{self.db_path}: cannot read trials ({err})") from None
+        return [_row_trial(row) for row in rows]
+
+    def save_trial(self, trial: FrozenTrial, artifacts: list[str] | None = None) -> None:
+        if self.readonly:
+            raise StorageError(f"{self.db_path} is open read-only")
+        if artifacts is None:
+            row = self._con.execute("SELECT artifacts FROM trials WHERE number = ?",
+                                    (trial.number,)).fetchone()
+            artifacts = json.loads(row[0]) if row and row[0] else None
+        with self._con:
+            self._con.execute("INSERT OR REPLACE INTO trials VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _trial_row(trial, artifacts))
+
+    # ----- artifacts
+    def _trial_dir(self, number: int) -> str:
+        return os.path.join(self.path, "trials", str(number))
+
+    def save_artifacts(self, number: int, arrays: Mapping[str, np.ndarray]) -> None:
+        """Write `trials/<number>/artifacts.npz` (+ .json) atomically; call before save_trial."""
+        folder = self._trial_dir(number)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, "artifacts.tmp.npz")
+        np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, os.path.join(folder, "artifacts.npz"))
+        info = {"number": number, "names": list(arrays),
+                "shapes": {k: list(np.shape(v)) for k, v in arrays.items()},
+                "dtypes": {k: str(np.asarray(v).dtype) for k, v in arrays.items()},
+                "saved_at": time.time()}
+        with open(os.path.join(folder, "artifacts.json"), "w") as handle:
+            json.dump(info, handle, indent=1)
+
+    def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
+        path = os.path.join(self._trial_dir(number), "artifacts.npz")
+        if not os.path.exists(path):
+            return {}
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+
+    def lock(self) -> contextlib.AbstractContextManager:
+        return self._lock.held()
+
+    def close(self) -> None:
+        self._con.close()

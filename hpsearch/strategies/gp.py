@@ -1,0 +1,389 @@
+"""`strategy="gp"`: Bayesian optimisation with a Gaussian process (no torch).
+
+The adapter between trials and the pure GP maths of `hpsearch.gp`:
+
+- Encoding: each dimension maps onto [0, 1] by its own `to_unit` (log dimensions in log space;
+  integers and stepped floats are relaxed to the unit interval and snapped back to their
+  nearest valid value); each categorical becomes a one-hot block of columns.
+- Start-up: the first `n_startup` points are a scrambled Sobol sequence (or uniform draws)
+  seeded from the strategy's Generator; the model takes over once that many trials have a
+  finite value. Points already handed out count, so parallel workers get distinct start-up
+  points, and a resumed study continues the sequence.
+- Model: Matern 5/2 with ARD length scales, fit by maximum a posteriori marginal likelihood
+  (L-BFGS-B, analytic gradients), warm-started from the previous fit; objective values are
+  warped (`output_warping`) and standardised.
+- Failed trials (raised, NaN, no value): `failed="worst"` (default) imputes the worst finite
+  value seen, so the search moves away from configurations that break; `failed="skip"` leaves
+  them out. Pruned trials with a finite value (the engine keeps the last reported one, or
+  else their last finite intermediate value) count like complete ones: that value is an
+  honest, if pessimistic, reading of a configuration judged poor; pruned trials with none are
+  handled like failed ones.
+- Pending trials (running elsewhere) and the points already chosen in the same `ask` are
+  added to the GP with a lie (`liar`: "min", the best value so far, by default, the
+  constant liar of Ginsbourger et al.; "mean", "max", or "believer", the GP's own mean),
+  which flattens the acquisition around them; proposals equal to an observed or pending
+  point are skipped.
+- Acquisition: "logei" (default), "ei", "lcb", "pi" or "hedge" (GP-Hedge over EI, LCB and PI,
+  Hoffman et al. 2011), maximised over `n_candidates` random points plus perturbed incumbents,
+  then L-BFGS-B from the best few (`hpsearch.gp.optimize_acq`).
+
+Everything random comes from the Generator given at construction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+from threadpoolctl import threadpool_limits
+
+from hpsearch.exceptions import SpaceError, StrategyError
+from hpsearch.gp import acquisition as acq
+from hpsearch.gp.model import GaussianProcess, Prior, condition, default_theta, fit, predict
+from hpsearch.gp.model import predict_with_grad
+from hpsearch.gp.optimize_acq import maximize
+from hpsearch.gp.warping import WARPINGS, warp
+from hpsearch.space import Categorical, Float, Int, Space
+from hpsearch.strategies.base import Strategy
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = ["GPStrategy"]
+
+_ACQUISITIONS = ("logei", "ei", "lcb", "pi", "hedge")
+_LIARS = ("min", "mean", "max", "believer")
+_FAILED = ("worst", "skip")
+_STARTUPS = ("sobol", "random")
+_MAX_GRID = 200_000
+
+
+class _Encoding:
+    """Maps between space-unit vectors (one entry per dimension) and model rows (D columns)."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        self.dims = list(space.values())
+        columns = 0
+        self.continuous: list[int] = []  # model columns L-BFGS-B may move
+        self.discrete: list[tuple[int, Any, np.ndarray | None]] = []  # (column, dim, unit grid)
+        self.groups: list[np.ndarray] = []
+        self.layout: list[tuple[str, int | np.ndarray]] = []
+        for dim in self.dims:
+            if isinstance(dim, Categorical):
+                group = np.arange(columns, columns + len(dim.choices))
+                self.groups.append(group)
+                self.layout.append(("categorical", group))
+                columns += len(dim.choices)
+                continue
+            self.continuous.append(columns)
+            if isinstance(dim, Int) or (isinstance(dim, Float) and dim.step is not None):
+                self.discrete.append((columns, dim, _unit_grid(dim)))
+                self.layout.append(("discrete", columns))
+            else:
+                self.layout.append(("float", columns))
+            columns += 1
+        self.n_columns = columns
+        self.continuous_array = np.array(self.continuous, dtype=int)
+
+    def encode_params(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Params -> model row (D,)."""
+        row = np.zeros(self.n_columns)
+        for (name, dim), (kind, where) in zip(self.space.items(), self.layout, strict=True):
+            if kind == "categorical":
+                row[where[dim.index(params[name])]] = 1.0
+            else:
+                row[where] = dim.to_unit(params[name])
+        return row
+
+    def encode_units(self, u: np.ndarray) -> np.ndarray:
+        """Space-unit points (m, n_dims) -> valid model rows (m, D)."""
+        rows = np.zeros((len(u), self.n_columns))
+        for j, (dim, (kind, where)) in enumerate(zip(self.dims, self.layout, strict=True)):
+            if kind == "categorical":
+                k = len(dim.choices)
+                index = np.minimum((u[:, j] * k).astype(int), k - 1)
+                rows[np.arange(len(u)), where[index]] = 1.0
+            else:
+                rows[:, where] = u[:, j]
+        return self.snap(rows)
+
+    def snap(self, rows: np.ndarray) -> np.ndarray:
+        """Round relaxed integer/step columns to their nearest valid value, in place."""
+        for column, dim, grid in self.discrete:
+            values = np.clip(rows[:, column], 0.0, 1.0)
+            if grid is None:
+                rows[:, column] = [dim.to_unit(dim.from_unit(v)) for v in values]
+                continue
+            i = np.clip(np.searchsorted(grid, values), 1, len(grid) - 1)
+            left, right = grid[i - 1], grid[i]
+            rows[:, column] = np.where(values - left <= right - values, left, right)
+        return rows
+
+    def decode(self, row: np.ndarray) -> dict[str, Any]:
+        """Model row (D,) -> params."""
+        params = {}
+        for (name, dim), (kind, where) in zip(self.space.items(), self.layout, strict=True):
+            if kind == "categorical":
+                params[name] = dim.choices[int(np.argmax(row[where]))]
+            else:
+                params[name] = dim.from_unit(float(row[where]))
+        return params
+
+
+def _unit_grid(dim: Int | Float) -> np.ndarray | None:
+    """Sorted unit positions of every value an Int / stepped Float can take (None if huge)."""
+    if isinstance(dim, Int):
+        count = (dim.high - dim.low) // dim.step + 1
+        values = dim.low + dim.step * np.arange(min(count, _MAX_GRID + 1))
+    else:
+        count = int(math.floor((dim.high - dim.low) / dim.step + 1e-9)) + 1
+        values = [dim._quantise(dim.low + k * dim.step) for k in range(min(count, _MAX_GRID + 1))]
+    if count > _MAX_GRID:
+        return None
+    return np.unique([dim.to_unit(v) for v in values])
+
+
+def _key(params: Mapping[str, Any]) -> tuple:
+    return tuple((name, repr(value)) for name, value in params.items())
+
+
+class GPStrategy(Strategy):
+    """Gaussian-process Bayesian optimisation; see the module docstring for the options."""
+
+    name = "gp"
+
+    def __init__(self, space: Space, rng: np.random.Generator, direction: str = "minimize", *,
+                 n_startup: int | None = None, startup: str = "sobol",
+                 acquisition: str = "logei", xi: float = 0.0, kappa: float = 1.96,
+                 n_candidates: int = 1024, n_local: int = 8, n_restarts: int = 2,
+                 output_warping: str = "log", liar: str = "min", failed: str = "worst",
+                 hedge_eta: float = 1.0, **unknown: Any) -> None:
+        super().__init__(space, rng, direction)
+        opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
+                    kappa=kappa, n_candidates=n_candidates, n_local=n_local,
+                    n_restarts=n_restarts, output_warping=output_warping, liar=liar,
+                    failed=failed, hedge_eta=hedge_eta)
+        if unknown:
+            raise StrategyError(f"gp: unknown option(s) {', '.join(sorted(unknown))}; valid "
+                                f"options: {', '.join(opts)}")
+        for name, allowed in (("startup", _STARTUPS), ("acquisition", _ACQUISITIONS),
+                              ("output_warping", WARPINGS), ("liar", _LIARS),
+                              ("failed", _FAILED)):
+            if opts[name] not in allowed:
+                raise StrategyError(f"gp: {name} must be one of {list(allowed)}, "
+                                    f"got {opts[name]!r}")
+        if opts["n_startup"] is None:
+            opts["n_startup"] = max(10, len(space) + 1)
+        for name in ("n_startup", "n_candidates", "n_local", "n_restarts"):
+            value = opts[name]
+            minimum = 0 if name in ("n_startup", "n_restarts") else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise StrategyError(f"gp: {name} must be an integer >= {minimum}, got {value!r}")
+        for name in ("xi", "kappa", "hedge_eta"):
+            if not isinstance(opts[name], int | float) or not opts[name] >= 0:
+                raise StrategyError(f"gp: {name} must be a number >= 0, got {opts[name]!r}")
+        self.options = opts
+        self.encoding = _Encoding(space)
+        self.prior = Prior()
+        self._rows: list[np.ndarray] = []
+        self._values: list[float] = []  # to minimise; nan for failed
+        self._keys: set[tuple] = set()
+        self._n_told = 0
+        self._n_issued = 0
+        self._theta: np.ndarray | None = None
+        self._gains = np.zeros(3)
+        self._nominees: np.ndarray | None = None
+        self._startup_units = self._make_startup()
+
+    # -- trials in ---------------------------------------------------------------------------
+
+    def tell(self, trial: FrozenTrial) -> None:
+        self._n_told += 1
+        try:
+            row = self.encoding.encode_params(trial.params)
+        except (KeyError, SpaceError):
+            return  # params from another space (e.g. a renamed dimension): nothing to learn
+        value = math.nan
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED) and trial.has_value:
+            value = self.sign() * float(trial.value)
+        elif trial.state == TrialState.PRUNED:
+            finite = [v for _, v in sorted(trial.intermediate.items()) if math.isfinite(v)]
+            if finite:
+                value = self.sign() * float(finite[-1])
+        self._rows.append(row)
+        self._values.append(value)
+        self._keys.add(_key(trial.params))
+
+    # -- points out --------------------------------------------------------------------------
+
+    def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        taken = set(self._keys) | {_key(p) for p in pending}
+        pending_rows = []
+        for params in pending:
+            try:
+                pending_rows.append(self.encoding.encode_params(params))
+            except (KeyError, SpaceError):
+                continue
+        n_finite = int(np.isfinite(self._values).sum()) if self._values else 0
+        out: list[dict[str, Any]] = []
+        if n_finite < max(self.options["n_startup"], 2) or self._constant_values():
+            index = max(self._n_issued, self._n_told + len(pending))
+            for _ in range(n):
+                out.append(self._startup_point(index, taken))
+                index += 1
+            self._n_issued = index
+            return out
+        # Small matrices: BLAS threads cost more than they give, and the machine is shared.
+        with threadpool_limits(1):
+            gp, y_best = self._fit()
+            batch_rows: list[np.ndarray] = []
+            for _ in range(n):
+                lie_rows = pending_rows + batch_rows
+                model = self._with_lies(gp, lie_rows, y_best)
+                row, params = self._propose(model, y_best, taken, first=not batch_rows)
+                taken.add(_key(params))
+                batch_rows.append(row)
+                out.append(params)
+        self._n_issued += n
+        return out
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def _make_startup(self) -> np.ndarray:
+        n, d = self.options["n_startup"], len(self.space)
+        if self.options["startup"] == "random" or n == 0:
+            return self.rng.random((n, d))
+        sobol = qmc.Sobol(d, scramble=True, seed=self.rng)
+        return sobol.random_base2(max(0, math.ceil(math.log2(n))))[:n]
+
+    def _startup_point(self, index: int, taken: set[tuple]) -> dict[str, Any]:
+        if index < len(self._startup_units):
+            params = self.space.from_unit(self._startup_units[index])
+        else:
+            params = self.space.sample(self.rng)
+        for _ in range(100):  # small discrete spaces: draw until new, if anything is left
+            if _key(params) not in taken:
+                break
+            params = self.space.sample(self.rng)
+        taken.add(_key(params))
+        return params
+
+    def _constant_values(self) -> bool:
+        y = np.asarray(self._values)
+        y = y[np.isfinite(y)]
+        return bool(np.ptp(y) <= 0)
+
+    # -- model -------------------------------------------------------------------------------
+
+    def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
+        X = np.array(self._rows)
+        y = np.array(self._values)
+        finite = np.isfinite(y)
+        if self.options["failed"] == "worst":
+            y = np.where(finite, y, y[finite].max())
+        else:
+            X, y = X[finite], y[finite]
+        return X, warp(y, self.options["output_warping"])
+
+    def _fit(self) -> tuple[GaussianProcess, float]:
+        X, y = self._training_data()
+        d = X.shape[1]
+        starts = [default_theta(d, self.prior)]
+        if self._theta is not None:
+            starts.insert(0, self._theta)
+        for _ in range(self.options["n_restarts"] if len(X) <= 60 else 0):
+            jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
+            starts.append(default_theta(d, self.prior) + jitter)
+        gp = fit(X, y, np.array(starts), self.prior)
+        self._theta = gp.theta
+        return gp, float(y.min())
+
+    def _with_lies(self, gp: GaussianProcess, rows: list[np.ndarray], y_best: float
+                   ) -> GaussianProcess:
+        if not rows:
+            return gp
+        P = np.array(rows)
+        liar = self.options["liar"]
+        if liar == "believer":
+            lies, _ = predict(gp, P)
+        else:
+            value = {"min": y_best, "mean": float(gp.y.mean()), "max": float(gp.y.max())}[liar]
+            lies = np.full(len(P), value)
+        return condition(np.vstack([gp.X, P]), np.concatenate([gp.y, lies]), gp.theta)
+
+    # -- acquisition -------------------------------------------------------------------------
+
+    def _acquisition(self, gp: GaussianProcess, y_best: float, kind: str):
+        xi, kappa = float(self.options["xi"]), float(self.options["kappa"])
+
+        def value_and_grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            mean, var, dmean, dvar = predict_with_grad(gp, x)
+            if kind == "lcb":
+                v, dm, dv = acq.lower_confidence_bound(mean, var, kappa)
+            elif kind == "pi":
+                v, dm, dv = acq.log_probability_of_improvement(mean, var, y_best, xi)
+            elif kind == "ei":
+                v, dm, dv = acq.expected_improvement(mean, var, y_best, xi)
+            else:
+                v, dm, dv = acq.log_expected_improvement(mean, var, y_best, xi)
+            return v, dm[:, None] * dmean + dv[:, None] * dvar
+
+        return value_and_grad
+
+    def _candidates(self, gp: GaussianProcess) -> np.ndarray:
+        m = self.options["n_candidates"]
+        random_rows = self.encoding.encode_units(self.rng.random((m, len(self.space))))
+        # Perturbed incumbents: most of the value of a good search is near its best points.
+        best = gp.X[np.argsort(gp.y, kind="stable")[: min(5, len(gp.X))]]
+        n_near = max(m // 4, 1)
+        near = best[self.rng.integers(len(best), size=n_near)].copy()
+        scale = np.minimum(gp.lengthscales, 1.0) * self.rng.choice([0.02, 0.1, 0.3], size=(n_near, 1))
+        near += self.rng.normal(size=near.shape) * scale
+        near = np.clip(near, 0.0, 1.0)
+        for group in self.encoding.groups:
+            flip = self.rng.random(n_near) < 1.0 / max(len(self.space), 2)
+            choice = self.rng.integers(len(group), size=n_near)
+            near[np.ix_(flip, group)] = 0.0
+            near[np.flatnonzero(flip), group[choice[flip]]] = 1.0
+            keep = ~flip
+            rounded = np.zeros((int(keep.sum()), len(group)))
+            rounded[np.arange(int(keep.sum())), near[np.ix_(keep, group)].argmax(1)] = 1.0
+            near[np.ix_(keep, group)] = rounded
+        return np.vstack([random_rows, self.encoding.snap(near)])
+
+    def _maximize(self, gp: GaussianProcess, y_best: float, kind: str, candidates: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        return maximize(self._acquisition(gp, y_best, kind), candidates,
+                        self.encoding.continuous_array, self.encoding.groups, gp.lengthscales,
+                        self.encoding.snap, n_local=self.options["n_local"])
+
+    def _propose(self, gp: GaussianProcess, y_best: float, taken: set[tuple], first: bool
+                 ) -> tuple[np.ndarray, dict[str, Any]]:
+        candidates = self._candidates(gp)
+        kind = self.options["acquisition"]
+        if kind != "hedge":
+            points, _ = self._maximize(gp, y_best, kind, candidates)
+        else:
+            points = self._hedge(gp, y_best, candidates, first)
+        for row in points[:256]:
+            params = self.encoding.decode(row)
+            if _key(params) not in taken:
+                return self.encoding.encode_params(params), params
+        params = self._startup_point(len(self._startup_units), taken)
+        return self.encoding.encode_params(params), params
+
+    def _hedge(self, gp: GaussianProcess, y_best: float, candidates: np.ndarray, first: bool
+               ) -> np.ndarray:
+        """GP-Hedge: each acquisition nominates a point; pick one by past rewards."""
+        if first and self._nominees is not None:
+            mean, _ = predict(gp, self._nominees)
+            self._gains -= mean  # reward: a low posterior mean at what each one nominated
+        results = [self._maximize(gp, y_best, kind, candidates)[0] for kind in ("logei", "lcb", "pi")]
+        gains = self.options["hedge_eta"] * (self._gains - self._gains.max())
+        probabilities = np.exp(gains) / np.exp(gains).sum()
+        chosen = int(self.rng.choice(3, p=probabilities))
+        if first:
+            self._nominees = np.array([r[0] for r in results])
+        return results[chosen]

@@ -1,0 +1,90 @@
+"""Tables: trials as pandas DataFrames, and the CSV/Parquet files of a run folder.
+
+Contract: pandas is imported here only, inside the functions (so `import hpsearch` stays
+light). `results_frame(trials, space)` has one row per trial, sorted by number, with columns
+number, state (lower-case), value, params_<name> (space order), metrics_<name> (sorted),
+seed, duration_s, error, started_at, finished_at (epoch seconds, UTC). A categorical
+parameter whose choices mix types is written as the repr of each value, so CSV and Parquet
+read back the same. `best_first(frame, direction)` orders rows best first: complete trials by
+value, then pruned by value, then failed, interrupted and running. `write_tables(frame,
+folder)` writes trials.csv and trials.parquet atomically and returns their paths;
+`read_table(path)` reads either back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.space import Categorical, Space
+from hpsearch.trial import FrozenTrial
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["COLUMNS", "results_frame", "best_first", "write_tables", "read_table"]
+
+COLUMNS = ("number", "state", "value", "seed", "duration_s", "error", "started_at",
+           "finished_at")
+_STATE_RANK = {"complete": 0, "pruned": 1, "failed": 2, "interrupted": 3, "running": 4}
+
+
+def _mixed(dim: Any) -> bool:
+    kinds = {type(c) for c in dim.choices if c is not None}
+    return isinstance(dim, Categorical) and len(kinds) > 1
+
+
+def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:
+    """One row per trial, sorted by number (see the module docstring for the columns)."""
+    import pandas as pd
+
+    metric_names = sorted({name for t in trials for name in t.metrics})
+    rows = []
+    for t in sorted(trials, key=lambda t: t.number):
+        row: dict[str, Any] = {"number": t.number, "state": str(t.state), "value": t.value}
+        for name, dim in space.items():
+            value = t.params.get(name)
+            row[f"params_{name}"] = repr(value) if _mixed(dim) else value
+        for name in metric_names:
+            row[f"metrics_{name}"] = t.metrics.get(name)
+        row.update(seed=t.seed, duration_s=t.duration_s, error=t.error,
+                   started_at=t.started_at, finished_at=t.finished_at)
+        rows.append(row)
+    columns = (["number", "state", "value"] + [f"params_{n}" for n in space]
+               + [f"metrics_{n}" for n in metric_names] + list(COLUMNS[3:]))
+    frame = pd.DataFrame(rows, columns=columns)
+    for name in ("value", "duration_s", "started_at", "finished_at",
+                 *(f"metrics_{n}" for n in metric_names)):
+        frame[name] = frame[name].astype("float64")
+    frame["number"] = frame["number"].astype("int64")
+    frame["seed"] = frame["seed"].astype("int64")
+    frame["error"] = frame["error"].astype("object")
+    return frame
+
+
+def best_first(frame: pd.DataFrame, direction: str = "minimize") -> pd.DataFrame:
+    """The same rows, best first: complete by value, pruned by value, then the rest."""
+    rank = frame["state"].map(_STATE_RANK).fillna(len(_STATE_RANK))
+    key = frame["value"] if direction == "minimize" else -frame["value"]
+    order = frame.assign(_rank=rank, _key=key).sort_values(
+        ["_rank", "_key", "number"], na_position="last", kind="stable")
+    return order.drop(columns=["_rank", "_key"]).reset_index(drop=True)
+
+
+def write_tables(frame: pd.DataFrame, folder: str) -> tuple[str, str]:
+    """Write `<folder>/trials.csv` and `<folder>/trials.parquet`; return both paths."""
+    csv_path = os.path.join(folder, "trials.csv")
+    parquet_path = os.path.join(folder, "trials.parquet")
+    frame.to_csv(csv_path + ".tmp", index=False)
+    os.replace(csv_path + ".tmp", csv_path)
+    frame.to_parquet(parquet_path + ".tmp", index=False)
+    os.replace(parquet_path + ".tmp", parquet_path)
+    return csv_path, parquet_path
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """Read trials.csv or trials.parquet back."""
+    import pandas as pd
+
+    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)

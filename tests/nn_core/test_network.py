@@ -1,0 +1,241 @@
+"""Network: config validation, parameter naming, whole-network gradient checks, dtype, sanity."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from nn_core.gradcheck import check_network_gradients
+from nn_core.network import ACTIVATIONS, Network, NetworkConfig
+
+NETWORK_TOL = 1e-6
+
+
+def data(n=8, d=5, c=3, seed=1, loss="softmax"):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if loss in ("softmax", "svm"):
+        y = rng.integers(0, c, n)
+    elif loss == "sigmoid_cross_entropy":
+        y = rng.integers(0, 2, (n, c))
+    else:
+        y = rng.standard_normal((n, c))
+    return X, y
+
+
+def assert_gradients_ok(config, X, y, reg=0.0, checks=10):
+    report = check_network_gradients(
+        config, X, y, num_checks=checks, reg=reg, rng=np.random.default_rng(2)
+    )
+    assert report.worst_relative_error < NETWORK_TOL, report.format_table()
+    # Most sampled entries must really have been compared, not waved through as kinks.
+    checked = sum(r.num_checked for r in report.rows)
+    assert sum(r.num_kinks for r in report.rows) <= checked // 4, report.format_table()
+    return report
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("activation", "gelu", r"activation must be one of 'relu', 'leaky_relu'.*got 'gelu'"),
+        ("init", "glorot", r"init must be one of .*'he'.*got 'glorot'"),
+        ("loss", "hinge", r"loss must be one of 'softmax', 'svm'.*got 'hinge'"),
+        ("regularization", "ridge", r"regularization must be one of .*got 'ridge'"),
+        ("dtype", "float16", r"dtype must be one of 'float32', 'float64'"),
+        ("dropout", 1.0, r"dropout must be in \[0, 1\); got 1.0"),
+        ("dropout", -0.1, r"dropout must be in \[0, 1\)"),
+        ("hidden_sizes", (10, 0), r"hidden_sizes entries must be a positive integer; got 0"),
+        ("hidden_sizes", 10, r"hidden_sizes must be a sequence of positive integers"),
+        ("input_dim", 0, r"input_dim must be a positive integer"),
+        ("maxout_pieces", 1, r"maxout_pieces must be at least 2"),
+        ("leaky_alpha", 1.5, r"leaky_alpha must be in \[0, 1\)"),
+        ("reg", -1.0, r"reg must be a finite number >= 0"),
+        ("l1_ratio", 2.0, r"l1_ratio must be in \[0, 1\]"),
+    ],
+)
+def test_config_validation_names_the_field(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        NetworkConfig(**{"input_dim": 4, "output_dim": 3, field: value})
+
+
+def test_config_is_frozen_and_normalises_hidden_sizes():
+    config = NetworkConfig(4, 3, hidden_sizes=[8, 6])
+    assert config.hidden_sizes == (8, 6)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.reg = 1.0
+
+
+# --- structure -------------------------------------------------------------------------------
+
+
+def test_parameter_names_and_shapes():
+    net = Network(NetworkConfig(5, 3, (4, 2), activation="prelu"), np.random.default_rng(0))
+    assert {k: v.shape for k, v in net.params.items()} == {
+        "hidden1.w": (5, 4),
+        "hidden1.b": (4,),
+        "prelu1.alpha": (4,),
+        "hidden2.w": (4, 2),
+        "hidden2.b": (2,),
+        "prelu2.alpha": (2,),
+        "output.w": (2, 3),
+        "output.b": (3,),
+    }
+    assert net.weight_keys == ("hidden1.w", "hidden2.w", "output.w")
+    assert net.buffers == {}
+    assert not net.params["hidden1.b"].any()
+
+
+def test_batchnorm_replaces_the_bias_and_keeps_buffers():
+    net = Network(NetworkConfig(5, 3, (4,), batchnorm=True), np.random.default_rng(0))
+    assert "hidden1.b" not in net.params
+    assert set(net.params) == {"hidden1.w", "bn1.gamma", "bn1.beta", "output.w", "output.b"}
+    assert set(net.buffers) == {"bn1.running_mean", "bn1.running_var"}
+
+
+def test_maxout_layout():
+    config = NetworkConfig(5, 3, (4,), activation="maxout", maxout_pieces=3, batchnorm=True)
+    net = Network(config, np.random.default_rng(0))
+    assert net.params["hidden1.w"].shape == (5, 3, 4)
+    assert net.params["bn1.gamma"].shape == (12,)
+    scores = net.loss(np.ones((2, 5)))
+    assert scores.shape == (2, 3)
+
+
+def test_scores_and_gradient_keys():
+    X, y = data()
+    net = Network(NetworkConfig(5, 3, (6,), dtype="float64"), np.random.default_rng(0))
+    scores = net.loss(X)
+    assert scores.shape == (8, 3)
+    loss, grads = net.loss(X, y)
+    assert isinstance(loss, float)
+    assert list(grads) == list(net.params)
+    assert all(grads[k].shape == net.params[k].shape for k in grads)
+    np.testing.assert_allclose(net.predict_scores(X, batch_size=3), scores)
+
+
+def test_softmax_regression_is_linear():
+    X, y = data()
+    net = Network(NetworkConfig(5, 3, (), dtype="float64"), np.random.default_rng(0))
+    assert set(net.params) == {"output.w", "output.b"}
+    net.params["output.b"][:] = [0.1, -0.2, 0.3]
+    np.testing.assert_allclose(net.loss(X), X @ net.params["output.w"] + net.params["output.b"])
+
+
+def test_input_shape_mismatch_names_x():
+    net = Network(NetworkConfig(5, 3), np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 5\); got shape \(4, 6\)"):
+        net.loss(np.ones((4, 6)))
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 5\)"):
+        net.loss(np.ones(5))
+    # Images flatten row-major, as in affine_forward.
+    assert Network(NetworkConfig(6, 2), np.random.default_rng(0)).loss(
+        np.ones((2, 2, 3))
+    ).shape == (2, 2)
+
+
+def test_dropout_training_needs_rng():
+    net = Network(NetworkConfig(5, 3, dropout=0.5), np.random.default_rng(0))
+    X, y = data()
+    with pytest.raises(ValueError, match="rng .*needed for dropout"):
+        net.loss(X, y, training=True)
+    net.loss(X, y)  # evaluation mode needs no rng
+
+
+# --- gradient checks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gradients_with_batchnorm_and_dropout(activation):
+    X, y = data()
+    config = NetworkConfig(5, 3, (6, 4), activation=activation, batchnorm=True, dropout=0.3)
+    assert_gradients_ok(config, X, y)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gradients_plain(activation):
+    X, y = data(seed=4)
+    assert_gradients_ok(NetworkConfig(5, 3, (7,), activation=activation), X, y)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_linear_classifier_gradients(loss):
+    X, y = data(loss=loss)
+    assert_gradients_ok(NetworkConfig(5, 3, (), loss=loss), X, y)
+
+
+@pytest.mark.parametrize("loss", ["svm", "sigmoid_cross_entropy", "l2", "l1"])
+def test_other_loss_gradients(loss):
+    X, y = data(loss=loss)
+    assert_gradients_ok(NetworkConfig(5, 3, (6,), activation="tanh", loss=loss), X, y)
+
+
+@pytest.mark.parametrize("kind", ["l2", "l1", "elastic"])
+def test_gradients_with_regularisation(kind):
+    X, y = data()
+    config = NetworkConfig(5, 3, (6,), activation="tanh", regularization=kind, l1_ratio=0.4)
+    assert_gradients_ok(config, X, y, reg=0.3)
+
+
+# --- sanity and dtype ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classes", [3, 10])
+def test_initial_softmax_loss_is_log_c(classes):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 20))
+    y = np.arange(500) % classes  # balanced
+    net = Network(NetworkConfig(20, classes, (50,), init="small"), np.random.default_rng(1))
+    loss, _ = net.loss(X, y)
+    assert loss == pytest.approx(math.log(classes), rel=1e-3)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_float32_end_to_end(activation):
+    X, y = data()
+    config = NetworkConfig(
+        5,
+        3,
+        (6,),
+        activation=activation,
+        batchnorm=True,
+        dropout=0.2,
+        regularization="elastic",
+        reg=0.1,
+    )
+    net = Network(config, np.random.default_rng(0))
+    assert all(p.dtype == np.float32 for p in net.params.values())
+    assert net.loss(X).dtype == np.float32  # float64 X is cast once
+    loss, grads = net.loss(X, y, training=True, rng=np.random.default_rng(0))
+    assert isinstance(loss, float)
+    assert {k: g.dtype for k, g in grads.items()} == {k: np.dtype(np.float32) for k in grads}
+    assert all(b.dtype == np.float32 for b in net.buffers.values())
+
+
+def test_batchnorm_running_stats_update_only_in_training():
+    X, y = data(n=32)
+    X = X * 3 + 1
+    net = Network(
+        NetworkConfig(5, 3, (4,), batchnorm=True, dtype="float64"), np.random.default_rng(0)
+    )
+    before = {k: v.copy() for k, v in net.buffers.items()}
+    net.loss(X, y)
+    net.predict_scores(X)
+    for key in before:
+        np.testing.assert_array_equal(net.buffers[key], before[key])
+    net.loss(X, y, training=True)
+    z = X @ net.params["hidden1.w"]
+    np.testing.assert_allclose(net.buffers["bn1.running_mean"], 0.1 * z.mean(axis=0))
+    np.testing.assert_allclose(net.buffers["bn1.running_var"], 0.9 + 0.1 * z.var(axis=0))
+
+
+def test_eval_mode_is_deterministic_and_training_differs_with_dropout():
+    X, _ = data()
+    net = Network(NetworkConfig(5, 3, (20,), dropout=0.5), np.random.default_rng(0))
+    np.testing.assert_array_equal(net.loss(X), net.loss(X))
+    a = net.loss(X, training=True, rng=np.random.default_rng(1))
+    b = net.loss(X, training=True, rng=np.random.default_rng(2))
+    assert not np.allclose(a, b)
