@@ -26,7 +26,6 @@ import shutil
 import tempfile
 import time
 import traceback
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,13 +117,13 @@ def run_trial(task: TrialTask) -> TrialOutcome:
         return _call(task)
 
 
-class Executor(ABC):
-    """The seam between the study loop and whatever runs trials."""
+class Executor:
+    """The seam between the study loop and whatever runs trials (subclasses override)."""
 
     n_workers: int = 1
 
-    @abstractmethod
-    def submit(self, task: TrialTask) -> cf.Future: ...
+    def submit(self, task: TrialTask) -> cf.Future:
+        raise NotImplementedError
 
     def wait(self, futures: Iterable[cf.Future]) -> set[cf.Future]:
         done, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)

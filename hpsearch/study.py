@@ -350,8 +350,9 @@ class _Run:
     def worker_died(self, broken: list[FrozenTrial], error: BaseException) -> None:
         started = self.executor.started(t.number for t in broken)
         self.executor.reset()
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        message = f"worker process died while running this trial ({reason})"
+        codes = [line.strip() for line in str(error).splitlines() if "exit code" in line]
+        message = (f"worker process died while running this trial ({type(error).__name__}"
+                   + (f"; {codes[0]}" if codes else "") + ")")
         if self.isolating is not None:
             culprits = [t for t in broken if t.number == self.isolating]
             self.isolating = None
@@ -361,7 +362,8 @@ class _Run:
             culprits = [t for t in broken if t.number in started]
         else:
             culprits = []
-            self.suspects.extend(t for t in broken if t.number in started)
+            self.suspects.extend(sorted((t for t in broken if t.number in started),
+                                        key=lambda t: t.number))
             logger.warning("a worker died with %d trials running (%s); running them again "
                            "one at a time to find which one", len(self.suspects),
                            ", ".join(str(t.number) for t in self.suspects))

@@ -31,8 +31,9 @@ _STATE_RANK = {"complete": 0, "pruned": 1, "failed": 2, "interrupted": 3, "runni
 
 
 def _mixed(dim: Any) -> bool:
-    kinds = {type(c) for c in dim.choices if c is not None}
-    return isinstance(dim, Categorical) and len(kinds) > 1
+    if not isinstance(dim, Categorical):
+        return False
+    return len({type(c) for c in dim.choices if c is not None}) > 1
 
 
 def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:

@@ -63,7 +63,7 @@ class Prior:
     signal_b: float = 1.0
     signal_bounds: tuple[float, float] = (1e-2, 1e2)
     noise_a: float = 1.1
-    noise_b: float = 30.0
+    noise_b: float = 300.0
     min_noise: float = 1e-6
     max_noise: float = 1.0
 
@@ -192,7 +192,7 @@ def fit(X: np.ndarray, y: np.ndarray, initial_thetas: np.ndarray, prior: Prior |
         theta0 = np.clip(theta0, lows, highs)
         result = scipy.optimize.minimize(
             neg_log_posterior, theta0, args=(X, y, prior, sqdiff), jac=True, method="L-BFGS-B",
-            bounds=bounds, options={"maxiter": max_iterations, "gtol": 1e-5},
+            bounds=bounds, options={"maxiter": max_iterations, "gtol": 1e-4, "ftol": 1e-7},
         )
         if np.isfinite(result.fun) and result.fun < best_value:
             best_theta, best_value = result.x, float(result.fun)

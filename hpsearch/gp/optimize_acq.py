@@ -5,7 +5,7 @@ Notation (shapes):
     d               number of encoded columns (floats, integer relaxations, one-hot groups)
     m               number of candidate points
     candidates: (m, d)     valid encoded points (random/Sobol draws and perturbed incumbents)
-    acquisition(x) -> (values (k,), grads (k, d)) for x (k, d); larger is better
+    acquisition(x, grad) -> (values (k,), grads (k, d) or None) for x (k, d); larger is better
     continuous: (c,)       column indices moved by L-BFGS-B (floats and relaxed integers)
     groups: list of (g_i,) column indices of each categorical's one-hot block
     lengthscales: (d,)     the GP's length scales, used to precondition L-BFGS-B
@@ -27,7 +27,7 @@ import scipy.optimize
 
 __all__ = ["maximize"]
 
-Acquisition = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Acquisition = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray | None]]
 
 
 def _sweep_categoricals(acquisition: Acquisition, x: np.ndarray, value: float,
@@ -40,7 +40,7 @@ def _sweep_categoricals(acquisition: Acquisition, x: np.ndarray, value: float,
                 continue
             trial = np.repeat(x[None, :], len(group), axis=0)
             trial[:, group] = np.eye(len(group))
-            values, _ = acquisition(trial)
+            values, _ = acquisition(trial, False)
             i = int(np.argmax(values))
             if values[i] > value + 1e-12:
                 x, value, improved = trial[i], float(values[i]), True
@@ -54,7 +54,7 @@ def maximize(acquisition: Acquisition, candidates: np.ndarray, continuous: np.nd
              snap: Callable[[np.ndarray], np.ndarray], n_local: int = 8,
              max_iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Return points (k, d) and their acquisition values (k,), best first."""
-    values, _ = acquisition(candidates)
+    values, _ = acquisition(candidates, False)
     order = np.argsort(-values, kind="stable")
     starts = candidates[order[:n_local]].copy()
     start_values = values[order[:n_local]]
@@ -65,7 +65,7 @@ def maximize(acquisition: Acquisition, candidates: np.ndarray, continuous: np.nd
         def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
             x = starts.copy()
             x[:, continuous] = flat.reshape(k, -1) * scale
-            v, g = acquisition(x)
+            v, g = acquisition(x, True)
             v = np.where(np.isfinite(v), v, -1e10)
             return -float(v.sum()), -(g[:, continuous] * scale).ravel()
 
@@ -77,7 +77,7 @@ def maximize(acquisition: Acquisition, candidates: np.ndarray, continuous: np.nd
         moved = starts.copy()
         moved[:, continuous] = np.clip(result.x.reshape(k, -1) * scale, 0.0, 1.0)
         moved = snap(moved)
-        moved_values, _ = acquisition(moved)
+        moved_values, _ = acquisition(moved, False)
         better = moved_values > start_values
         starts[better] = moved[better]
         start_values = np.where(better, moved_values, start_values)

@@ -158,7 +158,7 @@ class GPStrategy(Strategy):
                  n_startup: int | None = None, startup: str = "sobol",
                  acquisition: str = "logei", xi: float = 0.0, kappa: float = 1.96,
                  n_candidates: int = 1024, n_local: int = 8, n_restarts: int = 2,
-                 output_warping: str = "log", liar: str = "min", failed: str = "worst",
+                 output_warping: str = "yeo-johnson", liar: str = "min", failed: str = "worst",
                  hedge_eta: float = 1.0, **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
@@ -292,7 +292,9 @@ class GPStrategy(Strategy):
         d = X.shape[1]
         starts = [default_theta(d, self.prior)]
         if self._theta is not None:
-            starts.insert(0, self._theta)
+            # Warm start; with many trials the posterior moves little from one ask to the next,
+            # so the fresh start is only needed now and then.
+            starts = [self._theta] if len(X) > 100 and len(X) % 10 else [self._theta, starts[0]]
         for _ in range(self.options["n_restarts"] if len(X) <= 60 else 0):
             jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
             starts.append(default_theta(d, self.prior) + jitter)
@@ -318,8 +320,11 @@ class GPStrategy(Strategy):
     def _acquisition(self, gp: GaussianProcess, y_best: float, kind: str):
         xi, kappa = float(self.options["xi"]), float(self.options["kappa"])
 
-        def value_and_grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            mean, var, dmean, dvar = predict_with_grad(gp, x)
+        def value_and_grad(x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+            if grad:
+                mean, var, dmean, dvar = predict_with_grad(gp, x)
+            else:
+                mean, var = predict(gp, x)
             if kind == "lcb":
                 v, dm, dv = acq.lower_confidence_bound(mean, var, kappa)
             elif kind == "pi":
@@ -328,6 +333,8 @@ class GPStrategy(Strategy):
                 v, dm, dv = acq.expected_improvement(mean, var, y_best, xi)
             else:
                 v, dm, dv = acq.log_expected_improvement(mean, var, y_best, xi)
+            if not grad:
+                return v, None
             return v, dm[:, None] * dmean + dv[:, None] * dvar
 
         return value_and_grad

@@ -5,7 +5,7 @@ behind the strategy seam. Log dimensions use skopt's "log-uniform" prior, ints `
 categoricals a skopt `Categorical` over their indices (so any choice type works); values come
 back through the dimension's own quantisation (steps respected). Pending points get a
 constant liar: a copy of the optimizer is told the pending points at the best value seen so
-far, then asked with `ask(n_points=n, strategy="cl_min")`. Failed trials are not told (skopt
+far, then each new point at that value before the next `ask()` (skopt's "cl_min"). Failed trials are not told (skopt
 has no notion of failure); pruned trials are told their last value. skopt is imported when
 the strategy is built, never by `import hpsearch`; only its GP path is used (GBRT and "dummy"
 fail with NumPy 2.4 / scikit-learn 1.9), and any error it raises becomes a `StrategyError`.
@@ -93,13 +93,19 @@ class SkoptStrategy(Strategy):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 optimizer = self._optimizer
-                told = optimizer.yi
-                if pending and told:
+                lie = float(np.min(optimizer.yi)) if optimizer.yi else None
+                if lie is not None and (pending or n > 1):
+                    # Constant liar ("cl_min"): a copy told the pending points at the best
+                    # value so far, then each new point before asking the next one.
                     optimizer = optimizer.copy(random_state=int(self.rng.integers(2**31)))
-                    optimizer.tell([self._to_skopt(p) for p in pending],
-                                   [float(np.min(told))] * len(pending))
-                points = optimizer.ask(n_points=n, strategy="cl_min") if n > 1 \
-                    else [optimizer.ask()]
+                    if pending:
+                        optimizer.tell([self._to_skopt(p) for p in pending],
+                                       [lie] * len(pending))
+                points = []
+                for k in range(n):
+                    points.append(optimizer.ask())
+                    if lie is not None and k < n - 1:
+                        optimizer.tell(points[-1], lie)
         except Exception as err:
             raise StrategyError(f"strategy 'skopt': scikit-optimize failed in ask: "
                                 f"{type(err).__name__}: {err}") from err

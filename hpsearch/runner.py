@@ -1,0 +1,95 @@
+"""Running a study file: everything `hpsearch run` and `hpsearch validate` do besides printing.
+
+Contract:
+- `validate(spec) -> Validation`: the checks that can fail before any trial (the strategy and
+  its options, the space against the strategy, the objective's hyperparameters and dataset or
+  its Python entry). Nothing is written. Raises `HpsearchError` subclasses with clear messages.
+- `run(spec, fresh=False, callbacks=()) -> Study`: validate, open (or resume) the study in
+  `spec.run_dir`, build the objective there and optimise until the study holds
+  `spec.n_trials` finished trials. Tables are written by the study at the end of the run,
+  also when it is interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hpsearch import objectives
+from hpsearch.exceptions import SpaceError, StudyFileError, StudyMismatchError
+from hpsearch.strategies import make_strategy
+from hpsearch.study import Study
+from hpsearch.studyfile import StudySpec
+
+__all__ = ["Validation", "run", "validate", "grid_size"]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What `validate` found: the grid size (None when infinite) and the data's shape."""
+
+    spec: StudySpec
+    grid_size: int | None
+    data_shape: tuple[int, ...] | None
+    n_classes: int | None
+    data: Any = None
+
+
+def grid_size(spec: StudySpec) -> int | None:
+    """Number of points in the space's grid, or None when a dimension is continuous."""
+    total = 1
+    for dim in spec.space.values():
+        try:
+            total *= len(dim.grid())
+        except SpaceError:
+            return None
+    return total
+
+
+def validate(spec: StudySpec) -> Validation:
+    """Every up-front check; see the module docstring."""
+    try:
+        make_strategy(spec.strategy, spec.space, np.random.default_rng(0), spec.direction,
+                      **spec.strategy_options)
+    except Exception as err:  # the strategy's own message says what is wrong
+        where = "[strategy_options]" if spec.strategy_options else "[study].strategy"
+        raise StudyFileError(f"{spec.path}: {where}: {err}") from None
+    data = objectives.check(spec)
+    shape = n_classes = None
+    if data is not None:
+        shape = tuple(data.X.shape)
+        if data.y.ndim == 1 and spec.objective.task == "classification":
+            n_classes = len(np.unique(data.y))
+    return Validation(spec, grid_size(spec), shape, n_classes, data)
+
+
+def run(spec: StudySpec, fresh: bool = False,
+        callbacks: Iterable[Callable[[Study, Any], None]] = (),
+        on_start: Callable[[Study], None] | None = None) -> Study:
+    """Validate, open or resume the study, and run it; see the module docstring."""
+    checked = validate(spec)
+    run_dir = spec.run_dir
+    try:
+        study = Study(spec.space, direction=spec.direction, strategy=spec.strategy,
+                      seed=spec.seed, storage=run_dir, strategy_options=spec.strategy_options,
+                      max_consecutive_failures=spec.max_consecutive_failures or 10,
+                      overwrite=fresh)
+    except StudyMismatchError as err:
+        message = str(err).replace("use overwrite=True", "run with --fresh")
+        raise StudyMismatchError(f"{spec.path}: {message}") from None
+    if fresh:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(run_dir / "data.npz")
+    objective = objectives.build(spec, run_dir, checked.data)
+    if on_start is not None:
+        on_start(study)
+    timeout = None if spec.timeout is None or math.isinf(spec.timeout) else spec.timeout
+    study.optimize(objective, n_trials=spec.n_trials, n_jobs=spec.n_jobs, timeout=timeout,
+                   callbacks=tuple(callbacks))
+    return study
