@@ -4,11 +4,12 @@ Contract: `Optimizer(dimensions, base_estimator="GP", random_state=<drawn from r
 behind the strategy seam. Log dimensions use skopt's "log-uniform" prior, ints `Integer`,
 categoricals a skopt `Categorical` over their indices (so any choice type works); values come
 back through the dimension's own quantisation (steps respected). Pending points get a
-constant liar: a copy of the optimizer is told the pending points at the best value seen so
-far, then each new point at that value before the next `ask()` (skopt's "cl_min"). Failed trials are not told (skopt
-has no notion of failure); pruned trials are told their last value. skopt is imported when
-the strategy is built, never by `import hpsearch`; only its GP path is used (GBRT and "dummy"
-fail with NumPy 2.4 / scikit-learn 1.9), and any error it raises becomes a `StrategyError`.
+constant liar (skopt's "cl_min"): a copy of the optimizer is told the pending points at the
+best value seen so far, then each new point at that value before the next `ask()`. Failed
+trials are not told (skopt has no notion of failure); pruned trials are told their last value.
+skopt is imported when the strategy is built, never by `import hpsearch`; only its GP path
+is used (GBRT and "dummy" fail with NumPy 2.4 / scikit-learn 1.9), and any error it raises
+becomes a `StrategyError`.
 
 Options: n_initial_points (10), acq_func ("gp_hedge"), acq_optimizer ("auto"),
 initial_point_generator ("random"), acq_func_kwargs, acq_optimizer_kwargs.

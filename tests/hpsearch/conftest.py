@@ -23,7 +23,8 @@ def quadratic(params):
 def mixed(params, trial):
     value = 0.0
     for name, v in params.items():
-        value += float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else len(str(v))
+        numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+        value += float(v) if numeric else len(str(v))
     return value + 0.0 * trial.rng.random()
 
 

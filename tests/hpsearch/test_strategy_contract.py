@@ -19,6 +19,10 @@ FAST_OPTIONS = {
 SLOW_STRATEGIES = {"skopt"}  # a scikit-learn GP fit per tell: seconds per trial
 
 
+def strategies(slow: set[str] = SLOW_STRATEGIES) -> list:
+    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in STRATEGY_NAMES]
+
+
 def every_kind() -> hp.Space:
     return hp.Space({
         "float": hp.Float(-2.0, 3.0),
@@ -54,15 +58,11 @@ def score(params) -> float:
     return float(params["float"] ** 2 + np.log10(params["float_log"]) + params["int"])
 
 
-def strategies(slow=SLOW_STRATEGIES):
-    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in STRATEGY_NAMES]
-
-
 def test_gp_is_registered():
     assert set(STRATEGY_NAMES) >= {"grid", "random", "gp", "skopt", "tpe"}
 
 
-@pytest.mark.parametrize("name", STRATEGY_NAMES)
+@pytest.mark.parametrize("name", strategies())
 def test_values_inside_bounds_for_every_dimension_kind(name):
     strategy = build(name)
     space = space_for(name)
@@ -103,7 +103,7 @@ def test_failed_and_pruned_trials_in_history_do_not_break_ask(name):
         space.validate(params)
 
 
-@pytest.mark.parametrize("name", STRATEGY_NAMES)
+@pytest.mark.parametrize("name", strategies())
 def test_resume_replays_finished_trials_through_tell(name):
     first = build(name, seed=1)
     history = []
@@ -142,4 +142,5 @@ def test_same_study_twice_gives_same_trials(name, objective_file):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["grid", "random"])
 def test_grid_and_random_do_not_depend_on_n_jobs(name, objective_file):
-    assert run_study(name, objective_file("mixed"), 1) == run_study(name, objective_file("mixed"), 2)
+    objective = objective_file("mixed")
+    assert run_study(name, objective, n_jobs=1) == run_study(name, objective, n_jobs=2)
