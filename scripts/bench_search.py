@@ -11,7 +11,7 @@ sk_gp_minimize (scikit-optimize's gp_minimize / Optimizer with its defaults), op
 (TPESampler) and optuna_gp (GPSampler; needs torch, skipped when it is missing).
 
     flock /tmp/bench.lock python scripts/bench_search.py                      # everything
-    flock /tmp/bench.lock python scripts/bench_search.py --quick              # gp vs random, few seeds
+    flock /tmp/bench.lock python scripts/bench_search.py --quick      # gp vs random, 3 seeds
     python scripts/bench_search.py --methods gp --problems branin --seeds 3 --no-timing
     python scripts/bench_search.py --cache .bench_cache ...                  # reuse finished runs
 
@@ -32,8 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hpsearch.benchmarks import branin, hartmann6, styblinski_tang
-from hpsearch.benchmarks import branin_space, hartmann6_space, styblinski_tang_space
+from hpsearch.benchmarks import (
+    branin,
+    branin_space,
+    hartmann6,
+    hartmann6_space,
+    styblinski_tang,
+    styblinski_tang_space,
+)
 from hpsearch.space import Float, Space
 from hpsearch.trial import FrozenTrial, TrialState
 
@@ -213,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.methods, args.problems, args.seeds, args.timing_sizes = "gp,random", "branin", 3, "25,100"
+        args.methods, args.problems, args.seeds = "gp,random", "branin", 3
+        args.timing_sizes = "25,100"
     warnings.filterwarnings("ignore")
     logging.getLogger("hpsearch").setLevel(logging.ERROR)
     methods = [m for m in args.methods.split(",") if _available(m)]

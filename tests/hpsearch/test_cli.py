@@ -48,7 +48,8 @@ def tiny_csv(folder: Path) -> Path:
     y = np.repeat(np.arange(3), 40)
     X = centres[y] + rng.normal(size=(len(y), 3))
     path = folder / "blobs.csv"
-    lines = ["a,b,c,label"] + [f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},k{t}" for x, t in zip(X, y)]
+    rows = [f"{a:.4f},{b:.4f},{c:.4f},k{t}" for (a, b, c), t in zip(X, y, strict=True)]
+    lines = ["a,b,c,label", *rows]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -68,7 +69,8 @@ def invoke(*args: str):
 def folder_digest(folder: Path) -> dict[str, str]:
     """Hashes of every file but the lock and SQLite's shared-memory index (rewritten on read)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in ("study.lock", "study.db-shm")}
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in ("study.lock", "study.db-shm")}
 
 
 def test_run_results_best_and_resume(tmp_path):
