@@ -319,13 +319,15 @@ class _BaseMLP:
         )
         network = Network(network_config, init_rng)
         train_config = TrainConfig(**{k: v for k, v in params.items() if k in _TRAIN_FIELDS})
-        self.history_: History = train(
-            network, X, y_encoded, X_val, y_val_encoded, train_config, train_rng, callback
-        )
+        # Set before training so that a callback can snapshot the model (checkpoints) through
+        # to_arrays(); the parameters keep changing until train returns.
         self.network_ = network
         self.params_ = network.params
         self.preprocessor_ = preprocessor
         self.n_features_in_ = preprocessor.n_features_in_
+        self.history_: History = train(
+            network, X, y_encoded, X_val, y_val_encoded, train_config, train_rng, callback
+        )
         return self
 
     def _encode_validation(self, y_val: np.ndarray) -> np.ndarray:
