@@ -2,10 +2,12 @@
 
 The public API: spaces (`Float`, `Int`, `Categorical`, `Space`), `Study` and `load_study`,
 objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
-the pruner interface (`Pruner`, `ThresholdPruner`) and every exception. Importing hpsearch
+the pruner interface (`Pruner`, `ThresholdPruner`), `load_ensemble` (an ensemble file from
+`hpsearch ensemble -o`) and every exception. Importing hpsearch
 does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 """
 
+from hpsearch.ensemble_file import load_ensemble
 from hpsearch.exceptions import (
     EnsembleError,
     HpsearchError,
@@ -30,5 +32,5 @@ __all__ = [
     "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
-    "ObjectiveError", "EnsembleError",
+    "ObjectiveError", "EnsembleError", "load_ensemble",
 ]

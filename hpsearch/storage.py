@@ -280,10 +280,6 @@ class SqliteStorage:
     def save_trial(self, trial: FrozenTrial, artifacts: list[str] | None = None) -> None:
         if self.readonly:
             raise StorageError(f"{self.db_path} is open read-only")
-        if artifacts is None:
-            row = self._con.execute("SELECT artifacts FROM trials WHERE number = ?",
-                                    (trial.number,)).fetchone()
-            artifacts = json.loads(row[0]) if row and row[0] else None
         with self._con:
             self._con.execute("INSERT OR REPLACE INTO trials VALUES "
                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _trial_row(trial, artifacts))

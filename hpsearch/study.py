@@ -167,9 +167,12 @@ class Study:
             np.random.SeedSequence(entropy=self.seed, spawn_key=(_STRATEGY_STREAM,)))
         strategy = make_strategy(self.strategy_name, self.space, rng, self.direction,
                                  **self.strategy_options)
+        reserve = getattr(strategy, "reserve", None)  # optional hook (random search)
         for trial in self.trials:
             if trial.state.is_finished:
                 strategy.tell(trial)
+            elif reserve is not None:
+                reserve(trial.number)
         return strategy
 
     def _sync(self) -> None:
@@ -237,9 +240,11 @@ class _Run:
         self.consecutive_failures = 0
         self.exhausted = False
         self.timed_out = False
+        self.finished_count = sum(t.state.is_finished for t in study._trials.values())
+        self.next_number = max(study._trials, default=-1) + 1
 
     def n_finished(self) -> int:
-        return sum(t.state.is_finished for t in self.study._trials.values())
+        return self.finished_count
 
     def run(self) -> None:
         study = self.study
@@ -304,7 +309,8 @@ class _Run:
         points = study._strategy.ask(n, pending)
         if len(points) < n and (study._strategy.exhausted or not points):
             self.exhausted = True
-        next_number = max(study._trials, default=-1) + 1
+        next_number = self.next_number
+        self.next_number += len(points)
         out = []
         for k, point in enumerate(points):
             params = {name: _plain(point[name]) for name in point}
@@ -391,6 +397,7 @@ class _Run:
                             started_at=outcome.started_at or running.started_at,
                             finished_at=outcome.finished_at)
         study._record(trial, outcome.artifacts)
+        self.finished_count += 1
         study._strategy.tell(trial)
         if trial.state is TrialState.FAILED:
             self.consecutive_failures += 1

@@ -213,11 +213,12 @@ class _FlatParams:
 def _check_training_data(network: Any, X: np.ndarray, y: np.ndarray, name: str) -> tuple:
     X = np.asarray(X)
     y = np.asarray(y)
+    dtype = getattr(network, "dtype", None) or next(iter(network.params.values())).dtype
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
         raise ValueError(
             f"{name}: X must be (N, D) and y must have N rows; got {X.shape} and {y.shape}"
         )
-    return np.ascontiguousarray(X, dtype=network.dtype), y
+    return np.ascontiguousarray(X, dtype=dtype), y
 
 
 def train(
@@ -276,8 +277,13 @@ def train(
         targets = y.reshape(n, -1).astype(np.float64)
         train_total = ((targets - targets.mean(axis=0)) ** 2).sum(axis=0)
 
-    tap = _ScoreTap(network._loss_fn)
-    network._loss_fn = tap
+    # The training score comes from the minibatch scores the loss already computed: tap the
+    # network's loss function for them. A network without that seam gets a full pass per epoch.
+    tapped = hasattr(network, "_loss_fn")
+    eval_train = config.eval_train or not tapped
+    tap = _ScoreTap(network._loss_fn if tapped else data_loss)
+    if tapped:
+        network._loss_fn = tap
     record: dict[str, list] = {
         key: []
         for key in ("epoch_loss", "train_score", "val_score", "val_loss", "lr", "epoch_time")
@@ -325,7 +331,9 @@ def train(
                     limit = config.explode_factor * max(abs(loss), 1e-12)
                 epoch_loss += loss * Xb.shape[0]
                 scores = tap.scores
-                if task == "multiclass":
+                if eval_train:
+                    pass
+                elif task == "multiclass":
                     correct += np.count_nonzero(scores.argmax(axis=1) == yb)
                 elif task == "multilabel":
                     correct += np.count_nonzero(np.all((scores > 0) == (yb > 0.5), axis=1))
@@ -355,7 +363,7 @@ def train(
                 ratios[key].append(change / denominator if denominator > 0 else math.inf)
             record["epoch_loss"].append(epoch_loss / n)
             record["lr"].append(float(learning_rate))
-            if config.eval_train:
+            if eval_train:
                 record["train_score"].append(score(task, network.predict_scores(X), y))
             elif task == "regression":
                 record["train_score"].append(_r2(squared_error, train_total))
@@ -398,7 +406,8 @@ def train(
             for key, value in best_buffers.items():
                 network.buffers[key] = value
     finally:
-        network._loss_fn = tap.loss_fn
+        if tapped:
+            network._loss_fn = tap.loss_fn
     return History(
         loss=losses[:iteration].copy(),
         epoch_loss=tuple(record["epoch_loss"]),

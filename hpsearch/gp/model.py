@@ -120,7 +120,8 @@ def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
     if info != 0:
         return 1e25, np.zeros_like(theta)
     K_inv = np.tril(K_inv) + np.tril(K_inv, -1).T  # dpotri fills one triangle only
-    value = 0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum()) + 0.5 * n * math.log(2 * math.pi)
+    value = (0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum())
+             + 0.5 * n * math.log(2 * math.pi))
     W = np.outer(alpha, alpha) - K_inv
     grad = np.empty_like(theta)
     grad[:d] = -0.5 * ((W * G).reshape(-1) @ sqdiff.reshape(n * n, d)) / (lengthscales ** 2)

@@ -66,7 +66,9 @@ def maximize(acquisition: Acquisition, candidates: np.ndarray, continuous: np.nd
             x = starts.copy()
             x[:, continuous] = flat.reshape(k, -1) * scale
             v, g = acquisition(x, True)
-            v = np.where(np.isfinite(v), v, -1e10)
+            finite = np.isfinite(v)
+            v = np.where(finite, v, -1e10)
+            g = np.where(finite[:, None] & np.isfinite(g), g, 0.0)
             return -float(v.sum()), -(g[:, continuous] * scale).ravel()
 
         bounds = [(0.0, 1.0 / s) for s in scale] * k

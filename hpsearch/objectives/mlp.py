@@ -22,6 +22,16 @@ Contract:
   `curve.update_ratio.<weight>` of the first member. No pickle anywhere.
 - `repeats = N` trains each trial under N seeds spawned from the trial's seed (the seed's
   "same model, different initialisations"); metrics are the members' mean.
+- `model_from_arrays(config, arrays)` rebuilds a fitted network from such artifacts (used by
+  the ensemble step, which does not import nn_core itself).
+- `checkpoint_epochs = [e1, e2, ...]` (1-based epoch numbers) snapshots the first member at
+  the end of each listed epoch (the seed's "same model at different times"), for snapshot
+  ensembles and parameter averaging: `checkpoint<e>.config` (JSON string, as `member<r>.config`
+  plus `"epoch": e`), `checkpoint<e>.param.<name>`, `checkpoint<e>.buffer.<name>`, and the
+  snapshot's own `checkpoint<e>.val_proba`/`checkpoint<e>.test_proba` (`_pred` for regression).
+  Checkpoints share member 0's preprocessing (`member0.preprocess.*`; not stored again).
+  `checkpoint_epochs` (int array) lists the epochs actually saved: an epoch the run never
+  reached (early stopping, pruning, fewer epochs) is skipped. L-BFGS runs count as epoch 1.
 """
 
 from __future__ import annotations
@@ -45,7 +55,8 @@ from hpsearch.studyfile import StudySpec
 from nn_core.data import Dataset, load_csv, load_dataset, split
 from nn_core.estimator import KEYWORDS, MLPClassifier, MLPRegressor
 
-__all__ = ["HYPERPARAMETERS", "MLPObjective", "check_hyperparameters", "load_data", "prepare"]
+__all__ = ["HYPERPARAMETERS", "MLPObjective", "check_hyperparameters", "load_data",
+           "model_from_arrays", "prepare"]
 
 _KEYWORDS = {k.name: k for k in KEYWORDS if k.name != "seed"}
 #: every name a study file may fix or search for the built-in network
@@ -186,7 +197,8 @@ def prepare(spec: StudySpec, run_dir: Path, data: Dataset | None = None) -> MLPO
         tmp.replace(path)
     return MLPObjective(data_file=str(path.resolve()), task=spec.objective.task,
                         fixed=tuple(sorted(spec.objective.fixed.items())),
-                        metric=spec.metric, repeats=spec.objective.repeats)
+                        metric=spec.metric, repeats=spec.objective.repeats,
+                        checkpoint_epochs=tuple(spec.objective.checkpoint_epochs))
 
 
 # Worker processes run many trials on the same data: read it once per process.
@@ -215,6 +227,22 @@ def estimator_keywords(params: Mapping[str, Any]) -> dict[str, Any]:
     return kw
 
 
+def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
+    """A fitted MLPClassifier/MLPRegressor from a member's config and arrays (no pickle).
+
+    The seam through which `hpsearch.ensemble` rebuilds members without importing nn_core;
+    ValueError when the config or arrays do not describe a network.
+    """
+    classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+    cls = classes.get(config.get("estimator"))
+    if cls is None:
+        raise ValueError(f"unknown estimator {config.get('estimator')!r}")
+    try:
+        return cls.from_arrays(dict(config), dict(arrays))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"config does not describe a network: {err!r}") from None
+
+
 def _log_loss(proba: np.ndarray, y: np.ndarray, multilabel: bool) -> float:
     eps = 1e-12
     if multilabel:
@@ -232,6 +260,7 @@ class MLPObjective:
     fixed: tuple[tuple[str, Any], ...]
     metric: str
     repeats: int = 1
+    checkpoint_epochs: tuple[int, ...] = ()
 
     def __call__(self, params: Mapping[str, Any], trial: Any) -> Result:
         data = _load_split(self.data_file)
@@ -244,8 +273,11 @@ class MLPObjective:
             cls = MLPRegressor if self.task == "regression" else MLPClassifier
             model = cls(**keywords, seed=int(child.generate_state(1)[0] % 2**31))
 
-            def on_epoch(epoch: int, value: float, first: bool = r == 0) -> bool:
+            def on_epoch(epoch: int, value: float, first: bool = r == 0,
+                         model: Any = model) -> bool:
                 # Only the first member's curve feeds the pruner: one curve per trial.
+                if first and epoch + 1 in self.checkpoint_epochs:
+                    artifacts.update(self._checkpoint(model, data, epoch + 1))
                 return bool(first and report and trial.report(epoch, value))
 
             try:
@@ -272,6 +304,11 @@ class MLPObjective:
                 artifacts["curve.val_loss"] = np.asarray(history.val_loss)
                 for name, ratios in history.update_ratio.items():
                     artifacts[f"curve.update_ratio.{name}"] = np.asarray(ratios)
+                saved = sorted(int(k.split(".")[0].removeprefix("checkpoint"))
+                               for k in artifacts if k.endswith(".config") and
+                               k.startswith("checkpoint"))
+                if self.checkpoint_epochs:
+                    artifacts["checkpoint_epochs"] = np.asarray(saved, dtype=np.int64)
         metrics = {k: float(np.mean([m[k] for m, _ in members])) for k in members[0][0]}
         for key in members[0][1]:
             artifacts[key] = np.mean([o[key] for _, o in members], axis=0)
@@ -279,6 +316,19 @@ class MLPObjective:
             raise ObjectiveError(f"metric {self.metric!r} is not one the network returns: "
                                  f"{', '.join(sorted(metrics))}")
         return Result(metrics[self.metric], metrics, artifacts)
+
+    def _checkpoint(self, model: Any, data: Mapping[str, np.ndarray],
+                    epoch: int) -> dict[str, np.ndarray]:
+        """Snapshot arrays of `model` at the end of 1-based `epoch` (see the module docstring)."""
+        config, arrays = model.to_arrays()  # copies: training goes on after this
+        config["epoch"] = epoch
+        prefix = f"checkpoint{epoch}"
+        out = {f"{prefix}.config": np.array(json.dumps(config))}
+        out.update({f"{prefix}.{k}": v for k, v in arrays.items()
+                    if not k.startswith("preprocess.")})
+        _, outputs = self._evaluate(model, data)
+        out.update({f"{prefix}.{k}": v for k, v in outputs.items()})
+        return out
 
     def _evaluate(self, model: Any, data: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
         metrics, outputs = {}, {}

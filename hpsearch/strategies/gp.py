@@ -42,8 +42,15 @@ from threadpoolctl import threadpool_limits
 
 from hpsearch.exceptions import SpaceError, StrategyError
 from hpsearch.gp import acquisition as acq
-from hpsearch.gp.model import GaussianProcess, Prior, condition, default_theta, fit, predict
-from hpsearch.gp.model import predict_with_grad
+from hpsearch.gp.model import (
+    GaussianProcess,
+    Prior,
+    condition,
+    default_theta,
+    fit,
+    predict,
+    predict_with_grad,
+)
 from hpsearch.gp.optimize_acq import maximize
 from hpsearch.gp.warping import WARPINGS, warp
 from hpsearch.space import Categorical, Float, Int, Space
@@ -145,12 +152,38 @@ def _unit_grid(dim: Int | Float) -> np.ndarray | None:
     return np.unique([dim.to_unit(v) for v in values])
 
 
-def _key(params: Mapping[str, Any]) -> tuple:
-    return tuple((name, repr(value)) for name, value in params.items())
+def _key(space: Space, params: Mapping[str, Any]) -> tuple:
+    """A hashable identity for a point, the same for 3, 3.0 and np.int64(3)."""
+    key = []
+    for name, dim in space.items():
+        value = params[name]
+        if isinstance(dim, Categorical):
+            key.append(dim.index(value))
+        else:
+            key.append(float(value))
+    return tuple(key)
 
 
 class GPStrategy(Strategy):
-    """Gaussian-process Bayesian optimisation; see the module docstring for the options."""
+    """Gaussian-process Bayesian optimisation (see the module docstring for the method).
+
+    Options (keyword arguments, i.e. `strategy_options`):
+        n_startup: start-up points before the model is used (None: max(10, len(space) + 1)).
+        startup: "sobol" (scrambled Sobol, default) or "random".
+        acquisition: "logei" (default), "ei", "lcb", "pi" or "hedge".
+        xi: improvement margin for EI/log-EI/PI, in standardised units (0.0).
+        kappa: exploration weight of LCB (1.96).
+        n_candidates: random candidates scored per proposal (1024), plus a quarter as many
+            perturbations of the best points.
+        n_local: L-BFGS-B starts from the best candidates (8).
+        n_restarts: extra random starts of the hyperparameter fit while there are at most
+            60 trials (2); the previous fit and a default start are always tried.
+        output_warping: "yeo-johnson" (default), "log" or "none".
+        liar: value given to pending points: "min" (default), "mean", "max" or "believer".
+        failed: "worst" (impute the worst finite value, default) or "skip".
+        hedge_eta: GP-Hedge learning rate (1.0).
+    Unknown options or bad values raise `StrategyError`.
+    """
 
     name = "gp"
 
@@ -193,6 +226,7 @@ class GPStrategy(Strategy):
         self._n_told = 0
         self._n_issued = 0
         self._theta: np.ndarray | None = None
+        self._n_at_fit = 0
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
         self._startup_units = self._make_startup()
@@ -200,6 +234,8 @@ class GPStrategy(Strategy):
     # -- trials in ---------------------------------------------------------------------------
 
     def tell(self, trial: FrozenTrial) -> None:
+        if not trial.state.is_finished:
+            return  # interrupted trials run again later; they say nothing about their params
         self._n_told += 1
         try:
             row = self.encoding.encode_params(trial.params)
@@ -214,16 +250,17 @@ class GPStrategy(Strategy):
                 value = self.sign() * float(finite[-1])
         self._rows.append(row)
         self._values.append(value)
-        self._keys.add(_key(trial.params))
+        self._keys.add(_key(self.space, trial.params))
 
     # -- points out --------------------------------------------------------------------------
 
     def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
-        taken = set(self._keys) | {_key(p) for p in pending}
+        taken = set(self._keys)
         pending_rows = []
         for params in pending:
             try:
                 pending_rows.append(self.encoding.encode_params(params))
+                taken.add(_key(self.space, params))
             except (KeyError, SpaceError):
                 continue
         n_finite = int(np.isfinite(self._values).sum()) if self._values else 0
@@ -243,7 +280,7 @@ class GPStrategy(Strategy):
                 lie_rows = pending_rows + batch_rows
                 model = self._with_lies(gp, lie_rows, y_best)
                 row, params = self._propose(model, y_best, taken, first=not batch_rows)
-                taken.add(_key(params))
+                taken.add(_key(self.space, params))
                 batch_rows.append(row)
                 out.append(params)
         self._n_issued += n
@@ -264,10 +301,10 @@ class GPStrategy(Strategy):
         else:
             params = self.space.sample(self.rng)
         for _ in range(100):  # small discrete spaces: draw until new, if anything is left
-            if _key(params) not in taken:
+            if _key(self.space, params) not in taken:
                 break
             params = self.space.sample(self.rng)
-        taken.add(_key(params))
+        taken.add(_key(self.space, params))
         return params
 
     def _constant_values(self) -> bool:
@@ -289,18 +326,22 @@ class GPStrategy(Strategy):
 
     def _fit(self) -> tuple[GaussianProcess, float]:
         X, y = self._training_data()
-        d = X.shape[1]
+        n, d = X.shape
+        y_best = float(y.min())
+        if self._theta is not None and n > 100 and n - self._n_at_fit < n // 20:
+            # With many trials one more moves the hyperparameters very little: refit them
+            # once the data has grown by 5%, and in between only condition on the new data.
+            return condition(X, y, self._theta), y_best
         starts = [default_theta(d, self.prior)]
         if self._theta is not None:
-            # Warm start; with many trials the posterior moves little from one ask to the next,
-            # so the fresh start is only needed now and then.
-            starts = [self._theta] if len(X) > 100 and len(X) % 10 else [self._theta, starts[0]]
-        for _ in range(self.options["n_restarts"] if len(X) <= 60 else 0):
+            starts.insert(0, self._theta)  # warm start from the previous fit
+        for _ in range(self.options["n_restarts"] if n <= 60 else 0):
             jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
             starts.append(default_theta(d, self.prior) + jitter)
         gp = fit(X, y, np.array(starts), self.prior)
         self._theta = gp.theta
-        return gp, float(y.min())
+        self._n_at_fit = n
+        return gp, y_best
 
     def _with_lies(self, gp: GaussianProcess, rows: list[np.ndarray], y_best: float
                    ) -> GaussianProcess:
@@ -346,7 +387,8 @@ class GPStrategy(Strategy):
         best = gp.X[np.argsort(gp.y, kind="stable")[: min(5, len(gp.X))]]
         n_near = max(m // 4, 1)
         near = best[self.rng.integers(len(best), size=n_near)].copy()
-        scale = np.minimum(gp.lengthscales, 1.0) * self.rng.choice([0.02, 0.1, 0.3], size=(n_near, 1))
+        scale = np.minimum(gp.lengthscales, 1.0) * self.rng.choice([0.02, 0.1, 0.3],
+                                                                   size=(n_near, 1))
         near += self.rng.normal(size=near.shape) * scale
         near = np.clip(near, 0.0, 1.0)
         for group in self.encoding.groups:
@@ -376,7 +418,7 @@ class GPStrategy(Strategy):
             points = self._hedge(gp, y_best, candidates, first)
         for row in points[:256]:
             params = self.encoding.decode(row)
-            if _key(params) not in taken:
+            if _key(self.space, params) not in taken:
                 return self.encoding.encode_params(params), params
         params = self._startup_point(len(self._startup_units), taken)
         return self.encoding.encode_params(params), params
@@ -387,7 +429,8 @@ class GPStrategy(Strategy):
         if first and self._nominees is not None:
             mean, _ = predict(gp, self._nominees)
             self._gains -= mean  # reward: a low posterior mean at what each one nominated
-        results = [self._maximize(gp, y_best, kind, candidates)[0] for kind in ("logei", "lcb", "pi")]
+        results = [self._maximize(gp, y_best, kind, candidates)[0]
+                   for kind in ("logei", "lcb", "pi")]
         gains = self.options["hedge_eta"] * (self._gains - self._gains.max())
         probabilities = np.exp(gains) / np.exp(gains).sum()
         chosen = int(self.rng.choice(3, p=probabilities))

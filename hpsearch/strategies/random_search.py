@@ -3,8 +3,9 @@
 Contract: the k-th point asked (k = 0, 1, ...) is drawn from its own Generator built from
 (entropy, k), where `entropy` is taken once from the strategy's rng at construction. The study
 asks in trial-number order, so on a fresh study the params of trial i depend only on the study
-seed and i, however many workers run and whatever order results come back in. `tell` only
-moves the counter past replayed trials (on resume, asks continue after the highest told number).
+seed and i, however many workers run and whatever order results come back in, and across
+resumes: `tell` (finished trials) and `reserve` (interrupted ones, run again by the study)
+move the counter past the trials already numbered.
 """
 
 from __future__ import annotations
@@ -40,3 +41,8 @@ class RandomStrategy(Strategy):
 
     def tell(self, trial: FrozenTrial) -> None:
         self._next_index = max(self._next_index, trial.number + 1)
+
+    def reserve(self, number: int) -> None:
+        """Optional hook the study calls on resume for trials it will run again itself
+        (interrupted ones), so new asks continue after their numbers too."""
+        self._next_index = max(self._next_index, number + 1)

@@ -161,3 +161,51 @@ def test_study_killed_with_sigkill_resumes_and_finishes(tmp_path, objective_file
     for number, value in kept.items():
         assert trials[number].value == value
     assert study.seed == 11
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_running_trials_interrupted_and_writes_tables(tmp_path, objective_file):
+    run = str(tmp_path / "run")
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(DRIVER.format(run=run, objective=objective_file("sleepy"))))
+    env = dict(os.environ, HPSEARCH_TEST_SLEEP="0.5")
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, start_new_session=True,
+                            stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            time.sleep(0.1)
+            try:
+                trials = hp.load_study(run).trials
+            except hp.StorageError:
+                continue
+            if sum(str(t.state) == "complete" for t in trials) >= 2 and any(
+                    str(t.state) == "running" for t in trials):
+                break
+        os.kill(proc.pid, signal.SIGINT)  # the driver only, as Ctrl-C in its terminal would
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0 and b"KeyboardInterrupt" in stderr
+    states = [str(t.state) for t in hp.load_study(run).trials]
+    assert "running" not in states and "interrupted" in states
+    table = read_table(os.path.join(run, "trials.csv"))
+    assert list(table["state"]) == states
+
+
+def test_random_params_of_trial_i_survive_an_interrupted_resume(tmp_path):
+    def stop_at_2(params, trial):
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        return params["x"]
+
+    with pytest.raises(KeyboardInterrupt):
+        hp.Study(SPACE, strategy="random", seed=9, storage=tmp_path).optimize(stop_at_2,
+                                                                              n_trials=5)
+    resumed = hp.Study(SPACE, strategy="random", storage=tmp_path)
+    assert str(resumed.trials[2].state) == "interrupted"
+    resumed.optimize(lambda p: p["x"], n_trials=5)
+    straight = hp.Study(SPACE, strategy="random", seed=9)
+    straight.optimize(lambda p: p["x"], n_trials=5)
+    assert [(t.params, t.seed) for t in resumed.trials] == [
+        (t.params, t.seed) for t in straight.trials]

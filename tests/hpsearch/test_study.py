@@ -84,7 +84,7 @@ def test_consecutive_failures_stop_the_study(objective_file):
         study.optimize(objective_file("always_raises"), n_trials=10)
     assert len(study.trials) == 3
     with pytest.raises(hp.StudyError, match="no complete trial"):
-        study.best_trial
+        _ = study.best_trial
 
 
 def test_non_number_result_fails_the_trial():

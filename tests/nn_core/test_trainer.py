@@ -177,3 +177,11 @@ def test_regression_history_uses_r2():
 def test_early_stopping_without_validation_is_an_error():
     with pytest.raises(ValueError, match="early_stopping needs validation data"):
         train(fresh(), SPIRAL.X, SPIRAL.y, config=TrainConfig(early_stopping=True))
+
+
+def test_eval_train_pass_matches_minibatch_score_when_frozen():
+    network = fresh(replace(NET, dtype="float64"))
+    config = TrainConfig(optimizer="sgd", learning_rate=0.0, epochs=1, eval_train=True)
+    history = train(network, SPIRAL.X, SPIRAL.y, config=config, rng=np.random.default_rng(0))
+    initial = np.mean(network.predict_scores(SPIRAL.X).argmax(axis=1) == SPIRAL.y)
+    assert history.train_score[0] == pytest.approx(initial)

@@ -1,0 +1,342 @@
+"""Ensembles: building from a run folder, the file format, the guards, and damaged files."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import hpsearch as hp
+from hpsearch.ensemble import (
+    average_parameters,
+    build_ensemble,
+    check_averaging,
+    greedy_selection,
+)
+from hpsearch.ensemble_file import FORMAT_VERSION, load_ensemble, make_ensemble, save_ensemble
+from hpsearch.exceptions import EnsembleError
+from hpsearch.objectives.mlp import model_from_arrays
+from hpsearch.runner import run
+from hpsearch.studyfile import load_study_file
+from nn_core.estimator import MLPClassifier, MLPRegressor
+
+STUDY = """
+[study]
+name = "tiny"
+strategy = "random"
+n_trials = 3
+n_jobs = 1
+seed = 0
+storage = "{storage}"
+
+[objective]
+kind = "mlp"
+dataset = "digits"
+repeats = 2
+checkpoint_epochs = [6, 7, 8, 50]
+
+[objective.fixed]
+epochs = 8
+hidden_size = 16
+batch_size = 64
+
+[space]
+learning_rate = {{ type = "float", low = 1e-3, high = 1e-2, log = true }}
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A finished 3-trial digits study with repeats = 2 and checkpoints (about 2 s)."""
+    folder = tmp_path_factory.mktemp("ensemble_study")
+    path = folder / "study.toml"
+    path.write_text(STUDY.format(storage=folder / "runs"))
+    spec = load_study_file(path)
+    run(spec)
+    return spec.run_dir
+
+
+def split(run_dir, part):
+    with np.load(run_dir / "data.npz", allow_pickle=False) as data:
+        return data["X"][data[part]], data["y"][data[part]]
+
+
+def test_checkpoints_are_saved_for_the_first_member_only(run_dir):
+    study = hp.load_study(run_dir)
+    arrays = study.artifacts(0)
+    assert arrays["checkpoint_epochs"].tolist() == [6, 7, 8]  # epoch 50 was never reached
+    assert json.loads(str(arrays["checkpoint7.config"]))["epoch"] == 7
+    assert arrays["checkpoint7.val_proba"].shape == arrays["val_proba"].shape
+    # the last checkpoint is the first member's final network
+    np.testing.assert_array_equal(arrays["checkpoint8.param.output.w"],
+                                  arrays["member0.param.output.w"])
+    assert not any(k.startswith("checkpoint") and ".preprocess." in k for k in arrays)
+
+
+@pytest.mark.parametrize("method", ["predictions", "greedy", "snapshot"])
+def test_export_load_predict_reproduce_the_study(run_dir, tmp_path, method):
+    built = build_ensemble(run_dir, method, top_k=2 if method == "predictions" else None)
+    path = save_ensemble(built.ensemble, tmp_path / "model.npz")
+    loaded = hp.load_ensemble(path)
+    X_test, y_test = split(run_dir, "test")
+    proba = loaded.predict_proba(X_test)
+    np.testing.assert_allclose(proba, built.test_output, rtol=1e-6, atol=1e-12)
+    labels = loaded.predict(X_test)
+    np.testing.assert_array_equal(labels, loaded.classes[built.test_output.argmax(axis=1)])
+    assert np.mean(labels == y_test) == pytest.approx(built.test_score)
+    manifest = loaded.manifest
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["method"] == method
+    assert manifest["feature_names"][:2] == ["pixel_0_0", "pixel_0_1"]
+    assert sum(m["weight"] for m in manifest["members"]) == pytest.approx(1.0)
+
+
+def test_predictions_average_the_stored_trial_predictions_with_every_repeat(run_dir):
+    study = hp.load_study(run_dir)
+    ranked = sorted(study.trials, key=lambda t: (-t.value, t.number))
+    top = [t.number for t in ranked[:2]]
+    built = build_ensemble(run_dir, "predictions", top_k=2)
+    expected = np.mean([study.artifacts(n)["test_proba"] for n in top], axis=0)
+    np.testing.assert_allclose(built.test_output, expected, rtol=1e-12)
+    assert len(built.ensemble) == 4  # 2 trials x repeats = 2
+    assert sorted({m["trial"] for m in built.ensemble.manifest["members"]}) == sorted(top)
+
+
+def test_greedy_selection_on_a_hand_made_case():
+    # Target 1.0: picking 0.8 first, then 1.4 (mean 1.1), then 0.8 again (mean 1.0) is best.
+    outputs = np.array([[0.8, 0.8], [1.4, 1.4], [0.0, 0.0]])
+
+    def key(mean):
+        return -abs(float(mean.mean()) - 1.0)
+
+    assert greedy_selection(outputs, key, 1).tolist() == [1, 0, 0]
+    assert greedy_selection(outputs, key, 2).tolist() == [1, 1, 0]
+    assert greedy_selection(outputs, key, 3).tolist() == [2, 1, 0]
+    assert greedy_selection(outputs, key, 4).tolist() == [3, 1, 0]
+    with pytest.raises(EnsembleError, match="at least 1"):
+        greedy_selection(outputs, key, 0)
+
+
+def test_greedy_weights_are_the_counts(run_dir):
+    built = build_ensemble(run_dir, "greedy", size=7)
+    weights = [r["weight"] * 7 for r in built.rows]
+    assert np.allclose(weights, np.round(weights)) and sum(weights) == pytest.approx(7)
+
+
+def _trained_pair(run_dir):
+    """(A, B): A a 16-unit net whose units 8-15 are the negation of units 0-7 (with zero
+    output weights), B the same net with the two halves swapped: the same function."""
+    X, y = split(run_dir, "train")
+    model = MLPClassifier(hidden_sizes=(8,), epochs=10, learning_rate=1e-2, seed=0).fit(X, y)
+    config, arrays = model.to_arrays()
+    config["network"]["hidden_sizes"] = [16]
+    config["params"]["hidden_sizes"] = [16]
+    V, c, U = arrays["param.hidden1.w"], arrays["param.hidden1.b"], arrays["param.output.w"]
+    a = {**arrays, "param.hidden1.w": np.hstack([V, -V]), "param.hidden1.b": np.hstack([c, -c]),
+         "param.output.w": np.vstack([U, np.zeros_like(U)])}
+    b = {**arrays, "param.hidden1.w": np.hstack([-V, V]), "param.hidden1.b": np.hstack([-c, c]),
+         "param.output.w": np.vstack([np.zeros_like(U), U])}
+    return config, a, b
+
+
+def test_guard_refuses_averaging_a_permuted_pair(run_dir):
+    config, a, b = _trained_pair(run_dir)
+    X_val, y_val = split(run_dir, "val")
+    model_a, model_b = model_from_arrays(config, a), model_from_arrays(config, b)
+    np.testing.assert_allclose(model_a.predict_proba(X_val), model_b.predict_proba(X_val),
+                               rtol=1e-5)  # a permutation: the same function
+    averaged_config, averaged = average_parameters([(config, a), (config, b)])
+    assert not averaged["param.hidden1.w"].any()  # the halves cancel: every hidden unit is 0
+    scores = [model_a.score(X_val, y_val), model_b.score(X_val, y_val)]
+    averaged_score = model_from_arrays(averaged_config, averaged).score(X_val, y_val)
+    assert averaged_score < 0.3 < min(scores)
+    with pytest.raises(EnsembleError, match="use --method predictions"):
+        check_averaging(averaged_score, scores, "val_accuracy", maximize=True)
+    check_averaging(min(scores), scores[:1] * 2, "val_accuracy", maximize=True)  # equal: ok
+    with pytest.raises(EnsembleError):
+        check_averaging(0.5, [0.4, 0.45], "val_loss", maximize=False)
+
+
+def test_parameters_refuses_different_architectures(run_dir):
+    config, a, _ = _trained_pair(run_dir)
+    other = json.loads(json.dumps(config))
+    other["network"]["hidden_sizes"] = [8]
+    with pytest.raises(EnsembleError, match="identical architectures.*hidden_sizes"):
+        average_parameters([(config, a), (other, a)])
+
+
+def test_parameters_refuses_networks_from_different_initialisations(run_dir):
+    with pytest.raises(EnsembleError, match="parameter averaging refused.*predictions"):
+        build_ensemble(run_dir, "parameters", top_k=2)
+
+
+def test_parameters_accepts_snapshot_members(run_dir, tmp_path):
+    best = hp.load_study(run_dir).best_trial.number
+    built = build_ensemble(run_dir, "parameters", trial=best)
+    assert len(built.ensemble) == 1 and "guard passed" in built.note
+    assert [r["member"] for r in built.rows] == ["epoch 6", "epoch 7", "epoch 8"]
+    assert built.val_score >= np.mean([r["val"] for r in built.rows])
+    loaded = load_ensemble(save_ensemble(built.ensemble, tmp_path / "avg.npz"))
+    X_test, _ = split(run_dir, "test")
+    np.testing.assert_allclose(loaded.predict_proba(X_test), built.test_output, rtol=1e-6)
+
+
+def test_snapshot_needs_checkpoints(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.format(storage=tmp_path / "runs").replace(
+        "checkpoint_epochs = [6, 7, 8, 50]", "").replace("n_trials = 3", "n_trials = 1")
+        .replace("epochs = 8", "epochs = 2"))
+    spec = load_study_file(path)
+    run(spec)
+    with pytest.raises(EnsembleError, match="no checkpoints: add checkpoint_epochs"):
+        build_ensemble(spec.run_dir, "snapshot")
+
+
+def test_bad_arguments(run_dir, tmp_path):
+    with pytest.raises(EnsembleError, match="unknown method"):
+        build_ensemble(run_dir, "bagging")
+    with pytest.raises(EnsembleError, match="trial 99"):
+        build_ensemble(run_dir, "snapshot", trial=99)
+    with pytest.raises(EnsembleError, match="--trial applies to snapshot"):
+        build_ensemble(run_dir, "greedy", trial=0)
+    with pytest.raises(EnsembleError, match="top-k"):
+        build_ensemble(run_dir, "predictions", top_k=0)
+    with pytest.raises(EnsembleError, match="not a study run folder"):
+        build_ensemble(tmp_path, "predictions")
+
+
+# ----- the file: feature counts and damaged files ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved(run_dir, tmp_path_factory):
+    built = build_ensemble(run_dir, "predictions", top_k=2)
+    return save_ensemble(built.ensemble, tmp_path_factory.mktemp("saved") / "model.npz")
+
+
+def rewrite(source, target, edit_manifest=None, edit_arrays=None):
+    with np.load(source, allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    manifest = json.loads(str(arrays["manifest"]))
+    if edit_manifest:
+        edit_manifest(manifest)
+    if edit_arrays:
+        edit_arrays(arrays)
+    arrays["manifest"] = np.array(json.dumps(manifest))
+    np.savez(target, **arrays)
+    return target
+
+
+def test_feature_count_mismatch(saved, run_dir):
+    model = load_ensemble(saved)
+    X_test, _ = split(run_dir, "test")
+    with pytest.raises(EnsembleError, match="63 features; the ensemble expects 64"):
+        model.predict(X_test[:, :63])
+    with pytest.raises(EnsembleError, match="2-D"):
+        model.predict_proba(X_test[0])
+
+
+def test_truncated_file(saved, tmp_path):
+    data = saved.read_bytes()
+    for cut in (len(data) // 2, len(data) - 30, 100):
+        bad = tmp_path / f"cut{cut}.npz"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(EnsembleError, match="not a readable ensemble file"):
+            load_ensemble(bad)
+
+
+def test_wrong_format_version(saved, tmp_path):
+    def newer(m):
+        m["format_version"] = FORMAT_VERSION + 1
+
+    with pytest.raises(EnsembleError, match="format version 2 is not supported.*newer"):
+        load_ensemble(rewrite(saved, tmp_path / "v2.npz", newer))
+
+
+def test_shape_tampered_in_manifest(saved, tmp_path):
+    def tamper(m):
+        m["members"][0]["arrays"]["param.hidden1.w"]["shape"] = [64, 17]
+
+    with pytest.raises(EnsembleError, match="'m0.param.hidden1.w' is <f4 \\[64, 16\\] but the "
+                                            "manifest says <f4 \\[64, 17\\]"):
+        load_ensemble(rewrite(saved, tmp_path / "shape.npz", tamper))
+
+
+def test_values_tampered(saved, tmp_path):
+    def tamper(arrays):
+        arrays["m1.param.output.b"] = arrays["m1.param.output.b"] + 1
+
+    with pytest.raises(EnsembleError, match="checksum"):
+        load_ensemble(rewrite(saved, tmp_path / "values.npz", edit_arrays=tamper))
+
+
+def test_missing_and_extra_arrays(saved, tmp_path):
+    def drop(arrays):
+        del arrays["m0.param.output.w"]
+
+    with pytest.raises(EnsembleError, match="'m0.param.output.w' listed in the manifest is "
+                                            "missing"):
+        load_ensemble(rewrite(saved, tmp_path / "drop.npz", edit_arrays=drop))
+
+    def add(arrays):
+        arrays["payload"] = np.zeros(3)
+
+    with pytest.raises(EnsembleError, match="not listed in the manifest: payload"):
+        load_ensemble(rewrite(saved, tmp_path / "add.npz", edit_arrays=add))
+
+
+def test_foreign_files(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("hello, this is not an archive\n")
+    with pytest.raises(EnsembleError, match="not a readable ensemble file"):
+        load_ensemble(text)
+    other = tmp_path / "other.npz"
+    np.savez(other, X=np.zeros((2, 2)))
+    with pytest.raises(EnsembleError, match="no manifest"):
+        load_ensemble(other)
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.zeros(3))
+    with pytest.raises(EnsembleError, match="not an ensemble file"):
+        load_ensemble(npy)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, manifest=np.array([{"format": "hpsearch-ensemble"}], dtype=object))
+    with pytest.raises(EnsembleError, match="not a readable ensemble file"):
+        load_ensemble(pickled)  # object arrays need pickle: refused, never unpickled
+    with zipfile.ZipFile(tmp_path / "zip.npz", "w") as archive:
+        archive.writestr("readme.txt", "not numpy")
+    with pytest.raises(EnsembleError):
+        load_ensemble(tmp_path / "zip.npz")
+    with pytest.raises(EnsembleError, match="no such file"):
+        load_ensemble(tmp_path / "missing.npz")
+
+
+# ----- other tasks, straight through make_ensemble ---------------------------------------------
+
+def test_regression_ensemble_is_the_weighted_mean(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    models = [MLPRegressor(hidden_sizes=(4,), epochs=3, seed=s).fit(X, y) for s in (0, 1)]
+    members = [{"config": m.to_arrays()[0], "arrays": m.to_arrays()[1], "weight": w}
+               for m, w in zip(models, (1.0, 3.0), strict=True)]
+    ensemble = make_ensemble("regression", members, ["a", "b", "c"])
+    loaded = load_ensemble(save_ensemble(ensemble, tmp_path / "reg.npz"))
+    expected = 0.25 * models[0].predict(X) + 0.75 * models[1].predict(X)
+    np.testing.assert_allclose(loaded.predict(X), expected, rtol=1e-6)
+    assert loaded.classes is None
+    with pytest.raises(EnsembleError, match="no probabilities"):
+        loaded.predict_proba(X)
+
+
+def test_multilabel_ensemble_thresholds_the_mean_probability(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    Y = np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1).astype(int)
+    models = [MLPClassifier(hidden_sizes=(8,), epochs=5, learning_rate=1e-2, seed=s).fit(X, Y)
+              for s in (0, 1)]
+    members = [{"config": m.to_arrays()[0], "arrays": m.to_arrays()[1], "weight": 1.0}
+               for m in models]
+    loaded = load_ensemble(save_ensemble(make_ensemble("multilabel", members, []),
+                                         tmp_path / "ml.npz"))
+    proba = (models[0].predict_proba(X) + models[1].predict_proba(X)) / 2
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-6)
+    np.testing.assert_array_equal(loaded.predict(X), (proba > 0.5).astype(int))
+    assert loaded.n_features == 4
