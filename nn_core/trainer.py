@@ -42,6 +42,7 @@ import numpy as np
 from nn_core import optim
 from nn_core._validate import check_generator
 from nn_core.losses import LOSSES
+from nn_core.network import Network
 from nn_core.regularization import max_norm as project_max_norm
 from nn_core.schedules import Plateau, make_schedule
 
@@ -166,18 +167,6 @@ def _r2(residual: np.ndarray, total: np.ndarray) -> float:
     return float(per_output.mean())
 
 
-class _ScoreTap:
-    """Keeps a reference to the last scores the network's loss function saw (no copy)."""
-
-    def __init__(self, loss_fn: Callable) -> None:
-        self.loss_fn = loss_fn
-        self.scores: np.ndarray | None = None
-
-    def __call__(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        self.scores = scores
-        return self.loss_fn(scores, y)
-
-
 class _FlatParams:
     """Rebinds every parameter array as a view of one flat vector, gradients likewise.
 
@@ -277,13 +266,10 @@ def train(
         targets = y.reshape(n, -1).astype(np.float64)
         train_total = ((targets - targets.mean(axis=0)) ** 2).sum(axis=0)
 
-    # The training score comes from the minibatch scores the loss already computed: tap the
-    # network's loss function for them. A network without that seam gets a full pass per epoch.
-    tapped = hasattr(network, "_loss_fn")
+    # The training score comes from the minibatch scores the loss already computed
+    # (`network.last_scores`); a network without them gets a full pass per epoch.
+    tapped = isinstance(network, Network)
     eval_train = config.eval_train or not tapped
-    tap = _ScoreTap(network._loss_fn if tapped else data_loss)
-    if tapped:
-        network._loss_fn = tap
     record: dict[str, list] = {
         key: []
         for key in ("epoch_loss", "train_score", "val_score", "val_loss", "lr", "epoch_time")
@@ -294,120 +280,116 @@ def train(
     stop_reason = "completed"
     iteration = 0
     limit = math.inf
-    try:
-        for epoch in range(config.epochs):
-            safe_params = flat.flat.copy()
-            safe_buffers = {key: value.copy() for key, value in network.buffers.items()}
-            if config.shuffle:
-                order = rng.permutation(n)
-                np.take(X, order, axis=0, out=X_epoch)
-                np.take(y, order, axis=0, out=y_epoch)
-            else:
-                X_epoch, y_epoch = X, y
-            learning_rate = schedule(epoch)
-            epoch_loss = 0.0
-            correct = 0.0
-            squared_error = 0.0
-            diverged = None
-            last = len(starts) - 1
-            for b, begin in enumerate(starts):
-                Xb = X_epoch[begin : begin + batch_size]
-                yb = y_epoch[begin : begin + batch_size]
-                if schedule.unit == "iteration":
-                    learning_rate = schedule(iteration)
-                loss, grads = network.loss(Xb, yb, training=True, rng=rng)
-                losses[iteration] = loss
-                iteration += 1
-                if not loss < limit:  # also catches NaN
-                    if math.isfinite(loss):
-                        diverged = (
-                            f"diverged: loss {loss:.4g} exceeded {config.explode_factor:g} x "
-                            f"the first loss at iteration {iteration}"
-                        )
-                    else:
-                        diverged = f"diverged: non-finite loss ({loss}) at iteration {iteration}"
-                    break
-                if limit == math.inf:
-                    limit = config.explode_factor * max(abs(loss), 1e-12)
-                epoch_loss += loss * Xb.shape[0]
-                scores = tap.scores
-                if eval_train:
-                    pass
-                elif task == "multiclass":
-                    correct += np.count_nonzero(scores.argmax(axis=1) == yb)
-                elif task == "multilabel":
-                    correct += np.count_nonzero(np.all((scores > 0) == (yb > 0.5), axis=1))
+    for epoch in range(config.epochs):
+        safe_params = flat.flat.copy()
+        safe_buffers = {key: value.copy() for key, value in network.buffers.items()}
+        if config.shuffle:
+            order = rng.permutation(n)
+            np.take(X, order, axis=0, out=X_epoch)
+            np.take(y, order, axis=0, out=y_epoch)
+        else:
+            X_epoch, y_epoch = X, y
+        learning_rate = schedule(epoch)
+        epoch_loss = 0.0
+        correct = 0.0
+        squared_error = 0.0
+        diverged = None
+        last = len(starts) - 1
+        for b, begin in enumerate(starts):
+            Xb = X_epoch[begin : begin + batch_size]
+            yb = y_epoch[begin : begin + batch_size]
+            if schedule.unit == "iteration":
+                learning_rate = schedule(iteration)
+            loss, grads = network.loss(Xb, yb, training=True, rng=rng)
+            losses[iteration] = loss
+            iteration += 1
+            if not loss < limit:  # also catches NaN
+                if math.isfinite(loss):
+                    diverged = (
+                        f"diverged: loss {loss:.4g} exceeded {config.explode_factor:g} x "
+                        f"the first loss at iteration {iteration}"
+                    )
                 else:
-                    squared_error += ((scores - yb.reshape(scores.shape)) ** 2).sum(axis=0)
-                flat.load_grads(grads)
-                if b == last:
-                    before = flat.flat.copy()
-                rule(flat.flat, flat.grad, state, learning_rate=learning_rate, **settings)
-                if config.max_norm is not None:
-                    for key in weight_keys:
-                        view = flat.views[key]
-                        project_max_norm(view, config.max_norm, out=view)
-            if diverged is not None:
-                stop_reason = diverged
-                restore = best_params if best_params is not None else safe_params
-                flat.flat[...] = restore
-                for key, value in (best_buffers or safe_buffers).items():
-                    network.buffers[key] = value
+                    diverged = f"diverged: non-finite loss ({loss}) at iteration {iteration}"
                 break
-            # Per-epoch figures (cheap: the update ratio uses one snapshot per epoch).
-            for key in weight_keys:
-                after = flat.views[key]
-                old = before[flat.slices[key]]
-                denominator = float(np.linalg.norm(old))
-                change = float(np.linalg.norm(after.ravel() - old))
-                ratios[key].append(change / denominator if denominator > 0 else math.inf)
-            record["epoch_loss"].append(epoch_loss / n)
-            record["lr"].append(float(learning_rate))
+            if limit == math.inf:
+                limit = config.explode_factor * max(abs(loss), 1e-12)
+            epoch_loss += loss * Xb.shape[0]
+            scores = network.last_scores
             if eval_train:
-                record["train_score"].append(score(task, network.predict_scores(X), y))
-            elif task == "regression":
-                record["train_score"].append(_r2(squared_error, train_total))
+                pass
+            elif task == "multiclass":
+                correct += np.count_nonzero(scores.argmax(axis=1) == yb)
+            elif task == "multilabel":
+                correct += np.count_nonzero(np.all((scores > 0) == (yb > 0.5), axis=1))
             else:
-                record["train_score"].append(float(correct) / n)
-            if has_val:
-                val_scores = network.predict_scores(X_val)
-                val_score = score(task, val_scores, y_val)
-                record["val_score"].append(val_score)
-                record["val_loss"].append(float(data_loss(val_scores, y_val)[0]))
-                monitored = val_score
-            else:
-                monitored = record["train_score"][-1]
-            record["epoch_time"].append(time.perf_counter() - start_time)
-            if isinstance(schedule, Plateau):
-                schedule.step(monitored if has_val else record["epoch_loss"][-1])
-            if has_val:
-                if val_score > best_score:
-                    best_score, best_epoch, stalled = val_score, epoch, 0
-                    if config.early_stopping:
-                        best_params = flat.flat.copy()
-                        best_buffers = {k: v.copy() for k, v in network.buffers.items()}
-                else:
-                    stalled += 1
-            if callback is not None:
-                try:
-                    if callback(epoch, monitored):
-                        stop_reason = "callback"
-                        break
-                except StopTraining as stop:
-                    stop_reason = f"callback: {stop}" if str(stop) else "callback"
-                    break
-            if config.early_stopping and stalled >= config.patience:
-                stop_reason = (
-                    f"early stopping: no validation improvement for {config.patience} epochs"
-                )
-                break
-        if config.early_stopping and best_params is not None:
-            flat.flat[...] = best_params
-            for key, value in best_buffers.items():
+                squared_error += ((scores - yb.reshape(scores.shape)) ** 2).sum(axis=0)
+            flat.load_grads(grads)
+            if b == last:
+                before = flat.flat.copy()
+            rule(flat.flat, flat.grad, state, learning_rate=learning_rate, **settings)
+            if config.max_norm is not None:
+                for key in weight_keys:
+                    view = flat.views[key]
+                    project_max_norm(view, config.max_norm, out=view)
+        if diverged is not None:
+            stop_reason = diverged
+            restore = best_params if best_params is not None else safe_params
+            flat.flat[...] = restore
+            for key, value in (best_buffers or safe_buffers).items():
                 network.buffers[key] = value
-    finally:
-        if tapped:
-            network._loss_fn = tap.loss_fn
+            break
+        # Per-epoch figures (cheap: the update ratio uses one snapshot per epoch).
+        for key in weight_keys:
+            after = flat.views[key]
+            old = before[flat.slices[key]]
+            denominator = float(np.linalg.norm(old))
+            change = float(np.linalg.norm(after.ravel() - old))
+            ratios[key].append(change / denominator if denominator > 0 else math.inf)
+        record["epoch_loss"].append(epoch_loss / n)
+        record["lr"].append(float(learning_rate))
+        if eval_train:
+            record["train_score"].append(score(task, network.predict_scores(X), y))
+        elif task == "regression":
+            record["train_score"].append(_r2(squared_error, train_total))
+        else:
+            record["train_score"].append(float(correct) / n)
+        if has_val:
+            val_scores = network.predict_scores(X_val)
+            val_score = score(task, val_scores, y_val)
+            record["val_score"].append(val_score)
+            record["val_loss"].append(float(data_loss(val_scores, y_val)[0]))
+            monitored = val_score
+        else:
+            monitored = record["train_score"][-1]
+        record["epoch_time"].append(time.perf_counter() - start_time)
+        if isinstance(schedule, Plateau):
+            schedule.step(monitored if has_val else record["epoch_loss"][-1])
+        if has_val:
+            if val_score > best_score:
+                best_score, best_epoch, stalled = val_score, epoch, 0
+                if config.early_stopping:
+                    best_params = flat.flat.copy()
+                    best_buffers = {k: v.copy() for k, v in network.buffers.items()}
+            else:
+                stalled += 1
+        if callback is not None:
+            try:
+                if callback(epoch, monitored):
+                    stop_reason = "callback"
+                    break
+            except StopTraining as stop:
+                stop_reason = f"callback: {stop}" if str(stop) else "callback"
+                break
+        if config.early_stopping and stalled >= config.patience:
+            stop_reason = (
+                f"early stopping: no validation improvement for {config.patience} epochs"
+            )
+            break
+    if config.early_stopping and best_params is not None:
+        flat.flat[...] = best_params
+        for key, value in best_buffers.items():
+            network.buffers[key] = value
     return History(
         loss=losses[:iteration].copy(),
         epoch_loss=tuple(record["epoch_loss"]),

@@ -270,3 +270,19 @@ def test_pid_of_worker_differs_from_driver(objective_file):
     study = hp.Study(SPACE, seed=0)
     study.optimize(lambda p: float(os.getpid()), n_trials=1, n_jobs=2)
     assert study.trials[0].value != float(os.getpid())
+
+
+def test_objective_defined_in_main_runs_on_workers(tmp_path):
+    script = tmp_path / "main_objective.py"
+    script.write_text(
+        "import hpsearch as hp\n"
+        "def objective(params):\n"
+        "    return params['x'] * 2\n"
+        "if __name__ == '__main__':\n"
+        "    study = hp.Study({'x': hp.Float(0, 1)}, seed=0)\n"
+        "    study.optimize(objective, n_trials=3, n_jobs=2)\n"
+        "    print(sorted({str(t.state) for t in study.trials}))\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['complete']"
