@@ -1,40 +1,31 @@
-"""nn_core: a NumPy neural-network library (layers, losses, initialisation, regularisation,
-a config-built network and gradient checks). It knows nothing about hyperparameter search."""
+"""nn_core: a NumPy neural-network library covering the CS231n "Neural Networks" notes.
 
-from nn_core import gradcheck, init, layers, losses, regularization
+Layers, losses, initialisation, regularisation, a config-built network and gradient checks
+(the model half); update rules, schedules, preprocessing, data, a trainer, sanity checks and
+scikit-learn-style estimators (the training half). It knows nothing about hyperparameter search.
+"""
+
+from nn_core import (
+    data,
+    gradcheck,
+    init,
+    layers,
+    losses,
+    optim,
+    preprocess,
+    regularization,
+    sanity,
+    schedules,
+    trainer,
+)
+from nn_core.estimator import KEYWORDS, MLPClassifier, MLPRegressor, keyword_table
 from nn_core.gradcheck import GradientCheckReport, check_network_gradients
 from nn_core.network import Network, NetworkConfig
+from nn_core.trainer import History, StopTraining, TrainConfig, train
 
 __all__ = [
-    "GradientCheckReport",
-    "Network",
-    "NetworkConfig",
-    "check_network_gradients",
-    "gradcheck",
-    "init",
-    "layers",
-    "losses",
-    "regularization",
-]
-
-# Training side (issue 3): update rules, schedules, preprocessing, data, trainer, estimators.
-from nn_core import data, optim, preprocess, sanity, schedules, trainer  # noqa: E402
-from nn_core.estimator import KEYWORDS, MLPClassifier, MLPRegressor, keyword_table  # noqa: E402
-from nn_core.trainer import History, StopTraining, TrainConfig, train  # noqa: E402
-
-__all__ += [
-    "KEYWORDS",
-    "History",
-    "MLPClassifier",
-    "MLPRegressor",
-    "StopTraining",
-    "TrainConfig",
-    "data",
-    "keyword_table",
-    "optim",
-    "preprocess",
-    "sanity",
-    "schedules",
-    "train",
-    "trainer",
+    "KEYWORDS", "GradientCheckReport", "History", "MLPClassifier", "MLPRegressor", "Network",
+    "NetworkConfig", "StopTraining", "TrainConfig", "check_network_gradients", "data",
+    "gradcheck", "init", "keyword_table", "layers", "losses", "optim", "preprocess",
+    "regularization", "sanity", "schedules", "train", "trainer",
 ]
