@@ -278,7 +278,8 @@ class MLPObjective:
                 # Only the first member's curve feeds the pruner: one curve per trial.
                 if first and epoch + 1 in self.checkpoint_epochs:
                     artifacts.update(self._checkpoint(model, data, epoch + 1))
-                return bool(first and report and trial.report(epoch, value))
+                # The trainer counts epochs from 0; the step reported is the epochs completed.
+                return bool(first and report and trial.report(epoch + 1, value))
 
             try:
                 model.fit(data["train_X"], data["train_y"], data["val_X"], data["val_y"],
