@@ -27,7 +27,9 @@ Contract:
   `StudyError`. When a loky worker dies every running trial's future breaks; the trials that
   had really started are suspects: if there is one, it failed; otherwise the suspects are run
   again one at a time, alone, and the one whose worker dies again is failed (its intermediate
-  reports are kept). The rest are run again with the same params and seed on a fresh pool.
+  reports are kept). The rest are run again with the same params and seed on a fresh pool
+  (a trial caught in 3 breaks without being identified fails, so a pool that keeps breaking
+  cannot loop forever).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ __all__ = ["Study", "load_study", "trial_seed"]
 logger = logging.getLogger("hpsearch")
 
 _STRATEGY_STREAM = 2**32  # spawn key of the strategy's Generator, beyond any trial number
+_MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culprit fails
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -240,6 +243,7 @@ class _Run:
         self.consecutive_failures = 0
         self.exhausted = False
         self.timed_out = False
+        self.breaks: dict[int, int] = {}
         self.finished_count = sum(t.state.is_finished for t in study._trials.values())
         self.next_number = max(study._trials, default=-1) + 1
 
@@ -374,6 +378,11 @@ class _Run:
                            "one at a time to find which one", len(self.suspects),
                            ", ".join(str(t.number) for t in self.suspects))
         others = [t for t in broken if t not in culprits and t not in self.suspects]
+        for trial in list(others):  # never loop forever on a pool that keeps breaking
+            self.breaks[trial.number] = self.breaks.get(trial.number, 0) + 1
+            if self.breaks[trial.number] >= _MAX_BREAKS:
+                others.remove(trial)
+                culprits.append(trial)
         self.rerun.extendleft(reversed(others))
         for trial in culprits:
             self.fail(trial, message, self.service.intermediate(trial.number))
