@@ -118,12 +118,12 @@ def main() -> None:
         storage = args.storage or Path(scratch)
         storage.mkdir(parents=True, exist_ok=True)
         rows = []
-        print("seed  " + "  ".join(f"{c:>17}" for c in columns) + "  best val  study s")
+        print("seed  " + "  ".join(f"{c:>17}" for c in columns) + "  single val  study s")
         for seed in range(args.seeds):
             row = one_seed(seed, args, storage.resolve())
             rows.append(row)
             print(f"{seed:>4}  " + "  ".join(f"{100 * row[c]:>17.2f}" for c in columns)
-                  + f"  {100 * row['best val']:>8.2f}  {row['study_s']:>7.0f}")
+                  + f"  {100 * row['best val']:>10.2f}  {row['study_s']:>7.0f}")
     print("median" + "".join(f"  {100 * statistics.median(r[c] for r in rows):>17.2f}"
                              for c in columns))
     for column in columns[1:]:
