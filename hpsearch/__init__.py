@@ -2,8 +2,9 @@
 
 The public API: spaces (`Float`, `Int`, `Categorical`, `Space`), `Study` and `load_study`,
 objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
-the pruner interface (`Pruner`, `ThresholdPruner`), `load_ensemble` (an ensemble file from
-`hpsearch ensemble -o`) and every exception. Importing hpsearch
+the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
+`ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), `load_ensemble`
+(an ensemble file from `hpsearch ensemble -o`) and every exception. Importing hpsearch
 does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 """
 
@@ -21,15 +22,17 @@ from hpsearch.exceptions import (
     StudyMismatchError,
 )
 from hpsearch.objective import Result, TrialHandle, load_objective
-from hpsearch.pruning import Pruner, ThresholdPruner, TrialPruned
+from hpsearch.pruning import ASHAPruner, MedianPruner, Pruner, ThresholdPruner, TrialPruned
 from hpsearch.space import Categorical, Float, Int, Space
+from hpsearch.stopping import NoImprovementStop, StopStudy
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.study import Study, load_study
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
-    "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner", "load_objective",
+    "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner", "MedianPruner",
+    "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "load_ensemble",

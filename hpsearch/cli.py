@@ -330,6 +330,18 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _record_ensemble(run_dir: Path, output: Path, manifest: dict) -> None:
+    """Keep the exported ensemble's manifest in `<run>/ensembles/` for `hpsearch report`."""
+    record = run_dir / "ensembles" / f"{output.stem}.json"
+    try:
+        record.parent.mkdir(exist_ok=True)
+        tmp = record.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({**manifest, "file": str(output.resolve())}, indent=1))
+        tmp.replace(record)
+    except OSError as err:  # the export itself succeeded; the record is a convenience
+        typer.echo(f"note: could not record the ensemble in {record.parent}: {err}", err=True)
+
+
 @app.command()
 @user_errors
 def ensemble(
@@ -368,6 +380,7 @@ def ensemble(
                f"test_{kind} {_score(built.best_test)}")
     if output is not None:
         save_ensemble(built.ensemble, output)
+        _record_ensemble(run_dir, output, built.ensemble.manifest)
         typer.echo(f"wrote {output} ({output.stat().st_size / 1024:.0f} KiB); use it with: "
                    f"hpsearch predict {output} INPUT.csv")
 

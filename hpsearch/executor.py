@@ -1,4 +1,4 @@
-"""Executors: where trials run. One seam, two local implementations (a Dask one plugs in later).
+"""Executors: where trials run. One seam, two local implementations and a Dask one.
 
 Contract:
 - `run_trial(task) -> TrialOutcome` is the worker-side function: it resolves the objective,
@@ -9,12 +9,23 @@ Contract:
 - `Executor.submit(task) -> Future[TrialOutcome]`, `wait(futures) -> done` (returns as soon as
   one is done), `is_worker_death(exc)`, `started(numbers)` (which of these trials had begun
   running when the pool broke), `reset()` (a fresh pool after a worker died),
-  `open_reports(service) -> ReportClient` / `close_reports()`, `shutdown(kill)`.
+  `open_reports(service) -> ReportClient` / `close_reports()`, `shutdown(kill)`, and
+  `stop(future) -> bool` (stop one running trial that passed its `trial_timeout`; True when
+  that also broke the other running futures, which the study then runs again).
+- Limits (see `hpsearch.limits`): `TrialTask.max_memory_mb` caps the objective's address
+  space inside the worker (a `MemoryError` becomes "exceeded the memory cap of N MB");
+  `TrialTask.watchdog` (seconds) makes the worker process exit if the trial is still running
+  by then (used by the Dask executor, whose running tasks cannot be cancelled otherwise).
 - `InProcessExecutor` (n_jobs=1) runs the trial inside `submit`, in the driver's process and
   thread, with no BLAS limit. `LokyExecutor` (n_jobs>1) uses joblib's reusable loky executor
   with n_jobs workers; each task limits BLAS to one thread (threadpoolctl) and, before calling
   the objective, writes a marker file `<marker_dir>/<number>` holding its pid, which is how
-  `started` knows which trials were really running when a worker died.
+  `started` knows which trials were really running when a worker died. A trial past its
+  timeout is stopped by killing the loky pool (`stop` returns True); the others running on it
+  are run again with the same params and seed, as after a worker death.
+- `make_executor(n_jobs, backend, scheduler, trial_timeout)`: with a timeout or memory cap,
+  n_jobs=1 runs on a one-process loky pool (never in the driver). backend="dask" gives
+  `hpsearch.dask_executor.DaskExecutor`.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Mapping
@@ -32,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.limits import memory_cap, memory_error_text
 from hpsearch.objective import ObjectiveRef, TrialHandle, takes_trial, to_result
 from hpsearch.pruning import (
     DirectReportClient,
@@ -57,6 +70,8 @@ class TrialTask:
     reporter: ReportClient | None = None
     marker_dir: str | None = None
     limit_blas: bool = False
+    max_memory_mb: int | None = None
+    watchdog: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,10 +108,15 @@ def _call(task: TrialTask) -> TrialOutcome:
     try:
         objective = task.objective.resolve()
         params = dict(task.params)
-        returned = objective(params, handle) if takes_trial(objective) else objective(params)
+        with memory_cap(task.max_memory_mb):
+            returned = (objective(params, handle) if takes_trial(objective)
+                        else objective(params))
         result = to_result(returned)
         state, value = TrialState.COMPLETE, result.value
         metrics, artifacts = dict(result.metrics), dict(result.artifacts)
+    except MemoryError as err:
+        error = (memory_error_text(task.max_memory_mb) + f"\n{error_text(err)}"
+                 if task.max_memory_mb is not None else error_text(err))
     except TrialPruned:
         state = TrialState.PRUNED
         if handle.intermediate:
@@ -107,14 +127,28 @@ def _call(task: TrialTask) -> TrialOutcome:
                         error, started, time.time(), os.getpid())
 
 
-def run_trial(task: TrialTask) -> TrialOutcome:
-    """Run one trial (in a worker, or in-process); see the module docstring."""
+def _run(task: TrialTask) -> TrialOutcome:
     if not task.limit_blas:
         return _call(task)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
         return _call(task)
+
+
+def run_trial(task: TrialTask) -> TrialOutcome:
+    """Run one trial (in a worker, or in-process); see the module docstring."""
+    if task.watchdog is None:
+        return _run(task)
+    # The driver has already failed this trial and cancelled it by then; nothing else can
+    # stop a Python thread, so the worker process goes (a Dask nanny starts a fresh one).
+    timer = threading.Timer(task.watchdog, os._exit, args=(70,))
+    timer.daemon = True
+    timer.start()
+    try:
+        return _run(task)
+    finally:
+        timer.cancel()
 
 
 class Executor:
@@ -125,9 +159,14 @@ class Executor:
     def submit(self, task: TrialTask) -> cf.Future:
         raise NotImplementedError
 
-    def wait(self, futures: Iterable[cf.Future]) -> set[cf.Future]:
-        done, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
+    def wait(self, futures: Iterable[cf.Future], timeout: float | None = None,
+             ) -> set[cf.Future]:
+        done, _ = cf.wait(list(futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return done
+
+    def stop(self, future: cf.Future) -> bool:
+        """Stop the trial running in `future`; True when the other running futures broke."""
+        raise NotImplementedError(f"{type(self).__name__} cannot stop a running trial")
 
     def is_worker_death(self, exc: BaseException) -> bool:
         return False
@@ -187,6 +226,12 @@ class LokyExecutor(Executor):
     def reset(self) -> None:
         self._pool = self._get(max_workers=self.n_workers)
 
+    def stop(self, future: cf.Future) -> bool:
+        # A loky worker cannot be stopped alone: kill the pool, the study reruns the others.
+        self._pool.shutdown(wait=True, kill_workers=True)
+        self.reset()
+        return True
+
     def open_reports(self, service: PruningService) -> ReportClient:
         self._server = ReportServer(service)
         return self._server.client
@@ -203,6 +248,14 @@ class LokyExecutor(Executor):
         shutil.rmtree(self._marker_dir, ignore_errors=True)
 
 
-def make_executor(n_jobs: int) -> Executor:
-    """n_jobs=1: in-process; n_jobs>1: a loky pool of n_jobs workers."""
-    return InProcessExecutor() if n_jobs == 1 else LokyExecutor(n_jobs)
+def make_executor(n_jobs: int, backend: str = "local", scheduler: Any = None,
+                  trial_timeout: float | None = None,
+                  max_memory_mb: int | None = None) -> Executor:
+    """local: n_jobs=1 in-process (a one-process pool when limits are set), n_jobs>1 a loky
+    pool of n_jobs workers; dask: `DaskExecutor(scheduler, n_jobs, trial_timeout)`."""
+    if backend == "dask":
+        from hpsearch.dask_executor import DaskExecutor
+
+        return DaskExecutor(scheduler, n_jobs, trial_timeout=trial_timeout)
+    limited = trial_timeout is not None or max_memory_mb is not None
+    return InProcessExecutor() if n_jobs == 1 and not limited else LokyExecutor(n_jobs)

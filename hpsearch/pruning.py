@@ -8,8 +8,17 @@ Contract:
   A pruned trial is recorded with state `pruned`, value = its last reported value, and all
   its intermediate values.
 - `Pruner.prune(step, value, intermediate, history, direction) -> bool` runs in the driver,
-  under the service's lock, with `intermediate` = this trial's {step: value} so far and
-  `history` = the finished trials; it must be cheap.
+  under the service's lock, with `intermediate` = this trial's {step: value} so far
+  (including this report) and `history` = the other trials: the finished ones as recorded,
+  then the ones still running as `FrozenTrial`s in state `running` whose `intermediate` holds
+  their reports so far (params empty). Pruners pick the states they trust. It must be cheap.
+- Pruners: `MedianPruner` (median stopping rule) and `ASHAPruner` (asynchronous successive
+  halving, Li et al. 2020), written from the papers (Optuna's pruners read and write an
+  Optuna study's storage, which our ask/tell seam does not have), and `ThresholdPruner`.
+  Both are stateless: every decision is a function of the reports, so a resumed study or
+  a pruner rebuilt in another driver decides the same way. `make_pruner({"kind": ...,
+  **options})` builds one from a study file's `[pruner]` table (`PRUNER_OPTIONS` lists
+  each kind's keywords and types; `kind = "none"` gives None).
 - Channels: `DirectReportClient` (n_jobs=1, same process), `SocketReportClient` (worker
   processes: a `multiprocessing.connection` socket to a `ReportServer` thread in the driver,
   authenticated with a random key; one connection per worker process, reused across trials).
@@ -22,7 +31,9 @@ Contract:
 from __future__ import annotations
 
 import logging
+import math
 import os
+import statistics
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -30,9 +41,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Protocol
 
-from hpsearch.trial import FrozenTrial
+from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["Pruner", "ThresholdPruner", "TrialPruned", "ReportClient", "PruningService",
+__all__ = ["Pruner", "ThresholdPruner", "MedianPruner", "ASHAPruner", "TrialPruned",
+           "PRUNER_OPTIONS", "make_pruner", "ReportClient", "PruningService",
            "DirectReportClient", "SocketReportClient", "ReportServer"]
 
 logger = logging.getLogger("hpsearch")
@@ -66,6 +78,155 @@ class ThresholdPruner(Pruner):
         return value > self.threshold if direction == "minimize" else value < self.threshold
 
 
+def _better(a: float, b: float, direction: str) -> bool:
+    """True when `a` is strictly better than `b`."""
+    return a < b if direction == "minimize" else a > b
+
+
+def _previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
+    """The last step this trial reported before `step` (None at its first report)."""
+    return max((s for s in intermediate if s < step), default=None)
+
+
+@dataclass(frozen=True)
+class MedianPruner(Pruner):
+    """Median stopping rule: prune a trial whose best value so far is worse than the median
+    of the complete trials' values at the same step.
+
+    n_startup_trials: no pruning until this many trials are complete.
+    n_warmup_steps: no pruning at steps below this.
+    interval_steps: decide once per this many steps (counted from n_warmup_steps); a trial
+        that skips steps is judged at its first report at or after each interval point.
+    n_min_trials: no pruning at a step that fewer complete trials reported.
+
+    As Optuna's MedianPruner: complete trials only (pruned ones would drag the median
+    towards the poor configurations and prune less), and the trial's best value so far, so
+    one noisy epoch does not stop a good run. A non-finite value is pruned.
+    """
+
+    n_startup_trials: int = 5
+    n_warmup_steps: int = 0
+    interval_steps: int = 1
+    n_min_trials: int = 1
+
+    def __post_init__(self) -> None:
+        _check_ints(self, n_startup_trials=0, n_warmup_steps=0, interval_steps=1,
+                    n_min_trials=1)
+
+    def prune(self, step: int, value: float, intermediate: Mapping[int, float],
+              history: Sequence[FrozenTrial], direction: str) -> bool:
+        if step < self.n_warmup_steps:
+            return False
+        complete = [t for t in history if t.state is TrialState.COMPLETE]
+        if len(complete) < self.n_startup_trials:
+            return False
+        if self.interval_steps > 1:
+            point = step - (step - self.n_warmup_steps) % self.interval_steps
+            previous = _previous_step(intermediate, step)
+            if previous is not None and previous >= point:
+                return False  # already judged in this interval
+        others = [t.intermediate[step] for t in complete if step in t.intermediate]
+        others = [v for v in others if math.isfinite(v)]
+        if len(others) < self.n_min_trials:
+            return False
+        own = [v for s, v in intermediate.items() if s <= step and math.isfinite(v)]
+        if not math.isfinite(value) or not own:
+            return True
+        best = min(own) if direction == "minimize" else max(own)
+        return _better(statistics.median(others), best, direction)
+
+
+@dataclass(frozen=True)
+class ASHAPruner(Pruner):
+    """Asynchronous successive halving (Li et al., MLSys 2020), as a stopping rule.
+
+    Rungs sit at steps r_k = min_resource * reduction_factor ** (min_early_stopping_rate + k),
+    k = 0, 1, ... (below max_resource when given). A trial's value at a rung is its first
+    report at a step >= r_k. When a trial reaches a rung it goes on only if that value is in
+    the top 1/reduction_factor of all the values recorded at that rung so far (every trial,
+    finished or running, its own value included), and always when it is the best of them: the
+    first trials at a rung go on, as in the paper's asynchronous promotion, since a trial
+    cannot be paused and promoted later. Ties go on; a non-finite value is pruned.
+    """
+
+    min_resource: int = 1
+    reduction_factor: int = 3
+    min_early_stopping_rate: int = 0
+    max_resource: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_ints(self, min_resource=1, reduction_factor=2, min_early_stopping_rate=0)
+        if self.max_resource is not None:
+            _check_ints(self, max_resource=1)
+
+    def rungs(self, up_to: int) -> list[int]:
+        """The rung steps <= `up_to` (and < max_resource)."""
+        out, k = [], self.min_early_stopping_rate
+        while True:
+            rung = self.min_resource * self.reduction_factor ** k
+            if rung > up_to or (self.max_resource is not None and rung >= self.max_resource):
+                return out
+            out.append(rung)
+            k += 1
+
+    def prune(self, step: int, value: float, intermediate: Mapping[int, float],
+              history: Sequence[FrozenTrial], direction: str) -> bool:
+        previous = _previous_step(intermediate, step)
+        for rung in self.rungs(step):
+            if previous is not None and previous >= rung:
+                continue  # passed this rung at an earlier report
+            if not math.isfinite(value):
+                return True
+            recorded = [v for v in (_value_at(t.intermediate, rung) for t in history)
+                        if v is not None and math.isfinite(v)]
+            recorded.append(value)
+            recorded.sort(reverse=direction == "maximize")
+            top = max(len(recorded) // self.reduction_factor, 1)
+            if _better(recorded[top - 1], value, direction):
+                return True
+        return False
+
+
+def _value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
+    """A trial's value at a rung: its first report at a step >= rung (None if it never got
+    there)."""
+    steps = [s for s in intermediate if s >= rung]
+    return intermediate[min(steps)] if steps else None
+
+
+def _check_ints(pruner: Pruner, **lows: int) -> None:
+    for name, low in lows.items():
+        value = getattr(pruner, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
+                             f"got {value!r}")
+
+
+#: keywords each `[pruner]` kind takes: {kind: {keyword: (type, lowest value)}}
+PRUNER_OPTIONS: dict[str, dict[str, tuple[str, int]]] = {
+    "none": {},
+    "median": {"n_startup_trials": ("int", 0), "n_warmup_steps": ("int", 0),
+               "interval_steps": ("int", 1), "n_min_trials": ("int", 1)},
+    "asha": {"min_resource": ("int", 1), "reduction_factor": ("int", 2),
+             "min_early_stopping_rate": ("int", 0), "max_resource": ("int", 1)},
+    "threshold": {"threshold": ("float", -math.inf), "min_step": ("int", 0)},
+}
+_PRUNER_CLASSES = {"median": MedianPruner, "asha": ASHAPruner, "threshold": ThresholdPruner}
+
+
+def make_pruner(table: Mapping[str, object] | None) -> Pruner | None:
+    """A pruner from a checked `[pruner]` table ({"kind": ..., **keywords}); None for an
+    empty table or kind "none"."""
+    options = dict(table or {})
+    kind = options.pop("kind", "none")
+    if kind == "none":
+        return None
+    if kind not in _PRUNER_CLASSES:
+        raise ValueError(f"unknown pruner kind {kind!r}; expected one of "
+                         f"{', '.join(map(repr, PRUNER_OPTIONS))}")
+    return _PRUNER_CLASSES[kind](**options)
+
+
 class ReportClient(Protocol):
     def report(self, number: int, step: int, value: float) -> bool: ...
 
@@ -87,8 +248,15 @@ class PruningService:
             values[int(step)] = float(value)
             if self.pruner is None:
                 return False
-            return bool(self.pruner.prune(int(step), float(value), dict(values),
-                                          self._history(), self.direction))
+            history = list(self._history())
+            known = {t.number for t in history}
+            # Running trials are part of the picture (ASHA's rungs hold every value recorded
+            # so far); they are not copied: the pruner only reads them, under this lock.
+            history += [FrozenTrial(other, {}, TrialState.RUNNING, 0, intermediate=reports)
+                        for other, reports in self._intermediate.items()
+                        if other != number and other not in known]
+            return bool(self.pruner.prune(int(step), float(value), dict(values), history,
+                                          self.direction))
 
     def intermediate(self, number: int) -> dict[int, float]:
         """The reports received so far for trial `number` (used when its worker died)."""

@@ -9,7 +9,9 @@ Contract:
 - `optimize(objective, n_trials, n_jobs=1, timeout=None, callbacks=())` runs until the study
   holds `n_trials` finished trials (complete + pruned + failed, counting earlier calls and
   earlier runs of a stored study), the strategy is exhausted (grid), or `timeout` seconds
-  have passed (no trial starts after it; running ones finish). Interrupted trials are run
+  have passed (no trial starts after it; running ones finish), or a callback stops the study
+  (`study.stop(reason)` or raising `hp.StopStudy`; same effect, see `hpsearch.stopping`;
+  `stop_reason` says why). Interrupted trials are run
   again first, under their own number, params and seed. The objective is a callable or a
   "file.py:name" / "module:name" string (see `hpsearch.objective`).
 - Asynchronous: with n_jobs workers, each finished trial is recorded, told to the strategy,
@@ -51,6 +53,7 @@ from hpsearch.executor import TrialOutcome, TrialTask, make_executor
 from hpsearch.objective import objective_ref
 from hpsearch.pruning import Pruner, PruningService
 from hpsearch.space import Space
+from hpsearch.stopping import StopStudy
 from hpsearch.storage import MemoryStorage, SqliteStorage, StudyMeta
 from hpsearch.strategies import make_strategy
 from hpsearch.strategies.base import DIRECTIONS, Strategy
@@ -97,6 +100,7 @@ class Study:
         self.pruner = pruner
         self.max_consecutive_failures = max_consecutive_failures
         self.readonly = False
+        self.stop_reason: str | None = None  # set by stop(); see hpsearch.stopping
         if seed is None and storage is None:
             seed = int(np.random.SeedSequence().entropy)
         meta = StudyMeta(self.space.to_dict(), direction, strategy, seed,
@@ -138,6 +142,11 @@ class Study:
     @property
     def best_params(self) -> dict[str, Any]:
         return dict(self.best_trial.params)
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Ask the running `optimize` to start no new trial (running ones finish, the tables
+        are written, optimize returns). Callbacks may call it, or raise `hp.StopStudy`."""
+        self.stop_reason = reason
 
     def results(self, best_first: bool = False) -> pd.DataFrame:
         """The trials table (see `hpsearch.tables`), by number or best first."""
@@ -224,6 +233,7 @@ class Study:
         reference = objective_ref(objective)
         with self._storage.lock():
             self._sync()
+            self.stop_reason = None
             _Run(self, reference, n_trials, n_jobs, timeout, tuple(callbacks)).run()
 
 
@@ -284,6 +294,8 @@ class _Run:
 
     # ----- starting trials
     def may_start(self) -> bool:
+        if self.study.stop_reason is not None:
+            return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.timed_out = True
             return False
@@ -417,7 +429,12 @@ class _Run:
             logger.info("trial %d %s: value=%s params=%s", trial.number, trial.state,
                         trial.value, dict(trial.params))
         for callback in self.callbacks:
-            callback(study, trial)
+            try:
+                callback(study, trial)
+            except StopStudy as stop:
+                if study.stop_reason is None:
+                    study.stop(str(stop) or "a callback stopped the study")
+                    logger.info("stopping the study: %s", study.stop_reason)
         limit = study.max_consecutive_failures
         if limit is not None and self.consecutive_failures >= limit:
             raise StudyError(f"stopped after {self.consecutive_failures} consecutive failed "
@@ -435,6 +452,7 @@ def load_study(path: str | os.PathLike) -> Study:
     study.strategy_name = meta.strategy
     study.strategy_options = dict(meta.strategy_options)
     study.pruner = None
+    study.stop_reason = None
     study.max_consecutive_failures = None
     study.readonly = True
     study._storage = storage

@@ -1,6 +1,7 @@
 """`hpsearch ensemble` and `hpsearch predict`: tables, files, input matching, exit codes."""
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,13 @@ def test_ensemble_prints_members_and_scores(run_dir, model_file):
     manifest = hp.load_ensemble(model_file).manifest
     assert manifest["feature_names"] == ["a", "b", "c"] and manifest["classes"] == ["k0", "k1",
                                                                                   "k2"]
+    # the export is recorded in the run folder, and the report shows it
+    record = json.loads((run_dir / "ensembles" / "model.json").read_text())
+    assert record["members"] == manifest["members"] and record["file"] == str(model_file)
+    result = invoke("report", run_dir, "-o", run_dir.parent.parent / "report")
+    assert result.exit_code == 0, result.output
+    page = (run_dir.parent.parent / "report" / "report.html").read_text()
+    assert "model.json" in page or "predictions" in page.split('id="ensembles"')[1][:3000]
 
 
 def test_snapshot_and_parameters_commands(run_dir, tmp_path):
