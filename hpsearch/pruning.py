@@ -309,12 +309,14 @@ class SocketReportClient:
 
 
 class ReportServer:
-    """Driver side of the socket channel: a listener thread and one thread per worker."""
+    """Driver side of the socket channel: a listener thread and one thread per worker.
+    `host` is the interface to listen on: loopback for local workers, an address the
+    workers can reach for remote ones (the Dask executor passes it)."""
 
-    def __init__(self, service: PruningService) -> None:
+    def __init__(self, service: PruningService, host: str = "127.0.0.1") -> None:
         self._service = service
         self._authkey = os.urandom(32)
-        self._listener = Listener(("127.0.0.1", 0), authkey=self._authkey)
+        self._listener = Listener((host, 0), authkey=self._authkey)
         self._closed = False
         self._connections: list[Connection] = []
         self._thread = threading.Thread(target=self._accept, name="hpsearch-reports",

@@ -6,8 +6,12 @@ Contract:
   its Python entry). Nothing is written. Raises `HpsearchError` subclasses with clear messages.
 - `run(spec, fresh=False, callbacks=()) -> Study`: validate, open (or resume) the study in
   `spec.run_dir`, build the objective there and optimise until the study holds
-  `spec.n_trials` finished trials. Tables are written by the study at the end of the run,
-  also when it is interrupted.
+  `spec.n_trials` finished trials, with the `[pruner]` table's pruner (`make_pruner`), and
+  `NoImprovementStop` among the callbacks when `[study].stop_after_no_improvement` is set
+  (`[study].timeout` is the wall-clock budget), on `[study].backend` ("local", or "dask" at
+  `[study].scheduler`) with `[study].trial_timeout` and `[study].max_memory_mb` per trial
+  (see `Study.optimize`). Tables are written by the study at the end
+  of the run, also when it is interrupted or stopped early.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import numpy as np
 
 from hpsearch import objectives
 from hpsearch.exceptions import SpaceError, StudyFileError, StudyMismatchError
+from hpsearch.pruning import make_pruner
+from hpsearch.stopping import NoImprovementStop
 from hpsearch.strategies import make_strategy
 from hpsearch.study import Study
 from hpsearch.studyfile import StudySpec
@@ -79,7 +85,7 @@ def run(spec: StudySpec, fresh: bool = False,
         study = Study(spec.space, direction=spec.direction, strategy=spec.strategy,
                       seed=spec.seed, storage=run_dir, strategy_options=spec.strategy_options,
                       max_consecutive_failures=spec.max_consecutive_failures or 10,
-                      overwrite=fresh)
+                      pruner=make_pruner(spec.pruner), overwrite=fresh)
     except StudyMismatchError as err:
         message = str(err).replace("use overwrite=True", "run with --fresh")
         raise StudyMismatchError(f"{spec.path}: {message}") from None
@@ -90,6 +96,10 @@ def run(spec: StudySpec, fresh: bool = False,
     if on_start is not None:
         on_start(study)
     timeout = None if spec.timeout is None or math.isinf(spec.timeout) else spec.timeout
+    callbacks = tuple(callbacks)
+    if spec.stop_after_no_improvement is not None:
+        callbacks += (NoImprovementStop(spec.stop_after_no_improvement),)
     study.optimize(objective, n_trials=spec.n_trials, n_jobs=spec.n_jobs, timeout=timeout,
-                   callbacks=tuple(callbacks))
+                   callbacks=callbacks, backend=spec.backend, scheduler=spec.scheduler,
+                   trial_timeout=spec.trial_timeout, max_memory_mb=spec.max_memory_mb)
     return study

@@ -22,6 +22,10 @@ Contract:
   starts afresh. A file that is not an hpsearch SQLite database raises `StorageError` naming
   it, and nothing is written. `open_readonly(folder)` opens the database with
   `file:...?mode=ro`: it works during a live run and after a crash.
+- Faults: a write that fails (disk full, read-only file system: `OSError`/`sqlite3.Error`)
+  raises `StorageError` naming the file; a trial row is written in one transaction, so the
+  database keeps every row committed before. A damaged database or artifacts file raises
+  `StorageError` naming it; nothing is overwritten.
 - `StudyLock`: `fcntl.flock(LOCK_EX | LOCK_NB)` on study.lock; the kernel releases it when the
   driver dies, so a stale lock never blocks a resume. A held lock raises `StudyLockedError`.
 """
@@ -36,6 +40,7 @@ import shutil
 import sqlite3
 import time
 import urllib.parse
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -273,16 +278,23 @@ class SqliteStorage:
     def load_trials(self) -> list[FrozenTrial]:
         try:
             rows = self._con.execute("SELECT * FROM trials ORDER BY number").fetchall()
-        except sqlite3.DatabaseError as err:
-            raise StorageError(f"{self.db_path}: cannot read trials ({err})") from None
-        return [_row_trial(row) for row in rows]
+            return [_row_trial(row) for row in rows]
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as err:
+            raise StorageError(f"{self.db_path}: cannot read trials ({err}); the database "
+                               "is damaged") from None
 
     def save_trial(self, trial: FrozenTrial, artifacts: list[str] | None = None) -> None:
         if self.readonly:
             raise StorageError(f"{self.db_path} is open read-only")
-        with self._con:
-            self._con.execute("INSERT OR REPLACE INTO trials VALUES "
-                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _trial_row(trial, artifacts))
+        try:
+            with self._con:  # one transaction: rolled back if the write fails
+                self._con.execute("INSERT OR REPLACE INTO trials VALUES "
+                                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  _trial_row(trial, artifacts))
+        except (sqlite3.Error, OSError) as err:
+            raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
+                               "(disk full or read-only?); the trials committed before are "
+                               "kept") from None
 
     # ----- artifacts
     def _trial_dir(self, number: int) -> str:
@@ -291,23 +303,34 @@ class SqliteStorage:
     def save_artifacts(self, number: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Write `trials/<number>/artifacts.npz` (+ .json) atomically; call before save_trial."""
         folder = self._trial_dir(number)
-        os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, "artifacts.tmp.npz")
-        np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
-        os.replace(tmp, os.path.join(folder, "artifacts.npz"))
+        target = os.path.join(folder, "artifacts.npz")
         info = {"number": number, "names": list(arrays),
                 "shapes": {k: list(np.shape(v)) for k, v in arrays.items()},
                 "dtypes": {k: str(np.asarray(v).dtype) for k, v in arrays.items()},
                 "saved_at": time.time()}
-        with open(os.path.join(folder, "artifacts.json"), "w") as handle:
-            json.dump(info, handle, indent=1)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+            os.replace(tmp, target)
+            with open(os.path.join(folder, "artifacts.json"), "w") as handle:
+                json.dump(info, handle, indent=1)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise StorageError(f"cannot write {target}: {err} (disk full or read-only?); "
+                               "the trials committed before are kept") from None
 
     def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
         path = os.path.join(self._trial_dir(number), "artifacts.npz")
         if not os.path.exists(path):
             return {}
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise StorageError(f"{path} is damaged and cannot be read ({type(err).__name__}: "
+                               f"{err})") from None
 
     def lock(self) -> contextlib.AbstractContextManager:
         return self._lock.held()

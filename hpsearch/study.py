@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import logging
 import math
@@ -48,8 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpsearch.exceptions import SpaceError, StrategyError, StudyError
+from hpsearch.exceptions import SpaceError, StorageError, StrategyError, StudyError
 from hpsearch.executor import TrialOutcome, TrialTask, make_executor
+from hpsearch.limits import check_limits, timeout_text
 from hpsearch.objective import objective_ref
 from hpsearch.pruning import Pruner, PruningService
 from hpsearch.space import Space
@@ -218,15 +220,35 @@ class Study:
     # ----- running
     def optimize(self, objective: Callable | str, n_trials: int, n_jobs: int = 1,
                  timeout: float | None = None,
-                 callbacks: Iterable[Callable[[Study, FrozenTrial], None]] = ()) -> None:
-        """Run trials until the study holds `n_trials` finished ones (see the module doc)."""
+                 callbacks: Iterable[Callable[[Study, FrozenTrial], None]] = (), *,
+                 backend: str = "local", scheduler: Any = None,
+                 trial_timeout: float | None = None,
+                 max_memory_mb: int | None = None) -> None:
+        """Run trials until the study holds `n_trials` finished ones (see the module doc).
+
+        backend: "local" (n_jobs=1 in-process, else a loky pool) or "dask" (trials as tasks on
+        the cluster at `scheduler`, an address "tcp://HOST:8786" or a distributed.Client;
+        n_jobs = trials in flight, -1 = one per worker thread; see hpsearch.dask_executor).
+        trial_timeout: seconds; a trial still running then is stopped and failed with "timed
+        out after X s" (locally its loky pool is killed and the other running trials run
+        again with the same params and seed; on Dask the task is cancelled and its worker
+        process exits). max_memory_mb: a trial may map at most this many MB more than its
+        worker process already has (RLIMIT_AS, soft limit, per task); past it the trial fails
+        with "exceeded the memory cap of N MB". With either limit, n_jobs=1 runs on one
+        worker process instead of in the driver. See hpsearch.limits.
+        """
         if self.readonly:
             raise StudyError("this study was opened read-only (hp.load_study)")
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
             raise StudyError(f"n_trials must be a non-negative integer, got {n_trials!r}")
-        if n_jobs == -1:
+        if backend not in ("local", "dask"):
+            raise StudyError(f"backend must be 'local' or 'dask', got {backend!r}")
+        check_limits(trial_timeout, max_memory_mb)
+        if n_jobs == -1 and backend == "local":
             n_jobs = os.cpu_count() or 1
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        if n_jobs == -1 and backend == "dask":
+            n_jobs = 0  # resolved by the executor: one per worker thread of the cluster
+        elif isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
             raise StudyError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
         if timeout is not None and not timeout >= 0:
             raise StudyError(f"timeout must be a non-negative number of seconds, got {timeout}")
@@ -234,7 +256,10 @@ class Study:
         with self._storage.lock():
             self._sync()
             self.stop_reason = None
-            _Run(self, reference, n_trials, n_jobs, timeout, tuple(callbacks)).run()
+            run = _Run(self, reference, n_trials, n_jobs, timeout, tuple(callbacks))
+            run.backend, run.scheduler = backend, scheduler
+            run.trial_timeout, run.max_memory_mb = trial_timeout, max_memory_mb
+            run.run()
 
 
 class _Run:
@@ -256,13 +281,19 @@ class _Run:
         self.breaks: dict[int, int] = {}
         self.finished_count = sum(t.state.is_finished for t in study._trials.values())
         self.next_number = max(study._trials, default=-1) + 1
+        self.backend, self.scheduler = "local", None
+        self.trial_timeout: float | None = None
+        self.max_memory_mb: int | None = None
+        self.trial_deadlines: dict[cf.Future, float] = {}
 
     def n_finished(self) -> int:
         return self.finished_count
 
     def run(self) -> None:
         study = self.study
-        self.executor = make_executor(self.n_jobs)
+        self.executor = make_executor(self.n_jobs or -1, self.backend, self.scheduler,
+                                      self.trial_timeout, self.max_memory_mb)
+        self.n_jobs = self.executor.n_workers
         service = PruningService(study.pruner, study.direction, study._finished)
         self.service = service
         self.reporter = self.executor.open_reports(service) if study.pruner else None
@@ -272,20 +303,28 @@ class _Run:
                 self.fill()
                 if not self.in_flight:
                     break
-                for future in self.executor.wait(self.in_flight):
+                for future in self.executor.wait(self.in_flight, self.wait_timeout()):
                     if future in self.in_flight:
                         self.collect(future)
+                self.expire()
             clean = True
         except BaseException:
             for trial in study.trials:
                 if trial.state is TrialState.RUNNING:
-                    study._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
+                    with contextlib.suppress(StorageError):  # keep the original error
+                        study._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
             raise
         finally:
             self.executor.close_reports()
             self.executor.shutdown(kill=not clean)
             if study.path is not None:
-                study.write_tables()
+                try:
+                    study.write_tables()
+                except OSError as err:
+                    if clean:
+                        raise StorageError(f"cannot write the tables in {study.path}: "
+                                           f"{err}") from None
+                    logger.warning("could not write the tables in %s: %s", study.path, err)
         if self.exhausted and self.n_finished() < self.n_trials:
             logger.info("strategy %r is exhausted after %d trials; n_trials=%d not reached",
                         study.strategy_name, self.n_finished(), self.n_trials)
@@ -345,8 +384,44 @@ class _Run:
                               started_at=time.time())
         self.study._record(running)
         task = TrialTask(trial.number, dict(trial.params), trial.seed, self.reference,
-                         self.reporter)
-        self.in_flight[self.executor.submit(task)] = running
+                         self.reporter, max_memory_mb=self.max_memory_mb)
+        future = self.executor.submit(task)
+        self.in_flight[future] = running
+        if self.trial_timeout is not None:
+            self.trial_deadlines[future] = time.monotonic() + self.trial_timeout
+
+    # ----- per-trial timeout
+    def wait_timeout(self) -> float | None:
+        """Seconds until the first running trial's deadline (None: no trial timeout)."""
+        self.trial_deadlines = {f: d for f, d in self.trial_deadlines.items()
+                                if f in self.in_flight}
+        if not self.trial_deadlines:
+            return None
+        return max(0.0, min(self.trial_deadlines.values()) - time.monotonic())
+
+    def expire(self) -> None:
+        """Stop and fail the trials past their deadline; rerun the ones that broke with them."""
+        now = time.monotonic()
+        for future, deadline in list(self.trial_deadlines.items()):
+            if future not in self.in_flight or deadline > now:
+                continue
+            if future.done():  # finished just in time
+                self.collect(future)
+                continue
+            trial = self.in_flight.pop(future)
+            broke_others = self.executor.stop(future)
+            if broke_others:
+                cf.wait(list(self.in_flight))
+                again = []
+                for other, other_trial in list(self.in_flight.items()):
+                    del self.in_flight[other]
+                    if other.exception() is None:
+                        self.finish(other_trial, other.result())
+                    else:
+                        again.append(other_trial)
+                self.rerun.extendleft(reversed(again))
+            self.fail(trial, timeout_text(self.trial_timeout),
+                      self.service.intermediate(trial.number))
 
     # ----- collecting results
     def collect(self, future: cf.Future) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.exceptions import SpaceError, StudyFileError
+from hpsearch.pruning import PRUNER_OPTIONS
 from hpsearch.space import Space, dimension_from_dict
 
 STRATEGIES = ("grid", "random", "gp", "skopt", "tpe")
@@ -28,7 +29,7 @@ BACKENDS = ("local", "dask")
 _STUDY_KEYS = {
     "name", "strategy", "n_trials", "n_jobs", "seed", "direction", "metric", "storage",
     "timeout", "trial_timeout", "max_memory_mb", "backend", "scheduler",
-    "max_consecutive_failures",
+    "max_consecutive_failures", "stop_after_no_improvement",
 }
 _OBJECTIVE_KEYS = {
     "kind", "task", "dataset", "target", "val_fraction", "test_fraction", "entry", "fixed",
@@ -76,6 +77,7 @@ class StudySpec:
     backend: str = "local"
     scheduler: str | None = None
     max_consecutive_failures: int | None = None
+    stop_after_no_improvement: int | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -217,8 +219,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     objective = _parse_objective(path, data.get("objective", {}))
     strategy_options = data.get("strategy_options", {})
     _Reader(path, "strategy_options", strategy_options)
-    pruner = data.get("pruner", {})
-    _Reader(path, "pruner", pruner)
+    pruner = _parse_pruner(path, data.get("pruner", {}))
 
     default_metric = {"regression": "val_loss", "multilabel": "val_accuracy"}.get(
         objective.task, "val_accuracy") if objective.kind == "mlp" else "value"
@@ -246,6 +247,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
         backend=study.get("backend", "str", default="local", choices=BACKENDS),
         scheduler=study.get("scheduler", "str"),
         max_consecutive_failures=study.get("max_consecutive_failures", "int", low=1),
+        stop_after_no_improvement=study.get("stop_after_no_improvement", "int", low=1),
     )
     clean = {k: v for k, v in overrides.items() if v is not None}
     if "storage" in clean:
@@ -253,6 +255,25 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     if clean.get("n_trials", 1) < 1 or clean.get("n_jobs", 1) < 1:
         raise StudyFileError(f"{path}: --n-trials and --n-jobs must be positive integers")
     return replace(spec, **clean)
+
+
+def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
+    """The `[pruner]` table: `kind` ("none" when absent) and that kind's keywords, each
+    checked against `hpsearch.pruning.PRUNER_OPTIONS`; returns {"kind": ..., **keywords}."""
+    pruner = _Reader(path, "pruner", table)
+    if not table:
+        return {}
+    pruner.check_keys({"kind"}.union(*PRUNER_OPTIONS.values()))  # typos first
+    kind = pruner.get("kind", "str", choices=tuple(PRUNER_OPTIONS), required=True)
+    options = PRUNER_OPTIONS[kind]
+    pruner.check_keys({"kind", *options})
+    out: dict[str, Any] = {"kind": kind}
+    for key, (kind_of_value, low) in options.items():
+        value = pruner.get(key, kind_of_value, low=low if math.isfinite(low) else None,
+                           required=key == "threshold")
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:

@@ -2,13 +2,14 @@
 
 Contract: pandas is imported here only, inside the functions (so `import hpsearch` stays
 light). `results_frame(trials, space)` has one row per trial, sorted by number, with columns
-number, state (lower-case), value, params_<name> (space order), metrics_<name> (sorted),
-seed, duration_s, error, started_at, finished_at (epoch seconds, UTC). A categorical
-parameter whose choices mix types is written as the repr of each value, so CSV and Parquet
-read back the same. `best_first(frame, direction)` orders rows best first: complete trials by
-value, then pruned by value, then failed, interrupted and running. `write_tables(frame,
-folder)` writes trials.csv and trials.parquet atomically and returns their paths;
-`read_table(path)` reads either back.
+number, state (lower-case), value, last_step (the last step the trial reported, e.g. the
+epoch a pruned trial reached; empty when it reported none), params_<name> (space order),
+metrics_<name> (sorted), seed, duration_s, error, started_at, finished_at (epoch seconds,
+UTC). A categorical parameter whose choices mix types is written as the repr of each value,
+so CSV and Parquet read back the same. `best_first(frame, direction)` orders rows best
+first: complete trials by value, then pruned by value, then failed, interrupted and running.
+`write_tables(frame, folder)` writes trials.csv and trials.parquet atomically and returns
+their paths; `read_table(path)` reads either back.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:
     metric_names = sorted({name for t in trials for name in t.metrics})
     rows = []
     for t in sorted(trials, key=lambda t: t.number):
-        row: dict[str, Any] = {"number": t.number, "state": str(t.state), "value": t.value}
+        row: dict[str, Any] = {"number": t.number, "state": str(t.state), "value": t.value,
+                               "last_step": max(t.intermediate) if t.intermediate else None}
         for name, dim in space.items():
             value = t.params.get(name)
             row[f"params_{name}"] = repr(value) if _mixed(dim) else value
@@ -52,13 +54,14 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:
         row.update(seed=t.seed, duration_s=t.duration_s, error=t.error,
                    started_at=t.started_at, finished_at=t.finished_at)
         rows.append(row)
-    columns = (["number", "state", "value"] + [f"params_{n}" for n in space]
+    columns = (["number", "state", "value", "last_step"] + [f"params_{n}" for n in space]
                + [f"metrics_{n}" for n in metric_names] + list(COLUMNS[3:]))
     frame = pd.DataFrame(rows, columns=columns)
     for name in ("value", "duration_s", "started_at", "finished_at",
                  *(f"metrics_{n}" for n in metric_names)):
         frame[name] = frame[name].astype("float64")
     frame["number"] = frame["number"].astype("int64")
+    frame["last_step"] = frame["last_step"].astype("Int64")  # nullable: no report, no step
     frame["seed"] = frame["seed"].astype("int64")
     frame["error"] = frame["error"].astype("object")
     return frame

@@ -40,6 +40,13 @@ def _scratch(w: np.ndarray, state: dict[str, Any]) -> np.ndarray:
     return buffer
 
 
+def _state_array(state: dict[str, Any], key: str, w: np.ndarray) -> np.ndarray:
+    """state[key], created as zeros shaped like w on the first step."""
+    if state.get(key) is None:
+        state[key] = np.zeros_like(w)
+    return state[key]
+
+
 def sgd(
     w: np.ndarray, dw: np.ndarray, state: dict[str, Any], learning_rate: float = 1e-2
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -58,9 +65,7 @@ def momentum(
     momentum: float = 0.9,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Momentum: v = mu * v - learning_rate * dw; w += v. Keeps `state["velocity"]`."""
-    velocity = state.get("velocity")
-    if velocity is None:
-        velocity = state["velocity"] = np.zeros_like(w)
+    velocity = _state_array(state, "velocity", w)
     scratch = _scratch(w, state)
     velocity *= momentum
     np.multiply(dw, learning_rate, out=scratch)
@@ -82,9 +87,7 @@ def nesterov(
     v_prev = v; v = mu * v - learning_rate * dw; w += -mu * v_prev + (1 + mu) * v,
     where `w` plays the role of the look-ahead point. Keeps `state["velocity"]`.
     """
-    velocity = state.get("velocity")
-    if velocity is None:
-        velocity = state["velocity"] = np.zeros_like(w)
+    velocity = _state_array(state, "velocity", w)
     scratch = _scratch(w, state)
     # -mu v_prev + (1 + mu) v_new equals mu v_new - lr dw (substitute mu v_prev = v_new + lr dw),
     # which needs no copy of v_prev.
@@ -105,9 +108,7 @@ def adagrad(
     epsilon: float = 1e-8,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Adagrad: cache += dw**2; w -= learning_rate * dw / (sqrt(cache) + epsilon)."""
-    cache = state.get("cache")
-    if cache is None:
-        cache = state["cache"] = np.zeros_like(w)
+    cache = _state_array(state, "cache", w)
     scratch = _scratch(w, state)
     np.multiply(dw, dw, out=scratch)
     cache += scratch
@@ -124,9 +125,7 @@ def rmsprop(
     epsilon: float = 1e-8,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """RMSprop: cache = decay * cache + (1 - decay) * dw**2; then the Adagrad step."""
-    cache = state.get("cache")
-    if cache is None:
-        cache = state["cache"] = np.zeros_like(w)
+    cache = _state_array(state, "cache", w)
     scratch = _scratch(w, state)
     np.multiply(dw, dw, out=scratch)
     scratch -= cache
