@@ -76,6 +76,11 @@ def _open_run(run_dir: Path) -> Any:
     return load_study(run_dir)
 
 
+class Backend(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
 class Format(StrEnum):
     table = "table"
     csv = "csv"
@@ -132,15 +137,22 @@ def run(
     storage: Annotated[Path | None, typer.Option("--storage", help="Override [study].storage (the parent of the run folder).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study's earlier trials and start afresh.")] = False,
     top: Annotated[int, typer.Option("--top", help="Rows of the final table.")] = 5,
+    backend: Annotated[Backend | None, typer.Option("--backend", help="Override [study].backend: local (this machine) or dask (a Dask cluster).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override [study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
 ) -> None:
     """Run a study file; run it again to resume where it stopped.
 
     Example: hpsearch run studies/digits_mlp.toml --n-jobs 2
+    On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
     """
     from hpsearch import runner
     from hpsearch.studyfile import load_study_file
 
-    spec = load_study_file(study_file, n_trials=n_trials, n_jobs=n_jobs, storage=storage)
+    if scheduler is not None and backend is None:
+        backend = Backend.dask
+    spec = load_study_file(study_file, n_trials=n_trials, n_jobs=n_jobs, storage=storage,
+                           backend=None if backend is None else str(backend),
+                           scheduler=scheduler)
     progress = _Progress(spec)
     try:
         study = runner.run(spec, fresh=fresh, callbacks=[progress.update],

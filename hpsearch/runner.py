@@ -66,6 +66,10 @@ def validate(spec: StudySpec) -> Validation:
     except Exception as err:  # the strategy's own message says what is wrong
         where = "[strategy_options]" if spec.strategy_options else "[study].strategy"
         raise StudyFileError(f"{spec.path}: {where}: {err}") from None
+    if spec.backend == "dask" and not spec.scheduler:
+        raise StudyFileError(f"{spec.path}: [study].scheduler: missing; backend = \"dask\" "
+                             "needs the scheduler's address, e.g. \"tcp://HOST:8786\" "
+                             "(or --scheduler)")
     data = objectives.check(spec)
     shape = n_classes = None
     if data is not None:
