@@ -78,7 +78,8 @@ class DaskExecutor(Executor):
         self._own = not isinstance(scheduler, Client)
         if self._own:
             try:
-                self._client = Client(scheduler, set_as_default=False, timeout="20s")
+                # connect timeout: distributed.comm.timeouts.connect (dask config)
+                self._client = Client(scheduler, set_as_default=False)
             except (OSError, TimeoutError, ValueError) as err:
                 raise StudyError(f"cannot reach the Dask scheduler at {scheduler}: "
                                  f"{err}") from None

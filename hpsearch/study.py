@@ -17,6 +17,10 @@ Contract:
 - Asynchronous: with n_jobs workers, each finished trial is recorded, told to the strategy,
   passed to the callbacks `cb(study, trial)`, and the freed worker gets the next trial at
   once. n_jobs=1 runs in-process; n_jobs>1 on loky workers with one BLAS thread each.
+- Where trials run (`optimize(..., backend="local"|"dask", scheduler=None)`) and per-trial
+  limits (`trial_timeout`, `max_memory_mb`): see `Study.optimize`, `hpsearch.executor`,
+  `hpsearch.dask_executor` and `hpsearch.limits`. A trial past its timeout is failed with
+  "timed out after X s"; the trials running beside it on a killed loky pool run again.
 - Trial i's seed is `SeedSequence(seed).spawn(i + 1)[i].generate_state(1)[0]`; the strategy's
   Generator is a separate child of the same seed.
 - Durable: a trial is committed when it starts (`running`) and when it finishes. A driver

@@ -23,7 +23,9 @@ Stopping, with `History.stop_reason`:
   `patience` epochs; the parameters of the best epoch are restored.
 - "callback": `callback(epoch, score)` returned True, or raised `StopTraining` (its message
   is appended). `score` is the epoch's validation score, or the training score without
-  validation data. hpsearch uses this for pruning.
+  validation data. A callback with three required positional parameters is called
+  `callback(epoch, score, val_loss)` (val_loss NaN without validation data). hpsearch uses
+  this for pruning.
 - "diverged: ...": the loss became non-finite or exceeded `explode_factor` times the first
   loss; the parameters from the start of that epoch (or the best epoch) are restored, so the
   network never holds NaN.
@@ -31,6 +33,7 @@ Stopping, with `History.stop_reason`:
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable
@@ -236,6 +239,7 @@ def train(
         raise ValueError("early_stopping needs validation data (X_val, y_val)")
     task = task_of(network.config.loss)
     metric = {"multiclass": "accuracy", "multilabel": "subset_accuracy"}.get(task, "r2")
+    callback = _with_val_loss(callback)
     if config.optimizer == "lbfgs":
         return _train_lbfgs(network, X, y, X_val, y_val, config, callback, task, metric)
     rule = optim.get_rule(config.optimizer)
@@ -375,7 +379,8 @@ def train(
                 stalled += 1
         if callback is not None:
             try:
-                if callback(epoch, monitored):
+                if callback(epoch, monitored,
+                            record["val_loss"][-1] if has_val else math.nan):
                     stop_reason = "callback"
                     break
             except StopTraining as stop:
@@ -407,6 +412,21 @@ def train(
     )
 
 
+def _with_val_loss(callback: Callable | None) -> Callable | None:
+    """The callback as `f(epoch, score, val_loss)`: 2-argument callbacks ignore val_loss."""
+    if callback is None:
+        return None
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    required = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is p.empty]
+    if len(required) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return callback
+    return lambda epoch, value, val_loss: callback(epoch, value)
+
+
 def _train_lbfgs(network, X, y, X_val, y_val, config, callback, task, metric) -> History:
     """Full-batch L-BFGS: the whole run counts as one epoch in the history."""
     start_time = time.perf_counter()
@@ -433,7 +453,7 @@ def _train_lbfgs(network, X, y, X_val, y_val, config, callback, task, metric) ->
         val_loss = (float(LOSSES[network.config.loss](val_scores, y_val)[0]),)
     if callback is not None:
         try:
-            if callback(0, monitored):
+            if callback(0, monitored, val_loss[0] if val_loss else math.nan):
                 stop["reason"] = "callback"
         except StopTraining as error:
             stop["reason"] = f"callback: {error}" if str(error) else "callback"

@@ -12,7 +12,8 @@ Contract:
   resumes) and returns an `MLPObjective` that workers load the file from. Per-trial seeds only
   drive initialisation, shuffling and dropout, so every trial predicts the same rows.
 - `MLPObjective(params, trial)` trains on the train split (preprocessing fitted there), reports
-  the validation score each epoch to `trial.report` (pruning), and returns an `hp.Result` whose
+  the validation score each epoch to `trial.report` (pruning; the validation loss instead
+  when the study's metric is `val_loss`), and returns an `hp.Result` whose
   value is the study's metric, with metrics `val_accuracy`/`val_r2`, `val_loss`, the same for
   `test_` (when there is a test split), `train_accuracy`/`train_r2` and `epochs`, and artifacts
   for the ensemble step: per member `member<r>.config` (JSON string) and `member<r>.<array>`
@@ -266,20 +267,23 @@ class MLPObjective:
         data = _load_split(self.data_file)
         keywords = estimator_keywords({**dict(self.fixed), **params})
         score_name = _SCORE_METRICS[self.task]
-        report = self.metric == f"val_{score_name}"
+        # The pruner sees the study's metric: the validation score, or the validation loss.
+        report = self.metric in (f"val_{score_name}", "val_loss")
+        report_loss = self.metric == "val_loss"
         seeds = np.random.SeedSequence(trial.seed).spawn(self.repeats)
         members, artifacts = [], {}
         for r, child in enumerate(seeds):
             cls = MLPRegressor if self.task == "regression" else MLPClassifier
             model = cls(**keywords, seed=int(child.generate_state(1)[0] % 2**31))
 
-            def on_epoch(epoch: int, value: float, first: bool = r == 0,
+            def on_epoch(epoch: int, value: float, val_loss: float, first: bool = r == 0,
                          model: Any = model) -> bool:
                 # Only the first member's curve feeds the pruner: one curve per trial.
                 if first and epoch + 1 in self.checkpoint_epochs:
                     artifacts.update(self._checkpoint(model, data, epoch + 1))
                 # The trainer counts epochs from 0; the step reported is the epochs completed.
-                return bool(first and report and trial.report(epoch + 1, value))
+                return bool(first and report and trial.report(
+                    epoch + 1, val_loss if report_loss else value))
 
             try:
                 model.fit(data["train_X"], data["train_y"], data["val_X"], data["val_y"],

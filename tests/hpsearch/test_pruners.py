@@ -198,7 +198,8 @@ def test_pruner_table_resolves(tmp_path, table, expected):
      "[pruner].reduction_factr: unknown key (did you mean 'reduction_factor'?)"),
     ('kind = "asha"\nn_warmup_steps = 2\n', "[pruner].n_warmup_steps: unknown key"),
     ('kind = "asha"\nmin_resource = "2"\n', "[pruner].min_resource: expected an integer"),
-    ('kind = "median"\nn_startup_trials = -1\n', "[pruner].n_startup_trials: expected a value >= 0"),
+    ('kind = "median"\nn_startup_trials = -1\n',
+     "[pruner].n_startup_trials: expected a value >= 0"),
     ('kind = "hyperband"\n', "[pruner].kind: expected one of"),
     ('min_resource = 2\n', "[pruner].kind: missing"),
     ('kind = "none"\nmin_resource = 2\n', "[pruner].min_resource: unknown key"),
@@ -256,3 +257,55 @@ def test_asha_study_with_two_workers_gives_pruned_rows_with_their_last_step(tmp_
     # The best complete trial has the best x of all the trials that finished.
     assert study.best_value == max(t.params["x"] for t in study.trials
                                    if t.state is TrialState.COMPLETE)
+
+
+# ----- the network objective reports the study's metric ------------------------------------
+
+NETWORK = """
+[study]
+strategy = "random"
+n_trials = 1
+metric = "{metric}"
+
+[objective]
+dataset = "spiral"
+
+[objective.fixed]
+epochs = 3
+batch_size = 32
+hidden_size = 12
+
+[space]
+learning_rate = {{ type = "float", low = 1e-3, high = 1e-1, log = true }}
+"""
+
+
+@pytest.mark.parametrize("metric, curve", [("val_accuracy", "curve.val_score"),
+                                           ("val_loss", "curve.val_loss")])
+def test_network_objective_reports_the_metric_per_epoch(tmp_path, metric, curve):
+    from hpsearch.objective import TrialHandle
+    from hpsearch.objectives import mlp
+
+    path = tmp_path / "s.toml"
+    path.write_text(NETWORK.format(metric=metric))
+    objective = mlp.prepare(load_study_file(path), tmp_path / "run")
+    handle = TrialHandle(number=0, seed=5)
+    result = objective({"learning_rate": 0.05}, handle)
+    assert sorted(handle.intermediate) == [1, 2, 3]
+    assert [handle.intermediate[s] for s in (1, 2, 3)] == pytest.approx(
+        list(result.artifacts[curve]))
+
+
+def test_two_argument_training_callbacks_still_work():
+    import numpy as np
+
+    from nn_core import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    seen, seen3 = [], []
+    MLPClassifier(hidden_sizes=(4,), epochs=2, seed=0).fit(
+        X, y, X, y, callback=lambda epoch, score: seen.append(epoch))
+    MLPClassifier(hidden_sizes=(4,), epochs=2, seed=0).fit(
+        X, y, X, y, callback=lambda epoch, score, loss: seen3.append(loss))
+    assert seen == [0, 1] and len(seen3) == 2 and all(v > 0 for v in seen3)

@@ -1,0 +1,186 @@
+"""The Dask backend on a real LocalCluster (loopback): results, pruning, faults, limits, CLI."""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+
+import pytest
+
+import hpsearch as hp
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
+
+SPACE = {"x": hp.Float(0.0, 10.0), "k": hp.Categorical(["a", "b"])}
+
+OBJECTIVES = '''
+import os
+import time
+
+import numpy as np
+
+import hpsearch as hp
+
+
+def with_artifacts(params, trial):
+    return hp.Result(params["x"], metrics={"twice": 2 * params["x"]},
+                     artifacts={"w": trial.rng.normal(size=(3, 2))})
+
+
+def pruned_above_5(params, trial):
+    for step in range(5):
+        if trial.report(step, params["x"]):
+            raise hp.TrialPruned()
+    return params["x"]
+
+
+def dies_on_3(params, trial):
+    if trial.number == 3:
+        os._exit(1)
+    return params["x"]
+
+
+def dies_once_on_3(params, trial):
+    marker = os.path.join(os.environ["HPSEARCH_TEST_MARKERS"], str(trial.number))
+    if trial.number == 3 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return params["x"]
+
+
+def limited(params, trial):
+    if trial.number == 1:
+        time.sleep(60)
+    if trial.number == 2:
+        return float(np.ones(1024**3 // 8)[0])  # 1 GB
+    return params["x"]
+'''
+
+
+@pytest.fixture(scope="module")
+def objective(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dask_objectives") / "objectives.py"
+    path.write_text(textwrap.dedent(OBJECTIVES))
+    return lambda name: f"{path}:{name}"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import dask
+
+    # allowed-failures is read by the scheduler when it starts (here: in this process)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None,
+                                     silence_logs=logging.ERROR) as local:
+        yield local
+
+
+def test_dask_study_matches_the_local_pool(tmp_path, objective, cluster):
+    local = hp.Study(SPACE, strategy="random", seed=7, storage=tmp_path / "local")
+    local.optimize(objective("with_artifacts"), n_trials=20, n_jobs=2)
+    remote = hp.Study(SPACE, strategy="random", seed=7, storage=tmp_path / "dask")
+    remote.optimize(objective("with_artifacts"), n_trials=20, n_jobs=2, backend="dask",
+                    scheduler=cluster.scheduler_address)
+    a, b = local.results(), remote.results()
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) == 20
+    assert set(b["state"]) == {"complete"}
+    params = [c for c in a.columns if c.startswith("params_")]
+    assert a[params].equals(b[params])
+    assert (b["value"] == b["params_x"]).all()
+    assert set(remote.artifacts(5)) == {"w"}
+    assert (tmp_path / "dask" / "trials" / "5" / "artifacts.npz").exists()
+    assert (tmp_path / "dask" / "trials.csv").exists()
+
+
+def test_dask_runs_trials_on_the_workers_at_once(objective, cluster):
+    study = hp.Study(SPACE, seed=0)
+    study.optimize(lambda p: __import__("os").getpid(), n_trials=6, n_jobs=-1,
+                   backend="dask", scheduler=cluster.scheduler_address)
+    pids = {t.value for t in study.trials}
+    with distributed.Client(cluster, set_as_default=False) as client:
+        workers = set(client.run(__import__("os").getpid).values())
+    assert pids <= {float(p) for p in workers} and len(pids) == 2
+
+
+def test_stub_pruner_prunes_through_the_driver_on_dask(objective, cluster):
+    study = hp.Study(SPACE, seed=0, pruner=hp.ThresholdPruner(threshold=5.0, min_step=2))
+    study.optimize(objective("pruned_above_5"), n_trials=8, n_jobs=2, backend="dask",
+                   scheduler=cluster.scheduler_address)
+    assert {str(t.state) for t in study.trials} == {"pruned", "complete"}
+    for trial in study.trials:
+        if trial.params["x"] > 5.0:
+            assert str(trial.state) == "pruned" and sorted(trial.intermediate) == [0, 1, 2]
+        else:
+            assert str(trial.state) == "complete" and len(trial.intermediate) == 5
+
+
+def test_killed_worker_fails_its_trial_and_the_study_goes_on(objective, cluster):
+    study = hp.Study(SPACE, seed=0)
+    study.optimize(objective("dies_on_3"), n_trials=6, n_jobs=2, backend="dask",
+                   scheduler=cluster.scheduler_address)
+    states = {t.number: str(t.state) for t in study.trials}
+    assert states == {n: "failed" if n == 3 else "complete" for n in range(6)}
+    assert study.trials[3].error.startswith("WorkerLost: worker process died")
+    assert "KilledWorker" in study.trials[3].error
+
+
+def test_worker_killed_once_is_rescheduled_by_dask(objective, cluster, tmp_path,
+                                                   monkeypatch):
+    monkeypatch.setenv("HPSEARCH_TEST_MARKERS", str(tmp_path))  # inherited by new workers
+    client = distributed.Client(cluster, set_as_default=False)
+    client.run(lambda: __import__("os").environ.__setitem__("HPSEARCH_TEST_MARKERS",
+                                                             str(tmp_path)))
+    study = hp.Study(SPACE, seed=0)
+    study.optimize(objective("dies_once_on_3"), n_trials=5, n_jobs=2, backend="dask",
+                   scheduler=client)
+    assert [str(t.state) for t in study.trials] == ["complete"] * 5
+    assert (tmp_path / "3").exists()
+    client.close()
+
+
+def test_timeout_and_memory_cap_on_dask(objective, cluster):
+    study = hp.Study(SPACE, seed=0, max_consecutive_failures=None)
+    study.optimize(objective("limited"), n_trials=5, n_jobs=2, backend="dask",
+                   scheduler=cluster.scheduler_address, trial_timeout=3, max_memory_mb=300)
+    trials = study.trials
+    assert [str(t.state) for t in trials] == ["complete", "failed", "failed", "complete",
+                                              "complete"]
+    assert trials[1].error.startswith("timed out after 3 s")
+    assert trials[2].error.startswith("exceeded the memory cap of 300 MB")
+
+
+def test_cli_runs_a_study_file_on_dask(tmp_path, objective, cluster):
+    from typer.testing import CliRunner
+
+    from hpsearch.cli import app
+
+    study_file = tmp_path / "remote.toml"
+    study_file.write_text(textwrap.dedent(f"""
+        [study]
+        strategy = "random"
+        n_trials = 6
+        n_jobs = 2
+        storage = "{tmp_path / 'runs'}"
+        [objective]
+        kind = "python"
+        entry = "{objective('with_artifacts')}"
+        [space]
+        x = {{ type = "float", low = 0.0, high = 1.0 }}
+        """))
+    result = CliRunner().invoke(app, ["run", str(study_file), "--backend", "dask",
+                                      "--scheduler", cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    assert len(hp.load_study(tmp_path / "runs" / "remote").trials) == 6
+    missing = CliRunner().invoke(app, ["run", str(study_file), "--backend", "dask"])
+    assert missing.exit_code == 2 and "scheduler" in missing.stderr
+
+
+def test_unreachable_scheduler_is_a_study_error():
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            pytest.raises(hp.StudyError, match="cannot reach the Dask scheduler"):
+        hp.Study(SPACE).optimize(lambda p: 0.0, n_trials=1, backend="dask",
+                                 scheduler="tcp://127.0.0.1:1")
