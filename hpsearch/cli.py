@@ -168,10 +168,15 @@ def run(
     states = frame["state"].value_counts().to_dict()
     typer.echo(f"\n{spec.name}: {len(frame)} trials ("
                + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")")
+    if study.stop_reason:
+        typer.echo(f"stopped early: {study.stop_reason}")
     if states.get("complete", 0) == 0:
         last = frame["error"].dropna()
         reason = str(last.iloc[0]).strip().splitlines()[-1] if len(last) else "unknown"
-        raise _error(f"every trial failed; the first error: {reason}", code=1)
+        if states.get("failed", 0) == len(frame):
+            raise _error(f"every trial failed; the first error: {reason}", code=1)
+        raise _error("no trial completed (" + ", ".join(
+            f"{n} {s}" for s, n in sorted(states.items())) + ")", code=1)
     _print_table(_table_frame(frame, top))
     typer.echo(f"\nbest {spec.metric} = {study.best_value:.6g} (trial {study.best_trial.number})")
     typer.echo(f"run folder: {spec.run_dir}  (trials.csv, trials.parquet, study.db, trials/)")
