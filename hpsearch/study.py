@@ -260,17 +260,17 @@ class Study:
         with self._storage.lock():
             self._sync()
             self.stop_reason = None
-            run = _Run(self, reference, n_trials, n_jobs, timeout, tuple(callbacks))
-            run.backend, run.scheduler = backend, scheduler
-            run.trial_timeout, run.max_memory_mb = trial_timeout, max_memory_mb
-            run.run()
+            _Run(self, reference, n_trials, n_jobs, timeout, tuple(callbacks), backend,
+                 scheduler, trial_timeout, max_memory_mb).run()
 
 
 class _Run:
     """One optimize() call: the asynchronous loop and its bookkeeping."""
 
     def __init__(self, study: Study, reference: Any, n_trials: int, n_jobs: int,
-                 timeout: float | None, callbacks: tuple) -> None:
+                 timeout: float | None, callbacks: tuple, backend: str = "local",
+                 scheduler: Any = None, trial_timeout: float | None = None,
+                 max_memory_mb: int | None = None) -> None:
         self.study, self.reference, self.n_trials, self.n_jobs = study, reference, n_trials, n_jobs
         self.callbacks = callbacks
         self.deadline = None if timeout is None else time.monotonic() + timeout
@@ -285,9 +285,8 @@ class _Run:
         self.breaks: dict[int, int] = {}
         self.finished_count = sum(t.state.is_finished for t in study._trials.values())
         self.next_number = max(study._trials, default=-1) + 1
-        self.backend, self.scheduler = "local", None
-        self.trial_timeout: float | None = None
-        self.max_memory_mb: int | None = None
+        self.backend, self.scheduler = backend, scheduler
+        self.trial_timeout, self.max_memory_mb = trial_timeout, max_memory_mb
         self.trial_deadlines: dict[cf.Future, float] = {}
 
     def n_finished(self) -> int:
@@ -415,15 +414,7 @@ class _Run:
             trial = self.in_flight.pop(future)
             broke_others = self.executor.stop(future)
             if broke_others:
-                cf.wait(list(self.in_flight))
-                again = []
-                for other, other_trial in list(self.in_flight.items()):
-                    del self.in_flight[other]
-                    if other.exception() is None:
-                        self.finish(other_trial, other.result())
-                    else:
-                        again.append(other_trial)
-                self.rerun.extendleft(reversed(again))
+                self.rerun.extendleft(reversed(self.drain()))
             self.fail(trial, timeout_text(self.trial_timeout),
                       self.service.intermediate(trial.number))
 
@@ -438,15 +429,20 @@ class _Run:
             self.fail(trial, f"{type(error).__name__}: {error}")
             return
         # The pool is broken: every other running future breaks too; collect them all.
-        broken = [trial]
+        self.worker_died([trial, *self.drain()], error)
+
+    def drain(self) -> list[FrozenTrial]:
+        """Wait for every running future of a broken pool: record those that finished in
+        time, return the trials whose futures broke."""
         cf.wait(list(self.in_flight))
-        for other, other_trial in list(self.in_flight.items()):
-            del self.in_flight[other]
-            if other.exception() is None:
-                self.finish(other_trial, other.result())
+        broken = []
+        for future, trial in list(self.in_flight.items()):
+            del self.in_flight[future]
+            if future.exception() is None:
+                self.finish(trial, future.result())
             else:
-                broken.append(other_trial)
-        self.worker_died(broken, error)
+                broken.append(trial)
+        return broken
 
     def worker_died(self, broken: list[FrozenTrial], error: BaseException) -> None:
         started = self.executor.started(t.number for t in broken)
