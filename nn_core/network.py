@@ -169,6 +169,7 @@ class Network:
         self.weight_keys = tuple(weight_keys)
         self._loss_fn = LOSSES[cfg.loss]
         self._kink_log: list[np.ndarray] | None = None
+        self._work: dict[str, np.ndarray] = {}  # reused activation buffers, see _buffer
 
     # --- public API -------------------------------------------------------------------------
 
@@ -178,8 +179,14 @@ class Network:
         y: np.ndarray | None = None,
         training: bool = False,
         rng: np.random.Generator | None = None,
+        grads_out: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
-        """Scores (N, output_dim) without y; `(loss, grads)` with y (see the module docstring)."""
+        """Scores (N, output_dim) without y; `(loss, grads)` with y (see the module docstring).
+
+        grads_out: optional arrays shaped like `params` that receive the gradients in place
+        (the trainer passes views of its flat gradient vector); the returned grads are then
+        those arrays. With y, intermediate activations live in buffers reused across calls.
+        """
         cfg = self.config
         X = self._check_input(X)
         use_dropout = training and cfg.dropout > 0.0
@@ -191,7 +198,8 @@ class Network:
         for i in range(1, len(cfg.hidden_sizes) + 1):
             cache = _HiddenCache(inputs=h)
             w = p[f"hidden{i}.w"]
-            z = h @ w.reshape(w.shape[0], -1)
+            w2 = w.reshape(w.shape[0], -1)
+            z = h @ w2 if y is None else np.matmul(h, w2, out=self._buffer(f"z{i}", h, w2))
             if cfg.batchnorm:
                 z = self._batchnorm_forward(i, z, training, cache)
             else:
@@ -218,9 +226,11 @@ class Network:
         # The trainer reads the training accuracy off these scores instead of a second pass.
         self.last_scores = scores
         grads: dict[str, np.ndarray] = {}
-        grads["output.w"] = h.T @ dscores
-        grads["output.b"] = dscores.sum(axis=0)
-        dh = dscores @ w_out.T if caches else None
+        out = grads_out if grads_out is not None else {}
+        grads["output.w"] = np.matmul(h.T, dscores, out=out.get("output.w"))
+        grads["output.b"] = np.sum(dscores, axis=0, out=out.get("output.b"))
+        dh = np.matmul(dscores, w_out.T, out=self._buffer("dh", dscores, w_out.T)) \
+            if caches else None
         for i in range(len(caches), 0, -1):
             cache = caches[i - 1]
             if cache.dropout_mask is not None:
@@ -231,20 +241,38 @@ class Network:
                     dz, cache.batchnorm
                 )
             else:
-                bias = p[f"hidden{i}.b"]
-                grads[f"hidden{i}.b"] = dz.sum(axis=0).reshape(bias.shape)
-            w = p[f"hidden{i}.w"]
+                key = f"hidden{i}.b"
+                target = out.get(key)
+                grads[key] = np.sum(dz, axis=0, out=None if target is None else
+                                    target.reshape(-1)).reshape(p[key].shape)
+            key = f"hidden{i}.w"
+            w = p[key]
             w2 = w.reshape(w.shape[0], -1)
-            grads[f"hidden{i}.w"] = (cache.inputs.T @ dz).reshape(w.shape)
+            target = out.get(key)
+            grads[key] = np.matmul(cache.inputs.T, dz, out=None if target is None else
+                                   target.reshape(w2.shape)).reshape(w.shape)
             if i > 1:  # the input's own gradient is never needed
-                dh = dz @ w2.T
+                dh = np.matmul(dz, w2.T, out=self._buffer(f"dh{i}", dz, w2.T))
 
         if cfg.reg > 0.0 and cfg.regularization != "none":
             for key in self.weight_keys:
                 value, grad = penalty(cfg.regularization, p[key], cfg.reg, cfg.l1_ratio)
                 loss += value
                 grads[key] += grad
+        if grads_out is not None:
+            for key, grad in grads.items():  # keys the layers computed into their own arrays
+                if not np.may_share_memory(grad, grads_out[key]):
+                    np.copyto(grads_out[key], grad)
+            return loss, grads_out
         return loss, {key: grads[key] for key in p}
+
+    def _buffer(self, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """A reusable (a.shape[0], b.shape[1]) array for the product a @ b."""
+        shape = (a.shape[0], b.shape[1])
+        buffer = self._work.get(name)
+        if buffer is None or buffer.shape != shape:
+            buffer = self._work[name] = np.empty(shape, dtype=self.dtype)
+        return buffer
 
     def predict_scores(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Evaluation-mode scores (N, output_dim), computed `batch_size` rows at a time."""

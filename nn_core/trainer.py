@@ -197,10 +197,6 @@ class _FlatParams:
             self.slices[key] = slice(offset, end)
             offset = end
 
-    def load_grads(self, grads: dict[str, np.ndarray]) -> None:
-        for key in self.keys:
-            np.copyto(self.grad_views[key], grads[key])
-
 
 def _check_training_data(network: Any, X: np.ndarray, y: np.ndarray, name: str) -> tuple:
     X = np.asarray(X)
@@ -304,7 +300,7 @@ def train(
             yb = y_epoch[begin : begin + batch_size]
             if schedule.unit == "iteration":
                 learning_rate = schedule(iteration)
-            loss, grads = network.loss(Xb, yb, training=True, rng=rng)
+            loss, _ = network.loss(Xb, yb, training=True, rng=rng, grads_out=flat.grad_views)
             losses[iteration] = loss
             iteration += 1
             if not loss < limit:  # also catches NaN
@@ -328,7 +324,6 @@ def train(
                 correct += np.count_nonzero(np.all((scores > 0) == (yb > 0.5), axis=1))
             else:
                 squared_error += ((scores - yb.reshape(scores.shape)) ** 2).sum(axis=0)
-            flat.load_grads(grads)
             if b == last:
                 before = flat.flat.copy()
             rule(flat.flat, flat.grad, state, learning_rate=learning_rate, **settings)

@@ -239,3 +239,23 @@ def test_eval_mode_is_deterministic_and_training_differs_with_dropout():
     a = net.loss(X, training=True, rng=np.random.default_rng(1))
     b = net.loss(X, training=True, rng=np.random.default_rng(2))
     assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "prelu", "maxout"])
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_grads_out_receives_the_same_gradients(activation, batchnorm):
+    """The trainer's path (gradients written into given arrays, reused activation buffers)
+    matches the plain one, also when called twice (no stale buffer leaks into the second)."""
+    config = NetworkConfig(6, 3, hidden_sizes=(5, 4), activation=activation,
+                           batchnorm=batchnorm, dropout=0.2, reg=1e-2, dtype="float64")
+    network = Network(config, np.random.default_rng(0))
+    data = np.random.default_rng(1)
+    for _ in range(2):
+        X, y = data.normal(size=(7, 6)), data.integers(0, 3, size=7)
+        loss, grads = network.loss(X, y, training=True, rng=np.random.default_rng(2))
+        out = {key: np.full_like(value, np.nan) for key, value in network.params.items()}
+        loss_out, returned = network.loss(X, y, training=True, rng=np.random.default_rng(2),
+                                          grads_out=out)
+        assert returned is out and loss_out == pytest.approx(loss, rel=1e-12)
+        for key in grads:
+            np.testing.assert_allclose(out[key], grads[key], rtol=1e-12, atol=1e-15)
