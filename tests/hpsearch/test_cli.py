@@ -264,3 +264,14 @@ def test_help_imports_no_heavy_library():
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("hpsearch ")
+
+
+STUDIES = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.toml"))
+
+
+@pytest.mark.parametrize("study", STUDIES, ids=[p.stem for p in STUDIES])
+def test_every_shipped_study_validates(study):
+    assert len(STUDIES) >= 5
+    result = invoke("validate", study)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{study}: ok")
