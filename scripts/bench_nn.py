@@ -9,7 +9,7 @@ The same MLP (64-256-256-10 ReLU) on scikit-learn's digits (all 1797 samples), A
 - scikit-learn's MLPClassifier (solver="adam", no early stopping);
 - a minimal hand-written NumPy loop (forward, backward, Adam; nothing else).
 
-Prints samples per second (median of `--repeats` runs), ratios against nn_core, and the
+Prints samples per second (median of `--repeats` interleaved rounds), ratios against nn_core, and the
 achieved GEMM GFLOP/s (the MLP's matmul flops per second) against this machine's GEMM rate
 measured with np.dot on the same shapes. Run it under the machine-wide lock:
 
@@ -208,7 +208,7 @@ def torch_available() -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per cell (median kept)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (medians kept)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     args = parser.parse_args()
@@ -227,7 +227,7 @@ def main() -> None:
     print(
         f"MLP {'-'.join(map(str, SIZES))} ReLU, digits ({len(X)} samples), Adam lr "
         f"{LEARNING_RATE}, batch {BATCH}, {EPOCHS} epochs; {flops / 1e6:.3f} MFLOP of matmul "
-        f"per sample; median of {args.repeats} runs"
+        f"per sample; median of {args.repeats} interleaved rounds"
     )
     header = (
         f"{'impl':<14}{'dtype':<9}{'thr':>4}{'samples/s':>12}{'x nn_core':>11}"
@@ -238,24 +238,31 @@ def main() -> None:
         dtype = np.dtype(dtype_name).type
         for threads in args.threads:
             with threadpool_limits(threads):
-                peak = gemm_rate(np.dtype(dtype))
+                # Rounds interleave the implementations (and a GEMM measurement), so that
+                # drift in the machine's speed hits every column alike; medians over rounds.
+                for runner in runners.values():
+                    runner(X[:256], y[:256], dtype, threads)  # warm-up (imports, caches)
+                times: dict[str, list[float]] = {name: [] for name in runners}
+                accuracy: dict[str, float] = {}
+                peaks = []
+                for _ in range(args.repeats):
+                    peaks.append(gemm_rate(np.dtype(dtype)))
+                    for name, runner in runners.items():
+                        elapsed, accuracy[name] = runner(X, y, dtype, threads)
+                        times[name].append(elapsed)
+                peak = statistics.median(peaks)
                 print(f"\n{dtype_name}, {threads} thread(s): np.dot on the MLP's shapes "
                       f"{peak:.1f} GFLOP/s")
                 print(header)
-                for name, runner in runners.items():
-                    runner(X[:256], y[:256], dtype, threads)  # warm-up (imports, caches)
-                    times, accuracy = [], 0.0
-                    for _ in range(args.repeats):
-                        elapsed, accuracy = runner(X, y, dtype, threads)
-                        times.append(elapsed)
-                    rate = samples / statistics.median(times)
+                for name in runners:
+                    rate = samples / statistics.median(times[name])
                     results[(name, dtype_name, threads)] = rate
                     base = results[("nn_core", dtype_name, threads)]
                     achieved = rate * flops / 1e9
                     print(
                         f"{name:<14}{dtype_name:<9}{threads:>4}{rate:>12,.0f}"
                         f"{rate / base:>11.2f}{achieved:>9.1f}{100 * achieved / peak:>7.0f}%"
-                        f"{accuracy:>11.3f}"
+                        f"{accuracy[name]:>11.3f}"
                     )
                 if dtype_name == "float32" and threads == 1:
                     results[("gemm", dtype_name, threads)] = peak
