@@ -9,8 +9,8 @@ The same MLP (64-256-256-10 ReLU) on scikit-learn's digits (all 1797 samples), A
 - scikit-learn's MLPClassifier (solver="adam", no early stopping);
 - a minimal hand-written NumPy loop (forward, backward, Adam; nothing else).
 
-Prints samples per second (median of `--repeats` interleaved rounds), ratios against nn_core, and the
-achieved GEMM GFLOP/s (the MLP's matmul flops per second) against this machine's GEMM rate
+Prints samples per second (median of `--repeats` interleaved rounds), ratios against nn_core,
+and the achieved GEMM GFLOP/s (the MLP's matmul flops per second) against this machine's GEMM rate
 measured with np.dot on the same shapes. Run it under the machine-wide lock:
 
     flock /tmp/bench.lock /work/venv/bin/python scripts/bench_nn.py

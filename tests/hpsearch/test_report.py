@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 import hpsearch as hp
 from hpsearch.cli import app
-from hpsearch.report import _image_shape, write_report
+from hpsearch.report import write_report
+from hpsearch.report.figures import image_shape as _image_shape
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECTIONS = ("summary", "history", "parameters", "parallel", "importance", "curves",

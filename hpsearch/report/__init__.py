@@ -39,7 +39,6 @@ import json
 import logging
 import math
 import os
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -48,7 +47,19 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.space import Categorical, Int, Space
+from hpsearch.report.figures import (
+    RunData,
+    curves_figure,
+    history_figure,
+    image_shape,
+    importance_figure,
+    importances,
+    metric_name,
+    parallel_figure,
+    parameters_figure,
+    update_ratios_figure,
+    weights_figure,
+)
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["Report", "write_report"]
@@ -57,7 +68,6 @@ logger = logging.getLogger("hpsearch")
 
 FIGURES = ("history.png", "parameters.png", "parallel_coordinates.png", "importance.png",
            "learning_curves.png", "update_ratios.png", "first_layer_weights.png")
-GUIDE_RATIO = 1e-3  # the seed: updates about a thousandth of the weights' magnitude
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,365 +77,6 @@ class Report:
     html: Path
     figures: tuple[Path, ...]
     omitted: tuple[tuple[str, str], ...]
-
-
-@dataclasses.dataclass
-class _Run:
-    path: Path
-    study: Any
-    trials: list[FrozenTrial]
-    space: Space
-    direction: str
-    metric: str
-
-    @property
-    def ranked(self) -> list[FrozenTrial]:
-        """Complete trials with a value, best first (ties by number)."""
-        sign = 1.0 if self.direction == "minimize" else -1.0
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.has_value]
-        return sorted(done, key=lambda t: (sign * t.value, t.number))
-
-
-def _metric_name(trials: Sequence[FrozenTrial]) -> str:
-    """The metric the value is (e.g. val_accuracy), when a metric always equals it."""
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
-    if done:
-        for name in sorted(done[0].metrics):
-            if all(t.metrics.get(name) == t.value for t in done):
-                return name
-    return "value"
-
-
-# ----------------------------------------------------------------------------- figures
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _history(run: _Run) -> Any:
-    from matplotlib.ticker import MaxNLocator
-    from matplotlib.transforms import blended_transform_factory
-
-    figure = _figure(8, 4.2)
-    ax = figure.add_subplot()
-    done = [t for t in run.trials if t.state is TrialState.COMPLETE and t.has_value]
-    pruned = [t for t in run.trials if t.state is TrialState.PRUNED and t.has_value]
-    lost = [t for t in run.trials if not t.has_value]
-    if done:
-        ax.plot([t.number for t in done], [t.value for t in done], "o", color="C0",
-                label="complete trial")
-    if pruned:
-        ax.plot([t.number for t in pruned], [t.value for t in pruned], "x", color="0.5",
-                label="pruned (last report)")
-    if done:
-        better = min if run.direction == "minimize" else max
-        best, xs, ys = None, [], []
-        for t in done:
-            best = t.value if best is None else better(best, t.value)
-            xs.append(t.number)
-            ys.append(best)
-        xs.append(max(t.number for t in run.trials))
-        ys.append(ys[-1])
-        ax.step(xs, ys, where="post", color="C1", linewidth=2, label="best so far")
-    if not done and not pruned:
-        ax.set_yticks([])
-        ax.text(0.5, 0.5, "no trial has a value yet", transform=ax.transAxes, ha="center",
-                va="center", color="0.4")
-    if lost:
-        bottom = blended_transform_factory(ax.transData, ax.transAxes)
-        ax.plot([t.number for t in lost], [0.02] * len(lost), "v", color="C3",
-                transform=bottom, label="failed / no value")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial number")
-    ax.set_ylabel(run.metric)
-    ax.set_title(f"Optimisation history ({run.direction} {run.metric})")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return figure
-
-
-def _count(n: int) -> str:
-    return f"{n} complete trial{'' if n == 1 else 's'}"
-
-
-def _jitter(n: int) -> np.ndarray:
-    """Deterministic horizontal offsets (n,) for a strip plot."""
-    return np.zeros(n) if n < 2 else np.linspace(-0.18, 0.18, n)
-
-
-def _parameters(run: _Run) -> Any:
-    done = run.ranked
-    names = list(run.space)
-    columns = min(3, len(names))
-    rows = math.ceil(len(names) / columns)
-    figure = _figure(4.3 * columns, 3.4 * rows)
-    axes = figure.subplots(rows, columns, squeeze=False)
-    values = np.array([t.value for t in done])
-    best = done[0]
-    for k, name in enumerate(names):
-        ax = axes[k // columns][k % columns]
-        dim = run.space[name]
-        if isinstance(dim, Categorical):
-            labels = [str(c) for c in dim.choices]
-            groups = [[t.value for t in done if t.params.get(name) == c] for c in dim.choices]
-            filled = [i for i, g in enumerate(groups) if g]
-            ax.boxplot([groups[i] for i in filled], positions=filled, widths=0.5,
-                       showfliers=False)
-            for i in filled:
-                ax.plot(i + _jitter(len(groups[i])), sorted(groups[i]), "o", color="C0",
-                        alpha=0.7, markersize=4)
-            ax.set_xticks(range(len(labels)), labels,
-                          rotation=30 if max(map(len, labels)) > 6 else 0)
-            ax.set_xlim(-0.6, len(labels) - 0.4)
-            ax.plot([dim.choices.index(best.params[name])], [best.value], "*", color="C3",
-                    markersize=12, label="best trial")
-        else:
-            xs = np.array([float(t.params[name]) for t in done])
-            ax.plot(xs, values, "o", color="C0", alpha=0.7, label="complete trial")
-            ax.plot([float(best.params[name])], [best.value], "*", color="C3", markersize=12,
-                    label="best trial")
-            _numeric_axis(ax, dim)
-        ax.set_xlabel(name + (" (log scale)" if getattr(dim, "log", False) else ""))
-        if k % columns == 0:
-            ax.set_ylabel(run.metric)
-        ax.grid(alpha=0.3)
-        if k == 0:
-            ax.legend(fontsize="small", loc="best")
-    for k in range(len(names), rows * columns):
-        axes[k // columns][k % columns].set_visible(False)
-    figure.suptitle(f"Each hyperparameter against {run.metric} ({_count(len(done))})")
-    return figure
-
-
-def _numeric_axis(ax: Any, dim: Any) -> None:
-    """Log scale for log dimensions (plain numbers on short spans), integer ticks for Int."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
-
-    if dim.log:
-        ax.set_xscale("log")
-        if dim.high / dim.low < 100:  # under two decades: label 20, 50... not 2x10^1
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-    elif isinstance(dim, Int):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlim(*_padded(dim.low, dim.high, dim.log))
-
-
-def _padded(low: float, high: float, log: bool) -> tuple[float, float]:
-    if log:
-        span = math.log10(high) - math.log10(low)
-        return low / 10 ** (0.04 * span), high * 10 ** (0.04 * span)
-    pad = 0.04 * (high - low)
-    return low - pad, high + pad
-
-
-def _unit(dim: Any, value: Any) -> float:
-    """A parameter value on its parallel-coordinates axis, [0, 1] over the dimension."""
-    if isinstance(dim, Categorical):
-        n = len(dim.choices)
-        return 0.5 if n == 1 else dim.choices.index(value) / (n - 1)
-    if dim.log:
-        return (math.log(value) - math.log(dim.low)) / (math.log(dim.high) - math.log(dim.low))
-    return (float(value) - dim.low) / (dim.high - dim.low)
-
-
-def _tick(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def _axis_label(ax: Any, x: float, y: float, text: str) -> None:
-    ax.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", fontsize="x-small",
-                va="center", color="0.1", zorder=5,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-
-
-def _parallel(run: _Run) -> Any:
-    from matplotlib import colormaps
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
-    done = run.ranked
-    names = list(run.space)
-    figure = _figure(max(6.0, 1.6 * (len(names) + 1)), 4.6)
-    ax = figure.add_subplot()
-    values = np.array([t.value for t in done])
-    low, high = float(values.min()), float(values.max())
-    if high == low:
-        low, high = low - 0.5, high + 0.5
-    norm = Normalize(low, high)
-    # brighter = better, whatever the direction
-    cmap = colormaps["viridis" if run.direction == "maximize" else "viridis_r"]
-    positions = np.arange(len(names) + 1)
-    for t in reversed(done):  # the best drawn last, on top
-        ys = [_unit(run.space[n], t.params[n]) for n in names] + [norm(t.value)]
-        ax.plot(positions, ys, color=cmap(norm(t.value)), alpha=0.8, linewidth=1.4)
-    for i, name in enumerate(names):
-        ax.axvline(i, color="0.3", linewidth=0.8)
-        dim = run.space[name]
-        if isinstance(dim, Categorical):
-            marks = [(_unit(dim, c), str(c)) for c in dim.choices]
-        else:
-            marks = [(0.0, _tick(dim.low)), (1.0, _tick(dim.high))]
-        for y, text in marks:
-            _axis_label(ax, i, y, text)
-    ax.axvline(len(names), color="0.3", linewidth=0.8)
-    for y, value in ((0.0, low), (1.0, high)):
-        _axis_label(ax, len(names), y, f"{value:.4g}")
-    ax.set_xticks(positions, [n + (" (log)" if getattr(run.space[n], "log", False) else "")
-                              for n in names] + [run.metric], rotation=20)
-    ax.set_yticks([0, 1], ["low", "high"])
-    ax.set_xlim(-0.2, len(names) + 0.4)
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_ylabel("position in the dimension's range")
-    figure.colorbar(ScalarMappable(norm, cmap), ax=ax, label=run.metric)
-    ax.set_title(f"Parallel coordinates ({_count(len(done))}; brighter is better)")
-    return figure
-
-
-def _importances(run: _Run) -> dict[str, float]:
-    import warnings
-
-    import optuna
-
-    from hpsearch.optuna_export import in_memory_study
-
-    study = in_memory_study(run.ranked, run.space, run.direction)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        return dict(optuna.importance.get_param_importances(study, evaluator=evaluator))
-
-
-def _importance_figure(importances: dict[str, float]) -> Any:
-    names = list(importances)[::-1]
-    figure = _figure(7, 0.45 * len(names) + 1.6)
-    ax = figure.add_subplot()
-    ax.barh(names, [importances[n] for n in names], color="C0")
-    for y, name in enumerate(names):
-        ax.annotate(f"{importances[name]:.2f}", (importances[name], y), xytext=(3, 0),
-                    textcoords="offset points", va="center", fontsize="small")
-    ax.set_xlim(0, max(1e-9, max(importances.values())) * 1.15)
-    ax.set_xlabel("importance (fANOVA share of the value's variance; sums to 1)")
-    ax.set_title("Hyperparameter importance (Optuna, fANOVA)")
-    ax.grid(axis="x", alpha=0.3)
-    return figure
-
-
-def _smooth(values: np.ndarray, width: int) -> np.ndarray:
-    if width < 2 or len(values) < width:
-        return values
-    return np.convolve(values, np.ones(width) / width, mode="valid")
-
-
-def _curves(run: _Run, chosen: list[tuple[FrozenTrial, dict]]) -> Any:
-    score = "accuracy" if any("val_accuracy" in t.metrics for t, _ in chosen) else "R²" \
-        if any("val_r2" in t.metrics for t, _ in chosen) else "score"
-    figure = _figure(12, 4.4)
-    loss_ax, score_ax = figure.subplots(1, 2)
-    for k, (trial, arrays) in enumerate(chosen):
-        color = f"C{k}"
-        loss = np.asarray(arrays["curve.loss"], dtype=np.float64)
-        label = f"trial {trial.number} ({run.metric} {trial.value:.4g})"
-        width = max(1, len(loss) // 50)
-        loss_ax.plot(np.arange(1, len(loss) + 1), loss, color=color, alpha=0.25, linewidth=0.7)
-        smooth = _smooth(loss, width)
-        loss_ax.plot(np.arange(len(smooth)) + (width + 1) / 2, smooth, color=color,
-                     label=f"{label}, training loss")
-        val_loss = arrays.get("curve.val_loss")
-        if val_loss is not None and len(val_loss):
-            per_epoch = len(loss) / len(val_loss)
-            loss_ax.plot(per_epoch * np.arange(1, len(val_loss) + 1), val_loss, "s--",
-                         color=color, markersize=4, label=f"trial {trial.number}, val loss")
-        epochs = np.arange(1, len(arrays.get("curve.train_score", [])) + 1)
-        if len(epochs):
-            score_ax.plot(epochs, arrays["curve.train_score"], "-o", color=color,
-                          markersize=3, label=f"trial {trial.number} train")
-        val = arrays.get("curve.val_score")
-        if val is not None and len(val):
-            score_ax.plot(np.arange(1, len(val) + 1), val, "--s", color=color, markersize=3,
-                          label=f"trial {trial.number} val")
-    loss_ax.set_xlabel("iteration (minibatch)")
-    loss_ax.set_ylabel("loss")
-    loss_ax.set_title("Loss per iteration (faint: raw; bold: moving mean)")
-    score_ax.set_xlabel("epoch")
-    score_ax.set_ylabel(score)
-    score_ax.set_title(f"Train (solid) and validation (dashed) {score}")
-    for ax in (loss_ax, score_ax):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small", loc="best")
-    return figure
-
-
-def _update_ratios(chosen: list[tuple[FrozenTrial, dict]]) -> Any:
-    figure = _figure(4.6 * len(chosen) + 0.6, 4.0)
-    axes = figure.subplots(1, len(chosen), squeeze=False, sharey=True)[0]
-    for ax, (trial, arrays) in zip(axes, chosen, strict=True):
-        keys = sorted(k for k in arrays if k.startswith("curve.update_ratio."))
-        for j, key in enumerate(keys):
-            ratios = np.asarray(arrays[key], dtype=np.float64)
-            shown = np.where(ratios > 0, ratios, np.nan)  # log axis: zero means no update
-            ax.plot(np.arange(1, len(ratios) + 1), shown, "-o", color=f"C{j}", markersize=3,
-                    label=key.removeprefix("curve.update_ratio."))
-        ax.axhline(GUIDE_RATIO, color="0.3", linestyle="--", linewidth=1,
-                   label="1e-3 guide")
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_title(f"trial {trial.number}")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize="x-small", loc="best")
-    axes[0].set_ylabel("update / weight ratio (log scale)")
-    figure.suptitle("Update/weight ratio per layer (the seed's rule of thumb: about 1e-3)")
-    return figure
-
-
-def _image_shape(feature_names: Sequence[str], n_features: int) -> tuple[int, int] | None:
-    """(rows, cols) when the features are the pixels of an image, else None."""
-    cells = [re.fullmatch(r"pixel_?(\d+)_(\d+)", str(n)) for n in feature_names]
-    if feature_names and all(cells):
-        rows = 1 + max(int(c.group(1)) for c in cells)
-        cols = 1 + max(int(c.group(2)) for c in cells)
-        return (rows, cols) if rows * cols == n_features else None
-    side = math.isqrt(n_features)
-    flat = [re.fullmatch(r"pixel_?(\d+)", str(n)) for n in feature_names]
-    if feature_names and all(flat) and side * side == n_features and side > 1:
-        return side, side
-    return None
-
-
-def _weights(trial: FrozenTrial, weights: np.ndarray, shape: tuple[int, int],
-             layer: str) -> Any:
-    """Tiles of `weights` (n_features, units): unit u's incoming weights as a `shape` image."""
-    rows, cols = shape
-    units = weights.shape[1]
-    shown = min(units, 64)
-    # the units with the largest incoming weights first: the most developed templates
-    order = np.argsort(-np.linalg.norm(weights, axis=0), kind="stable")[:shown]
-    per_row = math.ceil(math.sqrt(shown))
-    grid_rows = math.ceil(shown / per_row)
-    gap = 1
-    canvas = np.full((grid_rows * (rows + gap) + gap, per_row * (cols + gap) + gap), np.nan)
-    for k, unit in enumerate(order):
-        tile = weights[:, unit].reshape(rows, cols).astype(np.float64)
-        span = tile.max() - tile.min()
-        tile = (tile - tile.min()) / span if span > 0 else np.full_like(tile, 0.5)
-        r, c = divmod(k, per_row)
-        top, left = gap + r * (rows + gap), gap + c * (cols + gap)
-        canvas[top:top + rows, left:left + cols] = tile
-    figure = _figure(min(10.0, 0.9 * per_row + 1.5), min(10.0, 0.9 * grid_rows + 1.2))
-    ax = figure.add_subplot()
-    ax.imshow(np.ma.masked_invalid(canvas), cmap="gray", interpolation="nearest")
-    ax.set_facecolor("#c62828")
-    ax.set_axis_off()
-    more = f", the {shown} largest of {units}" if shown < units else ""
-    ax.set_title(f"Trial {trial.number}: {layer} weights, one {rows}×{cols} tile per unit"
-                 f"{more}\n(each tile scaled to its own range: black low, white high)",
-                 fontsize="medium")
-    return figure
 
 
 # ----------------------------------------------------------------------------- sections
@@ -444,7 +95,7 @@ def _save(figure: Any, folder: Path, name: str) -> Path:
     return path
 
 
-def _top_artifacts(run: _Run, top: int, needed: str) -> list[tuple[FrozenTrial, dict]]:
+def _top_artifacts(run: RunData, top: int, needed: str) -> list[tuple[FrozenTrial, dict]]:
     out = []
     for trial in run.ranked[:top]:  # only the best: artifacts can be large
         arrays = run.study.artifacts(trial.number)
@@ -461,7 +112,7 @@ def _first_layer(arrays: dict) -> tuple[str, np.ndarray] | None:
     return None
 
 
-def _weights_section(run: _Run, folder: Path) -> _Section:
+def _weights_section(run: RunData, folder: Path) -> _Section:
     section = _Section("weights", "First-layer weights")
     best = run.ranked[0] if run.ranked else None
     if best is None:
@@ -482,7 +133,7 @@ def _weights_section(run: _Run, folder: Path) -> _Section:
                 names = [str(n) for n in stored["feature_names"]]
     config = json.loads(str(arrays.get("member0.config", "{}")))
     preprocess = str(config.get("preprocess") or "")
-    shape = _image_shape(names, weights.shape[0])
+    shape = image_shape(names, weights.shape[0])
     if shape is None:
         section.omitted = (f"no first-layer weight pictures: the {weights.shape[0]} input "
                            "features are not the pixels of an image")
@@ -490,7 +141,7 @@ def _weights_section(run: _Run, folder: Path) -> _Section:
         section.omitted = (f"no first-layer weight pictures: the network's inputs are "
                            f"{preprocess} components, not pixels")
     else:
-        _save(_weights(best, weights, shape, layer), folder, "first_layer_weights.png")
+        _save(weights_figure(best, weights, shape, layer), folder, "first_layer_weights.png")
         section.figure = "first_layer_weights.png"
         section.body = (f"<p>The best trial ({best.number}): each tile is one unit's incoming "
                         f"weights over the {shape[0]}×{shape[1]} input image, after "
@@ -500,7 +151,7 @@ def _weights_section(run: _Run, folder: Path) -> _Section:
     return section
 
 
-def _ensemble_section(run: _Run) -> _Section:
+def _ensemble_section(run: RunData) -> _Section:
     section = _Section("ensembles", "Exported ensembles")
     records = sorted((run.path / "ensembles").glob("*.json"))
     rows = []
@@ -552,7 +203,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _summary(run: _Run, rows: int = 10) -> _Section:
+def _summary(run: RunData, rows: int = 10) -> _Section:
     counts: dict[str, int] = {}
     for t in run.trials:
         counts[str(t.state)] = counts.get(str(t.state), 0) + 1
@@ -628,7 +279,7 @@ _CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
 
 
-def _page(run: _Run, sections: list[_Section], folder: Path) -> str:
+def _page(run: RunData, sections: list[_Section], folder: Path) -> str:
     name = html.escape(run.path.resolve().name)
     parts = []
     for s in sections:
@@ -678,7 +329,7 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     path = Path(run_dir)
     study = load_study(path)
     trials = study.trials
-    run = _Run(path, study, trials, study.space, study.direction, _metric_name(trials))
+    run = RunData(path, study, trials, study.space, study.direction, metric_name(trials))
     folder = Path(out_dir) if out_dir is not None else path / "report"
     folder.mkdir(parents=True, exist_ok=True)
     for name in FIGURES:  # a figure this report cannot draw must not linger from an older one
@@ -688,7 +339,7 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     none_complete = "the study has no complete trial with a value"
     history = _Section("history", "Optimisation history")
     if trials:
-        _draw(sections, history, folder, "history.png", lambda: _history(run))
+        _draw(sections, history, folder, "history.png", lambda: history_figure(run))
     else:
         history.omitted = "no history: the study has no trial yet"
         sections.append(history)
@@ -697,8 +348,8 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     parallel = _Section("parallel", "Parallel coordinates")
     importance = _Section("importance", "Hyperparameter importance")
     if run.ranked:
-        _draw(sections, parameters, folder, "parameters.png", lambda: _parameters(run))
-        _draw(sections, parallel, folder, "parallel_coordinates.png", lambda: _parallel(run))
+        _draw(sections, parameters, folder, "parameters.png", lambda: parameters_figure(run))
+        _draw(sections, parallel, folder, "parallel_coordinates.png", lambda: parallel_figure(run))
     else:
         parameters.omitted = parallel.omitted = f"not drawn: {none_complete}"
         sections += [parameters, parallel]
@@ -709,13 +360,13 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
         importance.omitted = "no importances: every complete trial has the same parameters"
     else:
         try:
-            scores = _importances(run)
+            scores = importances(run)
         except Exception as err:  # an auxiliary figure must not cost the whole report
             logger.warning("hyperparameter importance failed: %s", err)
             importance.omitted = ("no importances: Optuna's fANOVA failed ("
                                   f"{type(err).__name__}: {' '.join(str(err).split())[:200]})")
         else:
-            _save(_importance_figure(scores), folder, "importance.png")
+            _save(importance_figure(scores), folder, "importance.png")
             importance.figure = "importance.png"
             importance.body = ("<p>fANOVA (Optuna's <code>FanovaImportanceEvaluator</code>, "
                                f"seed 0) over the {len(run.ranked)} complete trials: the share "
@@ -727,12 +378,12 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     ratios = _Section("update-ratios", "Update/weight ratios")
     chosen = _top_artifacts(run, top, "curve.loss")
     if chosen:
-        _draw(sections, curves, folder, "learning_curves.png", lambda: _curves(run, chosen))
+        _draw(sections, curves, folder, "learning_curves.png", lambda: curves_figure(run, chosen))
         with_ratios = [(t, a) for t, a in chosen
                        if any(k.startswith("curve.update_ratio.") for k in a)]
         if with_ratios:
             _draw(sections, ratios, folder, "update_ratios.png",
-                  lambda: _update_ratios(with_ratios))
+                  lambda: update_ratios_figure(with_ratios))
         else:
             ratios.omitted = "no update/weight ratios: the objective recorded none"
             sections.append(ratios)
