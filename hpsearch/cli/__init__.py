@@ -1,0 +1,48 @@
+"""The `hpsearch` command line (Typer).
+
+Contract: every command imports what it needs inside its body, so `hpsearch --help` starts
+without scikit-learn, SciPy, pandas, Optuna, scikit-optimize, matplotlib, Dask or torch. A user
+mistake (an `HpsearchError`) prints one line on stderr, `hpsearch: error: ...`, and exits 2;
+Ctrl-C exits 130 after the study has written its tables; a study whose trials all failed exits
+1. Only this package prints. One module per group of commands, composed here.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+# --help lists the commands in the order their modules register them.
+# isort: off
+from hpsearch.cli import study, ensembles, reports  # noqa: F401
+# isort: on
+from hpsearch.cli._app import app
+from hpsearch.cli._common import user_errors
+
+__all__ = ["app", "main", "user_errors"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"hpsearch {version('hpsearch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Hyperparameter search for neural networks."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

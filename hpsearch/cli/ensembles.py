@@ -1,0 +1,197 @@
+"""Commands on ensembles: `ensemble` (build and export) and `predict`."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hpsearch.cli._app import app
+from hpsearch.cli._common import (
+    _error,
+    user_errors,
+)
+
+
+class Method(StrEnum):
+    predictions = "predictions"
+    greedy = "greedy"
+    parameters = "parameters"
+    snapshot = "snapshot"
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _record_ensemble(run_dir: Path, output: Path, manifest: dict) -> None:
+    """Keep the exported ensemble's manifest in `<run>/ensembles/` for `hpsearch report`."""
+    record = run_dir / "ensembles" / f"{output.stem}.json"
+    try:
+        record.parent.mkdir(exist_ok=True)
+        tmp = record.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({**manifest, "file": str(output.resolve())}, indent=1))
+        tmp.replace(record)
+    except OSError as err:  # the export itself succeeded; the record is a convenience
+        typer.echo(f"note: could not record the ensemble in {record.parent}: {err}", err=True)
+
+
+@app.command()
+@user_errors
+def ensemble(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder (<storage>/<name>).")],
+    method: Annotated[Method, typer.Option("--method", help="predictions (mean of the top k), greedy (ensemble selection on validation), parameters (one averaged network), snapshot (one trial's checkpoints).")] = Method.predictions,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Candidates: the best K trials (default: 5; greedy: every complete trial).")] = None,
+    size: Annotated[int, typer.Option("--size", help="greedy: number of picks (with replacement).")] = 20,
+    trial: Annotated[int | None, typer.Option("--trial", help="snapshot/parameters: the trial whose checkpoints to use (snapshot default: the best).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the ensemble to this .npz file.")] = None,
+) -> None:
+    """Build an ensemble from a run's trials, print its members and scores, save it.
+
+    Example: hpsearch ensemble runs/digits_mlp --method greedy -o digits.npz
+    """
+    from hpsearch.ensemble import build_ensemble
+    from hpsearch.ensemble_file import save_ensemble
+
+    if not run_dir.exists():
+        raise _error(f"{run_dir}: no such run folder")
+    built = build_ensemble(run_dir, method.value, top_k=top_k, size=size, trial=trial)
+    kind = built.metric
+    header = ["trial", "member", f"val_{kind}", f"test_{kind}", "weight", "params"]
+    cells = [[str(r["trial"]), str(r["member"]), _score(r["val"]), _score(r["test"]),
+              f"{r['weight']:.3f}", str(r["params"])] for r in built.rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    for line in [header, *cells]:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    networks = len(built.ensemble)
+    typer.echo(f"\n{method.value}: {built.note}")
+    label = f"ensemble ({networks} network{'s' if networks != 1 else ''})"
+    single = f"best single trial {built.best_trial}"
+    width = max(len(label), len(single))
+    typer.echo(f"{label.ljust(width)}  val_{kind} {_score(built.val_score)}  "
+               f"test_{kind} {_score(built.test_score)}")
+    typer.echo(f"{single.ljust(width)}  val_{kind} {_score(built.best_val)}  "
+               f"test_{kind} {_score(built.best_test)}")
+    if output is not None:
+        save_ensemble(built.ensemble, output)
+        _record_ensemble(run_dir, output, built.ensemble.manifest)
+        typer.echo(f"wrote {output} ({output.stat().st_size / 1024:.0f} KiB); use it with: "
+                   f"hpsearch predict {output} INPUT.csv")
+
+
+def _read_input(path: Path, feature_names: list[str], n_features: int) -> Any:
+    """Features (N, D) from a CSV (matched by header names, or by position without a header)
+    or an NPZ (array `X`, or its only array; by position)."""
+    import csv
+    import zipfile
+
+    import numpy as np
+
+    if not path.is_file():
+        raise _error(f"{path}: no such file")
+    if path.suffix.lower() == ".npz":
+        try:
+            loaded = np.load(path, allow_pickle=False)
+            if not hasattr(loaded, "files"):
+                raise _error(f"{path}: a single .npy array; save features with "
+                             "numpy.savez(path, X=X)")
+            with loaded as stored:
+                names = list(stored.files)
+                if "X" not in names and len(names) != 1:
+                    raise _error(f"{path}: expected an array named X (or a single array); "
+                                 f"found {', '.join(names) or 'none'}")
+                X = stored["X" if "X" in names else names[0]]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise _error(f"{path}: not a readable .npz: {' '.join(str(err).split())}") from None
+        X = X.reshape(len(X), -1) if X.ndim == 1 and n_features == 1 else X
+        if X.ndim != 2 or X.shape[1] != n_features:
+            raise _error(f"{path}: X has shape {X.shape}; the ensemble expects "
+                         f"(n_samples, {n_features})")
+        return X
+    if path.suffix.lower() != ".csv":
+        raise _error(f"{path}: INPUT must be a .csv or .npz file")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise _error(f"{path}: empty file")
+
+    def number(cell: str) -> float | None:
+        try:
+            return float(cell)
+        except ValueError:
+            return None
+
+    first = [cell.strip() for cell in rows[0]]
+    has_header = any(number(cell) is None for cell in first)
+    if has_header and feature_names:
+        missing = [name for name in feature_names if name not in first]
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                              if len(missing) > 5 else "")
+            raise _error(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} "
+                         f"{shown}")
+        columns = [first.index(name) for name in feature_names]
+        body, offset = rows[1:], 2
+    else:
+        body, offset = (rows[1:], 2) if has_header else (rows, 1)
+        if len(first) != n_features:
+            raise _error(f"{path}: {len(first)} columns; the ensemble expects {n_features} "
+                         "features (matched by position)")
+        columns = list(range(n_features))
+    X = np.empty((len(body), len(columns)), dtype=np.float64)
+    for i, row in enumerate(body):
+        if len(row) != len(first):
+            raise _error(f"{path}: line {i + offset}: expected {len(first)} cells, found "
+                         f"{len(row)}")
+        for j, column in enumerate(columns):
+            value = number(row[column])
+            if value is None:
+                raise _error(f"{path}: line {i + offset}, column {column + 1}: not a number: "
+                             f"{row[column]!r}")
+            X[i, j] = value
+    return X
+
+
+@app.command()
+@user_errors
+def predict(
+    ensemble_file: Annotated[Path, typer.Argument(help="An ensemble file from hpsearch ensemble -o.")],
+    input_file: Annotated[Path, typer.Argument(help="Features: a CSV (with a header: columns matched by name; without: by position) or an NPZ (array X).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the CSV here instead of stdout.")] = None,
+) -> None:
+    """Predict with an ensemble file: proba_<label> columns, then prediction.
+
+    Example: hpsearch predict digits.npz new_samples.csv -o predictions.csv
+    """
+    import csv
+    import io
+
+    from hpsearch.ensemble_file import load_ensemble
+
+    model = load_ensemble(ensemble_file)
+    X = _read_input(input_file, model.feature_names, model.n_features)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    prediction = model.predict(X)
+    if model.task == "regression":
+        values = prediction.reshape(len(X), -1)
+        names = ["prediction"] if prediction.ndim == 1 else \
+            [f"prediction_{j}" for j in range(values.shape[1])]
+        writer.writerow(names)
+        writer.writerows([[repr(float(v)) for v in row] for row in values])
+    else:
+        classes = model.classes
+        proba = model.predict_proba(X)
+        writer.writerow([f"proba_{label}" for label in classes] + ["prediction"])
+        for p, label in zip(proba, prediction, strict=True):
+            shown = ";".join(str(c) for c, on in zip(classes, label, strict=True) if on) \
+                if model.task == "multilabel" else str(label)
+            writer.writerow([repr(float(v)) for v in p] + [shown])
+    if output is None:
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        typer.echo(f"wrote {len(X)} predictions to {output}", err=True)

@@ -1,0 +1,230 @@
+"""Commands on studies: `run`, `results`, `best`, `validate`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hpsearch.cli._app import app
+from hpsearch.cli._common import (
+    Backend,
+    Format,
+    _error,
+    _markdown,
+    _open_run,
+    _print_table,
+    _table_frame,
+    user_errors,
+)
+
+
+@app.command()
+@user_errors
+def run(
+    study_file: Annotated[Path, typer.Argument(help="The study file (TOML).")],
+    n_trials: Annotated[int | None, typer.Option("--n-trials", help="Override [study].n_trials.")] = None,
+    n_jobs: Annotated[int | None, typer.Option("--n-jobs", help="Override [study].n_jobs.")] = None,
+    storage: Annotated[Path | None, typer.Option("--storage", help="Override [study].storage (the parent of the run folder).")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study's earlier trials and start afresh.")] = False,
+    top: Annotated[int, typer.Option("--top", help="Rows of the final table.")] = 5,
+    backend: Annotated[Backend | None, typer.Option("--backend", help="Override [study].backend: local (this machine) or dask (a Dask cluster).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override [study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
+) -> None:
+    """Run a study file; run it again to resume where it stopped.
+
+    Example: hpsearch run studies/digits_mlp.toml --n-jobs 2
+    On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
+    """
+    from hpsearch import runner
+    from hpsearch.studyfile import load_study_file
+
+    if scheduler is not None and backend is None:
+        backend = Backend.dask
+    spec = load_study_file(study_file, n_trials=n_trials, n_jobs=n_jobs, storage=storage,
+                           backend=None if backend is None else str(backend),
+                           scheduler=scheduler)
+    progress = _Progress(spec)
+    try:
+        study = runner.run(spec, fresh=fresh, callbacks=[progress.update],
+                           on_start=progress.start)
+    except KeyboardInterrupt:
+        progress.stop()
+        typer.echo(f"interrupted: finished trials are kept in {spec.run_dir}; run the same "
+                   "command again to resume", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        progress.stop()
+    frame = study.results(best_first=True)
+    states = frame["state"].value_counts().to_dict()
+    typer.echo(f"\n{spec.name}: {len(frame)} trials ("
+               + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")")
+    if study.stop_reason:
+        typer.echo(f"stopped early: {study.stop_reason}")
+    if states.get("complete", 0) == 0:
+        last = frame["error"].dropna()
+        reason = str(last.iloc[0]).strip().splitlines()[-1] if len(last) else "unknown"
+        if states.get("failed", 0) == len(frame):
+            raise _error(f"every trial failed; the first error: {reason}", code=1)
+        raise _error("no trial completed (" + ", ".join(
+            f"{n} {s}" for s, n in sorted(states.items())) + ")", code=1)
+    _print_table(_table_frame(frame, top))
+    typer.echo(f"\nbest {spec.metric} = {study.best_value:.6g} (trial {study.best_trial.number})")
+    typer.echo(f"run folder: {spec.run_dir}  (trials.csv, trials.parquet, study.db, trials/)")
+
+
+class _Progress:
+    """A live line on stderr: done/total, running, failed, best so far, elapsed and ETA."""
+
+    def __init__(self, spec: Any) -> None:
+        self.spec, self.bar, self.started = spec, None, time.monotonic()
+        self.done_at_start = 0
+
+    def start(self, study: Any) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.done_at_start = sum(t.state.is_finished for t in study.trials)
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=False)
+        self.task = self.bar.add_task(self.spec.name, total=self.spec.n_trials,
+                                      completed=min(self.done_at_start, self.spec.n_trials),
+                                      status=self._status(study))
+        self.bar.start()
+
+    def _status(self, study: Any) -> str:
+        trials = study.trials
+        running = sum(t.state == "running" for t in trials)
+        failed = sum(t.state == "failed" for t in trials)
+        try:
+            best = f"best {study.best_value:.4g}"
+        except Exception:  # no complete trial yet
+            best = "best -"
+        return f"running {running}  failed {failed}  {best}"
+
+    def update(self, study: Any, trial: Any) -> None:
+        if self.bar is not None:
+            done = sum(t.state.is_finished for t in study.trials)
+            self.bar.update(self.task, completed=min(done, self.spec.n_trials),
+                            status=self._status(study))
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+@app.command()
+@user_errors
+def results(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder (<storage>/<name>).")],
+    top: Annotated[int | None, typer.Option("--top", help="Show only the best N rows.")] = None,
+    sort: Annotated[str | None, typer.Option("--sort", help="Sort by this column instead of best first (e.g. number, duration_s, params_learning_rate).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv, json or markdown.")] = Format.table,
+) -> None:
+    """Print the trials table, best first.
+
+    Example: hpsearch results runs/digits_mlp --top 10 --format markdown
+    """
+    study = _open_run(run_dir)
+    frame = study.results(best_first=True)
+    if sort is not None:
+        column = sort if sort in frame.columns else next(
+            (c for c in frame.columns if c in (f"params_{sort}", f"metrics_{sort}")), None)
+        if column is None:
+            raise _error(f"--sort {sort}: no such column; columns: {', '.join(frame.columns)}")
+        frame = frame.sort_values(column, kind="stable", na_position="last")
+    if top is not None:
+        frame = frame.head(top)
+    if fmt is Format.csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt is Format.json:
+        typer.echo(frame.to_json(orient="records", indent=2))
+    elif fmt is Format.markdown:
+        typer.echo(_markdown(_table_frame(frame, None)))
+    else:
+        _print_table(_table_frame(frame, None))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+@app.command()
+@user_errors
+def best(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder (<storage>/<name>).")],
+    toml: Annotated[bool, typer.Option("--toml", help="Print the params as an [objective.fixed] table to paste into a study file.")] = False,
+) -> None:
+    """Print the best trial's params and metrics.
+
+    Example: hpsearch best runs/digits_mlp --toml
+    """
+    study = _open_run(run_dir)
+    trial = study.best_trial
+    if toml:
+        typer.echo(f"# best trial {trial.number} of {run_dir}: value = {trial.value:.6g}")
+        typer.echo("[objective.fixed]")
+        for name, value in trial.params.items():
+            typer.echo(f"{name} = {_toml_value(value)}")
+        return
+    typer.echo(f"trial {trial.number}  value {trial.value:.6g}  ({study.direction})")
+    typer.echo("params:")
+    for name, value in trial.params.items():
+        typer.echo(f"  {name} = {value!r}")
+    if trial.metrics:
+        typer.echo("metrics:")
+        for name, value in sorted(trial.metrics.items()):
+            typer.echo(f"  {name} = {value:.6g}")
+
+
+@app.command()
+@user_errors
+def validate(
+    study_file: Annotated[Path, typer.Argument(help="The study file (TOML).")],
+) -> None:
+    """Check a study file without running it: the resolved space, grid size and data.
+
+    Example: hpsearch validate studies/digits_grid.toml
+    """
+    from hpsearch import runner
+    from hpsearch.studyfile import load_study_file
+
+    spec = load_study_file(study_file)
+    checked = runner.validate(spec)
+    typer.echo(f"{spec.path}: ok")
+    typer.echo(f"  study     {spec.name} -> run folder {spec.run_dir}")
+    typer.echo(f"  strategy  {spec.strategy}  ({spec.n_trials} trials, {spec.n_jobs} jobs, "
+               f"seed {spec.seed}, {spec.direction} {spec.metric})")
+    if spec.objective.kind == "mlp":
+        classes = f", {checked.n_classes} classes" if checked.n_classes else ""
+        typer.echo(f"  objective mlp on {spec.objective.dataset} {checked.data_shape}{classes}, "
+                   f"task {spec.objective.task}")
+        for name, value in spec.objective.fixed.items():
+            typer.echo(f"  fixed     {name} = {value!r}")
+    else:
+        typer.echo(f"  objective python {spec.objective.entry}")
+    for name, dim in spec.space.items():
+        typer.echo(f"  space     {name}: {dim.to_dict()}")
+    grid = checked.grid_size
+    typer.echo(f"  grid size {grid if grid is not None else 'infinite (continuous dimensions)'}")
+    if spec.strategy == "grid" and grid is not None and grid < spec.n_trials:
+        typer.echo(f"  note      the grid has {grid} points; the study stops there")
