@@ -271,7 +271,7 @@ class MLPObjective:
         report = self.metric in (f"val_{score_name}", "val_loss")
         report_loss = self.metric == "val_loss"
         seeds = np.random.SeedSequence(trial.seed).spawn(self.repeats)
-        members, artifacts = [], {}
+        members, artifacts, saved = [], {}, []
         for r, child in enumerate(seeds):
             cls = MLPRegressor if self.task == "regression" else MLPClassifier
             model = cls(**keywords, seed=int(child.generate_state(1)[0] % 2**31))
@@ -281,6 +281,7 @@ class MLPObjective:
                 # Only the first member's curve feeds the pruner: one curve per trial.
                 if first and epoch + 1 in self.checkpoint_epochs:
                     artifacts.update(self._checkpoint(model, data, epoch + 1))
+                    saved.append(epoch + 1)
                 # The trainer counts epochs from 0; the step reported is the epochs completed.
                 return bool(first and report and trial.report(
                     epoch + 1, val_loss if report_loss else value))
@@ -309,9 +310,6 @@ class MLPObjective:
                 artifacts["curve.val_loss"] = np.asarray(history.val_loss)
                 for name, ratios in history.update_ratio.items():
                     artifacts[f"curve.update_ratio.{name}"] = np.asarray(ratios)
-                saved = sorted(int(k.split(".")[0].removeprefix("checkpoint"))
-                               for k in artifacts if k.endswith(".config") and
-                               k.startswith("checkpoint"))
                 if self.checkpoint_epochs:
                     artifacts["checkpoint_epochs"] = np.asarray(saved, dtype=np.int64)
         metrics = {k: float(np.mean([m[k] for m, _ in members])) for k in members[0][0]}
