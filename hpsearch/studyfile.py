@@ -231,7 +231,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
         name=name,
         strategy=study.get("strategy", "str", choices=STRATEGIES, required=True),
         n_trials=study.get("n_trials", "int", low=1, required=True),
-        n_jobs=study.get("n_jobs", "int", default=1, low=1),
+        n_jobs=_n_jobs(study),
         seed=study.get("seed", "int", default=0, low=0),
         direction=study.get("direction", "str", default=default_direction,
                             choices=("minimize", "maximize")),
@@ -252,8 +252,10 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     clean = {k: v for k, v in overrides.items() if v is not None}
     if "storage" in clean:
         clean["storage"] = Path(clean["storage"])
-    if clean.get("n_trials", 1) < 1 or clean.get("n_jobs", 1) < 1:
-        raise StudyFileError(f"{path}: --n-trials and --n-jobs must be positive integers")
+    if clean.get("n_trials", 1) < 1 or clean.get("n_jobs", 1) not in (-1,) and \
+            clean.get("n_jobs", 1) < 1:
+        raise StudyFileError(f"{path}: --n-trials must be a positive integer and --n-jobs a "
+                             "positive integer or -1 (every core, or every Dask worker thread)")
     return replace(spec, **clean)
 
 
@@ -274,6 +276,14 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     return out
+
+
+def _n_jobs(study: _Reader) -> int:
+    """Workers: a positive integer, or -1 for every core (every Dask worker thread)."""
+    n_jobs = study.get("n_jobs", "int", default=1, low=-1)
+    if n_jobs == 0:
+        study.fail("n_jobs", "expected a positive integer or -1 (every core), got 0")
+    return n_jobs
 
 
 def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:

@@ -72,6 +72,9 @@ def test_defaults_and_overrides(tmp_path):
     assert spec.metric == "val_accuracy" and spec.direction == "maximize"
     spec = load_study_file(tmp_path / "branin.toml", n_trials=9, n_jobs=None, storage="elsewhere")
     assert spec.n_trials == 9 and spec.n_jobs == 1 and spec.storage == Path("elsewhere")
+    assert load_study_file(tmp_path / "branin.toml", n_jobs=-1).n_jobs == -1  # every core
+    with pytest.raises(StudyFileError, match="--n-jobs"):
+        load_study_file(tmp_path / "branin.toml", n_jobs=0)
 
 
 BAD = [
@@ -84,6 +87,8 @@ BAD = [
      'high = 1 }\n', "[study].n_trials: expected an integer, got str 'ten'"),
     ('[study]\nstrategy = "gp"\nn_trials = 0\n[space]\nx = { type = "float", low = 0, '
      'high = 1 }\n', "[study].n_trials: expected a value >= 1"),
+    ('[study]\nstrategy = "gp"\nn_trials = 3\nn_jobs = 0\n[space]\nx = { type = "float", '
+     'low = 0, high = 1 }\n', "[study].n_jobs: expected a positive integer or -1"),
     ('[study]\nstrategy = "gp"\nn_trails = 3\n[space]\nx = { type = "float", low = 0, '
      'high = 1 }\n', "did you mean 'n_trials'"),
     ('[study]\nstrategy = "gp"\nn_trials = 3\n[spaces]\n', "did you mean 'space'"),
