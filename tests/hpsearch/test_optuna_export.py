@@ -65,8 +65,9 @@ def test_state_mapping():
                                        "hpsearch_seed": 11, "hpsearch_state": "complete"}
     assert converted[2].user_attrs["hpsearch_error"] == "ValueError: boom"
     assert converted[3].user_attrs["hpsearch_state"] == "interrupted"
-    duration = converted[0].datetime_complete - converted[0].datetime_start
-    assert duration.total_seconds() == pytest.approx(3.0)
+    # the recorded start and end times are copied, not re-stamped
+    assert converted[0].datetime_start.timestamp() == pytest.approx(1.7e9)
+    assert converted[0].datetime_complete.timestamp() == pytest.approx(1.7e9 + 3)
     assert converted[0].params == params
 
 
