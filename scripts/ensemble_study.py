@@ -1,7 +1,8 @@
 """Do ensembles of a study's trials beat its best single trial? Digits, several seeds.
 
 For each seed: a study of the built-in network on scikit-learn's digits (split 60/20/20 from
-the seed) with `--n-trials` trials (`--strategy`, n_jobs=2), each trial trained `--repeats`
+the seed; pixels scaled to [-1, 1]) with `--n-trials` trials (`--strategy`, default gp,
+n_jobs=2), each trial trained `--repeats`
 times and checkpointed at `--checkpoints`; then, from the run folder alone, the ensembles
 `predictions` (top 5), `greedy` (every complete trial, 20 picks) and `snapshot` (the best
 trial's checkpoints). All choices use validation predictions; the test split only scores.
@@ -53,7 +54,7 @@ checkpoint_epochs = {checkpoints}
 activation = "relu"
 epochs = {epochs}
 batch_size = 64
-preprocess = "standardize"
+preprocess = "minmax"
 
 [space]
 learning_rate = {{ type = "float", low = 1e-4, high = 3e-2, log = true }}
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0, 1, ...)")
     parser.add_argument("--n-trials", type=int, default=30)
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--strategy", default="random", choices=("random", "gp", "tpe"))
+    parser.add_argument("--strategy", default="gp", choices=("random", "gp", "tpe"))
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--checkpoints", type=int, nargs="*", default=[20, 24, 27, 30],
