@@ -57,6 +57,17 @@ def sgd(
     return w, state
 
 
+def _velocity_step(w: np.ndarray, dw: np.ndarray, state: dict[str, Any], learning_rate: float,
+                   momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    """v = mu * v - learning_rate * dw in place; returns v and the scratch holding lr * dw."""
+    velocity = _state_array(state, "velocity", w)
+    scratch = _scratch(w, state)
+    velocity *= momentum
+    np.multiply(dw, learning_rate, out=scratch)
+    velocity -= scratch
+    return velocity, scratch
+
+
 def momentum(
     w: np.ndarray,
     dw: np.ndarray,
@@ -65,11 +76,7 @@ def momentum(
     momentum: float = 0.9,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Momentum: v = mu * v - learning_rate * dw; w += v. Keeps `state["velocity"]`."""
-    velocity = _state_array(state, "velocity", w)
-    scratch = _scratch(w, state)
-    velocity *= momentum
-    np.multiply(dw, learning_rate, out=scratch)
-    velocity -= scratch
+    velocity, _ = _velocity_step(w, dw, state, learning_rate, momentum)
     w += velocity
     return w, state
 
@@ -87,13 +94,9 @@ def nesterov(
     v_prev = v; v = mu * v - learning_rate * dw; w += -mu * v_prev + (1 + mu) * v,
     where `w` plays the role of the look-ahead point. Keeps `state["velocity"]`.
     """
-    velocity = _state_array(state, "velocity", w)
-    scratch = _scratch(w, state)
     # -mu v_prev + (1 + mu) v_new equals mu v_new - lr dw (substitute mu v_prev = v_new + lr dw),
     # which needs no copy of v_prev.
-    velocity *= momentum
-    np.multiply(dw, learning_rate, out=scratch)
-    velocity -= scratch
+    velocity, scratch = _velocity_step(w, dw, state, learning_rate, momentum)
     w -= scratch
     np.multiply(velocity, momentum, out=scratch)
     w += scratch

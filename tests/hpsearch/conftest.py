@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +85,25 @@ def objective_file(tmp_path_factory):
         return f"{path}:{name}"
 
     return spec
+
+
+def _toml(value) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value).lower() \
+        if isinstance(value, bool) else str(value)
+
+
+@pytest.fixture
+def python_study(tmp_path):
+    """Return write(path, entry, low=0.0, high=1.0, **study) -> path: a study file with a
+    Python objective `entry`, one Float `x` on [low, high], storage `<tmp_path>/runs` and the
+    given `[study]` keys (strategy random unless given)."""
+
+    def write(path, entry: str, low: float = 0.0, high: float = 1.0, **study) -> Path:
+        keys = {"strategy": "random", "storage": str(tmp_path / "runs"), **study}
+        lines = ["[study]", *(f"{k} = {_toml(v)}" for k, v in keys.items()),
+                 "[objective]", 'kind = "python"', f"entry = {_toml(entry)}",
+                 "[space]", f'x = {{ type = "float", low = {low}, high = {high} }}']
+        Path(path).write_text("\n".join(lines) + "\n")
+        return Path(path)
+
+    return write

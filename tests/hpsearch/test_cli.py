@@ -128,27 +128,14 @@ def test_validate_prints_space_and_grid_size(tmp_path):
     assert not (tmp_path / "runs").exists()  # validate writes nothing
 
 
-def test_python_objective_with_metric(tmp_path):
+def test_python_objective_with_metric(tmp_path, python_study):
     (tmp_path / "objective_module.py").write_text(textwrap.dedent("""
         import hpsearch as hp
         def f(params):
             return hp.Result(params["x"] ** 2, metrics={"score": -params["x"] ** 2})
     """))
-    text = textwrap.dedent(f"""
-        [study]
-        strategy = "random"
-        n_trials = 4
-        storage = "{tmp_path / 'runs'}"
-        metric = "score"
-        direction = "maximize"
-        [objective]
-        kind = "python"
-        entry = "objective_module:f"
-        [space]
-        x = {{ type = "float", low = -1, high = 1 }}
-    """)
-    study = tmp_path / "py.toml"
-    study.write_text(text)
+    study = python_study(tmp_path / "py.toml", "objective_module:f", low=-1, n_trials=4,
+                         metric="score", direction="maximize")
     result = invoke("run", study)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "runs" / "py" / "trials.csv")
@@ -225,20 +212,9 @@ def test_changed_study_is_refused_and_nothing_is_damaged(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-def test_every_trial_failed_exits_1(tmp_path):
+def test_every_trial_failed_exits_1(tmp_path, python_study):
     (tmp_path / "boom.py").write_text("def f(params):\n    raise RuntimeError('kaput')\n")
-    study = tmp_path / "boom.toml"
-    study.write_text(textwrap.dedent(f"""
-        [study]
-        strategy = "random"
-        n_trials = 3
-        storage = "{tmp_path / 'runs'}"
-        [objective]
-        kind = "python"
-        entry = "boom.py:f"
-        [space]
-        x = {{ type = "float", low = 0, high = 1 }}
-    """))
+    study = python_study(tmp_path / "boom.toml", "boom.py:f", n_trials=3)
     result = invoke("run", study)
     assert result.exit_code == 1
     assert "every trial failed" in result.stderr and "kaput" in result.stderr

@@ -149,24 +149,13 @@ def test_timeout_and_memory_cap_on_dask(objective, cluster):
     assert trials[2].error.startswith("exceeded the memory cap of 300 MB")
 
 
-def test_cli_runs_a_study_file_on_dask(tmp_path, objective, cluster):
+def test_cli_runs_a_study_file_on_dask(tmp_path, objective, cluster, python_study):
     from typer.testing import CliRunner
 
     from hpsearch.cli import app
 
-    study_file = tmp_path / "remote.toml"
-    study_file.write_text(textwrap.dedent(f"""
-        [study]
-        strategy = "random"
-        n_trials = 6
-        n_jobs = 2
-        storage = "{tmp_path / 'runs'}"
-        [objective]
-        kind = "python"
-        entry = "{objective('with_artifacts')}"
-        [space]
-        x = {{ type = "float", low = 0.0, high = 1.0 }}
-        """))
+    study_file = python_study(tmp_path / "remote.toml", objective("with_artifacts"),
+                              n_trials=6, n_jobs=2)
     result = CliRunner().invoke(app, ["run", str(study_file), "--backend", "dask",
                                       "--scheduler", cluster.scheduler_address])
     assert result.exit_code == 0, result.output

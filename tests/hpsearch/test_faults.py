@@ -136,22 +136,12 @@ def test_garbage_database_is_a_storage_error_and_nothing_is_overwritten(tmp_path
     assert digest(run) == before
 
 
-def test_garbage_database_through_the_cli_exits_2_with_one_line(tmp_path, objective):
+def test_garbage_database_through_the_cli_exits_2_with_one_line(tmp_path, objective,
+                                                                 python_study):
     run = tmp_path / "runs" / "broken"
     run.mkdir(parents=True)
     (run / "study.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
-    study_file = tmp_path / "broken.toml"
-    study_file.write_text(textwrap.dedent(f"""
-        [study]
-        strategy = "random"
-        n_trials = 2
-        storage = "{tmp_path / 'runs'}"
-        [objective]
-        kind = "python"
-        entry = "{objective('slow')}"
-        [space]
-        x = {{ type = "float", low = 0.0, high = 1.0 }}
-        """))
+    study_file = python_study(tmp_path / "broken.toml", objective("slow"), n_trials=2)
     before = digest(run)
     result = CliRunner().invoke(app, ["run", str(study_file)])
     assert result.exit_code == 2
@@ -255,20 +245,10 @@ def test_artifact_write_fault_is_a_storage_error(tmp_path, monkeypatch, objectiv
     assert set(study.artifacts(1)) == {"w"}
 
 
-def test_write_fault_through_the_cli_exits_2_with_one_line(tmp_path, monkeypatch, objective):
+def test_write_fault_through_the_cli_exits_2_with_one_line(tmp_path, monkeypatch, objective,
+                                                             python_study):
     study_file = tmp_path / "study.toml"
-    study_file.write_text(textwrap.dedent(f"""
-        [study]
-        name = "full"
-        strategy = "random"
-        n_trials = 6
-        storage = "{tmp_path / 'runs'}"
-        [objective]
-        kind = "python"
-        entry = "{objective('with_artifacts')}"
-        [space]
-        x = {{ type = "float", low = 0.0, high = 1.0 }}
-        """))
+    python_study(study_file, objective("with_artifacts"), name="full", n_trials=6)
     failing_connect(monkeypatch, budget=6, message="database or disk is full")
     result = CliRunner().invoke(app, ["run", str(study_file)])
     monkeypatch.undo()
@@ -282,21 +262,10 @@ def test_write_fault_through_the_cli_exits_2_with_one_line(tmp_path, monkeypatch
 
 # ----- Ctrl-C on the command line
 @pytest.mark.slow
-def test_ctrl_c_exits_130_and_writes_the_tables(tmp_path, objective):
+def test_ctrl_c_exits_130_and_writes_the_tables(tmp_path, objective, python_study):
     study_file = tmp_path / "slow.toml"
     run = tmp_path / "runs" / "slow"
-    study_file.write_text(textwrap.dedent(f"""
-        [study]
-        strategy = "random"
-        n_trials = 40
-        n_jobs = 2
-        storage = "{tmp_path / 'runs'}"
-        [objective]
-        kind = "python"
-        entry = "{objective('slow')}"
-        [space]
-        x = {{ type = "float", low = 0.0, high = 1.0 }}
-        """))
+    python_study(study_file, objective("slow"), n_trials=40, n_jobs=2)
     command = [sys.executable, "-c", "from hpsearch.cli import main; main()", "run",
                str(study_file)]
     env = dict(os.environ, HPSEARCH_TEST_SLEEP="0.4")

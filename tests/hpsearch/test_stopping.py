@@ -86,26 +86,13 @@ def test_no_improvement_stop_checks_its_arguments():
         hp.NoImprovementStop(3, min_delta=-1.0)
 
 
-def test_study_file_stop_after_no_improvement(tmp_path):
+def test_study_file_stop_after_no_improvement(tmp_path, python_study):
     (tmp_path / "flat.py").write_text(textwrap.dedent('''
         def f(params):
             return 1.0
     '''))
-    path = tmp_path / "s.toml"
-    path.write_text(textwrap.dedent(f'''
-        [study]
-        strategy = "random"
-        n_trials = 50
-        stop_after_no_improvement = 3
-        storage = "{tmp_path / 'runs'}"
-
-        [objective]
-        kind = "python"
-        entry = "{tmp_path / 'flat.py'}:f"
-
-        [space]
-        x = {{ type = "float", low = 0, high = 1 }}
-    '''))
+    path = python_study(tmp_path / "s.toml", f"{tmp_path / 'flat.py'}:f", n_trials=50,
+                        stop_after_no_improvement=3)
     study = runner.run(load_study_file(path))
     # Trial 0 sets the best; trials 1-3 do not beat it.
     assert len(study.trials) == 4 and "no improvement" in study.stop_reason
