@@ -166,7 +166,8 @@ KEYWORDS: tuple[Keyword, ...] = (
        low=0.0, low_open=True),
     _k("decay_rate", 0.99, "float", "RMSprop's cache decay.", low=0.0, high=1.0,
        high_open=True),
-    _k("batch_size", 128, "int", "Minibatch size (capped at the training-set size).", low=1),
+    _k("batch_size", 128, "int", "Minibatch size (capped at the training-set size); a "
+       "remainder under half a batch joins the last batch.", low=1),
     _k("epochs", 20, "int", "Passes over the training data.", low=1),
     _k("max_iter", 200, "int", "Iterations of lbfgs (other optimizers use epochs).", low=1),
     _k("lr_schedule", None, "str", "Learning-rate schedule (None = constant).",

@@ -228,7 +228,8 @@ class Network:
         grads: dict[str, np.ndarray] = {}
         out = grads_out if grads_out is not None else {}
         grads["output.w"] = np.matmul(h.T, dscores, out=out.get("output.w"))
-        grads["output.b"] = np.sum(dscores, axis=0, out=out.get("output.b"))
+        ones = self._ones(scores.shape[0])
+        grads["output.b"] = np.matmul(ones, dscores, out=out.get("output.b"))
         dh = np.matmul(dscores, w_out.T, out=self._buffer("dh", dscores, w_out.T)) \
             if caches else None
         for i in range(len(caches), 0, -1):
@@ -243,8 +244,8 @@ class Network:
             else:
                 key = f"hidden{i}.b"
                 target = out.get(key)
-                grads[key] = np.sum(dz, axis=0, out=None if target is None else
-                                    target.reshape(-1)).reshape(p[key].shape)
+                grads[key] = np.matmul(ones, dz, out=None if target is None else
+                                       target.reshape(-1)).reshape(p[key].shape)
             key = f"hidden{i}.w"
             w = p[key]
             w2 = w.reshape(w.shape[0], -1)
@@ -273,6 +274,20 @@ class Network:
         if buffer is None or buffer.shape != shape:
             buffer = self._work[name] = np.empty(shape, dtype=self.dtype)
         return buffer
+
+    def _mask_buffer(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A reusable boolean array shaped like `like` (masks never outlive one `loss` call)."""
+        buffer = self._work.get(name)
+        if buffer is None or buffer.shape != like.shape:
+            buffer = self._work[name] = np.empty(like.shape, dtype=bool)
+        return buffer
+
+    def _ones(self, n: int) -> np.ndarray:
+        """A cached ones vector of length n: bias gradients as ones @ dz (a GEMV, ~3x np.sum)."""
+        ones = self._work.get("ones")
+        if ones is None or ones.shape != (n,):
+            ones = self._work["ones"] = np.ones(n, dtype=self.dtype)
+        return ones
 
     def predict_scores(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Evaluation-mode scores (N, output_dim), computed `batch_size` rows at a time."""
@@ -343,8 +358,11 @@ class Network:
         if self._kink_log is not None:
             self._record_activation_kinks(z)
         if kind == "relu":
-            np.maximum(z, 0, out=z)
-            cache.activation = z
+            # A boolean mask and one multiply beat np.maximum(z, 0) about twofold here (maximum
+            # takes NumPy's NaN-aware path), and the mask serves the backward pass as it is.
+            mask = np.greater(z, 0, out=self._mask_buffer(f"mask{i}", z))
+            np.multiply(z, mask, out=z)
+            cache.activation = mask
             return z
         if kind == "leaky_relu":
             # For 0 <= alpha < 1, max(z, alpha * z) is the leaky ReLU.
@@ -379,7 +397,7 @@ class Network:
         kind = self.config.activation
         a = cache.activation
         if kind == "relu":
-            np.multiply(dh, a > 0, out=dh)
+            np.multiply(dh, a, out=dh)  # a is the forward pass's boolean mask
             return dh
         if kind == "leaky_relu":
             return np.where(a > 0, dh, dh * self.config.leaky_alpha)

@@ -32,6 +32,11 @@ import numpy as np
 Rule = Callable[..., tuple[np.ndarray, dict[str, Any]]]
 
 
+# Why not BLAS axpy (y += a * x in one pass instead of two)? SciPy's BLAS is a second OpenBLAS
+# beside NumPy's; with more than one thread their two spinning thread pools fought over the
+# cores and 2-thread training ran 14x slower (measured with scripts/bench_nn.py).
+
+
 def _scratch(w: np.ndarray, state: dict[str, Any]) -> np.ndarray:
     buffer = state.get("_scratch")
     if buffer is None or buffer.shape != w.shape or buffer.dtype != w.dtype:

@@ -5,7 +5,9 @@
 `loss(X, y, training, rng)`, `predict_scores(X)`) in place and returns a `History`.
 
 Per epoch: the training rows are shuffled with `rng` (one gather into a reused buffer, then
-contiguous minibatches), each minibatch takes one forward/backward pass in training mode
+contiguous minibatches; a remainder smaller than half a batch joins the last full batch, so no
+step rests on a handful of samples, and n = 1797 with batch 128 gives 13 batches of 128 and one of
+133 rather than a 15th batch of 5), each minibatch takes one forward/backward pass in training mode
 (batchnorm batch statistics, dropout masks drawn from `rng`) and one step of the update rule
 applied to all parameters as one flat vector; then the optional max-norm projection of every
 weight matrix. The schedule sets the learning rate per epoch or per iteration (its `unit`).
@@ -258,6 +260,9 @@ def train(
     n = X.shape[0]
     batch_size = min(config.batch_size, n)
     starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] < batch_size / 2:
+        starts.pop()  # the small remainder joins the last full batch (module docstring)
+    ends = [*starts[1:], n]
     X_epoch = np.empty_like(X)
     y_epoch = np.empty_like(y)
     losses = np.empty(len(starts) * config.epochs, dtype=np.float64)
@@ -295,9 +300,9 @@ def train(
         squared_error = 0.0
         diverged = None
         last = len(starts) - 1
-        for b, begin in enumerate(starts):
-            Xb = X_epoch[begin : begin + batch_size]
-            yb = y_epoch[begin : begin + batch_size]
+        for b, (begin, end) in enumerate(zip(starts, ends, strict=True)):
+            Xb = X_epoch[begin:end]
+            yb = y_epoch[begin:end]
             if schedule.unit == "iteration":
                 learning_rate = schedule(iteration)
             loss, _ = network.loss(Xb, yb, training=True, rng=rng, grads_out=flat.grad_views)

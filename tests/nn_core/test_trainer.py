@@ -30,6 +30,29 @@ def test_spiral_reaches_98_percent_with_100_relus():
     assert history.loss[-1] < 0.2 * history.loss[0]
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "sizes"),
+    [(64, [64, 64, 64, 64, 44]),  # remainder 44 >= 32: a batch of its own
+     (128, [128, 172]),  # remainder 44 < 64: joins the last full batch
+     (100, [100, 100, 100]),
+     (500, [300])],
+)
+def test_minibatch_sizes_with_a_small_remainder_merged(batch_size, sizes, monkeypatch):
+    network = fresh()
+    seen = []
+    original = network.loss
+
+    def spy(X, *args, **kwargs):
+        seen.append(X.shape[0])
+        return original(X, *args, **kwargs)
+
+    monkeypatch.setattr(network, "loss", spy)
+    history = train(network, SPIRAL.X, SPIRAL.y, config=TrainConfig(epochs=2,
+                    batch_size=batch_size), rng=np.random.default_rng(0))
+    assert seen == sizes * 2
+    assert history.n_iterations == 2 * len(sizes)
+
+
 def test_history_shapes_and_update_ratio():
     network = fresh()
     config = TrainConfig(epochs=4, batch_size=64)
