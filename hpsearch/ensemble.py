@@ -257,7 +257,8 @@ class _Run:
 
 
 def _infer_metric(study: Any, trials: Sequence[Any], task: str) -> str:
-    """The metric whose value every complete trial reports as its value."""
+    """The metric whose value every complete trial reports as its value (run folders written
+    before the objective stored `study_metric`)."""
     names = [n for n in trials[0].metrics if n.startswith("val_")]
     names += [n for n in trials[0].metrics if not n.startswith("val_")]
     for name in names:
@@ -300,7 +301,9 @@ def _open(run_dir: str | os.PathLike) -> _Run:
         "multilabel" if config.get("multilabel") else "classification")
     classes = None if task == "regression" else np.array(
         config["classes"], dtype=np.dtype(config["classes_dtype"]))
-    metric = _infer_metric(study, trials, task)
+    # The objective records the study's metric; older run folders have it inferred.
+    metric = str(first["study_metric"]) if "study_metric" in first else \
+        _infer_metric(study, trials, task)
     kind = metric.split("_", 1)[-1]
     if kind not in ("accuracy", "loss", "r2"):
         kind = "r2" if task == "regression" else "accuracy"

@@ -99,7 +99,9 @@ def one_seed(seed: int, args: argparse.Namespace, storage: Path) -> dict[str, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0, 1, ...)")
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from here (default 0: seeds 0, 1, ...)")
     parser.add_argument("--n-trials", type=int, default=30)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--strategy", default="gp", choices=("random", "gp", "tpe"))
@@ -120,7 +122,7 @@ def main() -> None:
         storage.mkdir(parents=True, exist_ok=True)
         rows = []
         print("seed  " + "  ".join(f"{c:>17}" for c in columns) + "  single val  study s")
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             row = one_seed(seed, args, storage.resolve())
             rows.append(row)
             print(f"{seed:>4}  " + "  ".join(f"{100 * row[c]:>17.2f}" for c in columns)

@@ -20,7 +20,8 @@ Contract:
   (parameters, batchnorm buffers, preprocessing statistics, from `to_arrays`), plus
   `val_proba`/`test_proba` (classification; `val_pred`/`test_pred` for regression) averaged
   over members, and the learning curves `curve.loss`, `curve.train_score`, `curve.val_score`,
-  `curve.update_ratio.<weight>` of the first member. No pickle anywhere.
+  `curve.update_ratio.<weight>` of the first member, and `study_metric` (the name of the metric
+  that is the trial's value, so the ensemble step never has to guess it). No pickle anywhere.
 - `repeats = N` trains each trial under N seeds spawned from the trial's seed (the seed's
   "same model, different initialisations"); metrics are the members' mean.
 - `model_from_arrays(config, arrays)` rebuilds a fitted network from such artifacts (used by
@@ -318,6 +319,7 @@ class MLPObjective:
         if self.metric not in metrics:
             raise ObjectiveError(f"metric {self.metric!r} is not one the network returns: "
                                  f"{', '.join(sorted(metrics))}")
+        artifacts["study_metric"] = np.array(self.metric)
         return Result(metrics[self.metric], metrics, artifacts)
 
     def _checkpoint(self, model: Any, data: Mapping[str, np.ndarray],

@@ -340,3 +340,25 @@ def test_multilabel_ensemble_thresholds_the_mean_probability(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-6)
     np.testing.assert_array_equal(loaded.predict(X), (proba > 0.5).astype(int))
     assert loaded.n_features == 4
+
+
+def test_the_study_metric_is_recorded_and_used(run_dir, tmp_path):
+    study = hp.load_study(run_dir)
+    best = min(study.trials, key=lambda t: -t.value)
+    assert str(study.artifacts(best.number)["study_metric"]) == "val_accuracy"
+    assert build_ensemble(run_dir, "predictions", top_k=2).metric == "accuracy"
+    # A study ranked by validation loss: ensembles are scored and picked by loss.
+    text = STUDY.format(storage=tmp_path / "runs")
+    text = text.replace("seed = 0", 'seed = 0\nmetric = "val_loss"')
+    text = text.replace("repeats = 2", "repeats = 1").replace("epochs = 8", "epochs = 3")
+    path = tmp_path / "loss.toml"
+    path.write_text(text)
+    spec = load_study_file(path)
+    run(spec)
+    built = build_ensemble(spec.run_dir, "greedy", size=3)
+    assert built.metric == "loss"
+    losses = sorted(t.metrics["val_loss"] for t in hp.load_study(spec.run_dir).trials)
+    assert built.best_val == pytest.approx(losses[0], rel=1e-6)
+    _, y_val = split(spec.run_dir, "val")
+    proba = built.val_output[np.arange(len(y_val)), y_val]  # digits labels are 0..9
+    assert built.val_score == pytest.approx(-np.mean(np.log(proba)), rel=1e-6)
