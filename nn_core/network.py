@@ -282,6 +282,17 @@ class Network:
             buffer = self._work[name] = np.empty(like.shape, dtype=bool)
         return buffer
 
+    def _zeros_like(self, like: np.ndarray) -> np.ndarray:
+        """Read-only zeros shaped like the 2-D `like` (the ReLU's other operand): rows of one
+        cached array per width, grown to the largest batch seen."""
+        rows, width = like.shape
+        name = f"zeros{width}"
+        zeros = self._work.get(name)
+        if zeros is None or zeros.shape[0] < rows:
+            zeros = self._work[name] = np.zeros((rows, width), dtype=self.dtype)
+            zeros.flags.writeable = False
+        return zeros[:rows]
+
     def _ones(self, n: int) -> np.ndarray:
         """A cached ones vector of length n: bias gradients as ones @ dz (a GEMV, ~3x np.sum)."""
         ones = self._work.get("ones")
@@ -358,11 +369,10 @@ class Network:
         if self._kink_log is not None:
             self._record_activation_kinks(z)
         if kind == "relu":
-            # A boolean mask and one multiply beat np.maximum(z, 0) about twofold here (maximum
-            # takes NumPy's NaN-aware path), and the mask serves the backward pass as it is.
-            mask = np.greater(z, 0, out=self._mask_buffer(f"mask{i}", z))
-            np.multiply(z, mask, out=z)
-            cache.activation = mask
+            # Against an array of zeros: NumPy's maximum is vectorised only between arrays, and
+            # np.maximum(z, 0) (a broadcast scalar) runs about 3x slower.
+            np.maximum(z, self._zeros_like(z), out=z)
+            cache.activation = z
             return z
         if kind == "leaky_relu":
             # For 0 <= alpha < 1, max(z, alpha * z) is the leaky ReLU.
@@ -397,7 +407,7 @@ class Network:
         kind = self.config.activation
         a = cache.activation
         if kind == "relu":
-            np.multiply(dh, a, out=dh)  # a is the forward pass's boolean mask
+            np.multiply(dh, np.greater(a, 0, out=self._mask_buffer(f"mask{i}", a)), out=dh)
             return dh
         if kind == "leaky_relu":
             return np.where(a > 0, dh, dh * self.config.leaky_alpha)
