@@ -16,12 +16,19 @@ SPIRAL = make_spiral(100, 3, np.random.default_rng(0))
 @pytest.mark.slow
 def test_digits_default_configuration_reaches_97_percent():
     # The stated configuration: one hidden layer of 256 ReLUs, Adam at 3e-3, L2 1e-3,
-    # 50 epochs, the other keywords at their defaults; 80/20 stratified split, seed 0.
+    # 50 epochs, the other keywords at their defaults; 80/20 stratified splits from seeds 0-2
+    # (the median over three splits: one split's 360 test samples move in 0.28-point steps,
+    # and seed 0 alone sits one sample above the mark). Measured: 97.2, 98.9, 98.9.
     digits = load_digits()
-    parts = split(digits.X, digits.y, 0.0, 0.2, np.random.default_rng(0))
-    model = MLPClassifier(hidden_sizes=(256,), learning_rate=3e-3, reg=1e-3, epochs=50)
-    model.fit(parts.X_train, parts.y_train)
-    assert model.score(parts.X_test, parts.y_test) >= 0.97
+    scores = []
+    for seed in range(3):
+        parts = split(digits.X, digits.y, 0.0, 0.2, np.random.default_rng(seed))
+        model = MLPClassifier(hidden_sizes=(256,), learning_rate=3e-3, reg=1e-3, epochs=50,
+                              seed=seed)
+        model.fit(parts.X_train, parts.y_train)
+        scores.append(model.score(parts.X_test, parts.y_test))
+    assert np.median(scores) >= 0.97
+    assert min(scores) >= 0.96
 
 
 def test_spiral_through_the_estimator():
