@@ -117,7 +117,19 @@ class NetworkConfig:
             raise ValueError("output_dim must be >= 1 for sigmoid_cross_entropy")
 
 
-@dataclass(eq=False)
+def _product(a: np.ndarray, b: np.ndarray, target: np.ndarray | None,
+             shape: tuple[int, ...]) -> np.ndarray:
+    """a @ b as an array of `shape` (a parameter's shape: a maxout weight's (D, k, M) for a
+    (D, k*M) product), computed straight into `target` (an array of that shape) when given."""
+    if target is None:
+        return np.matmul(a, b).reshape(shape)
+    product_shape = (a.shape[0], b.shape[1]) if a.ndim == 2 else (b.shape[1],)
+    np.matmul(a, b, out=target if target.shape == product_shape else
+              target.reshape(product_shape))
+    return target
+
+
+@dataclass(eq=False, slots=True)
 class _HiddenCache:
     """What one hidden layer's backward pass needs."""
 
@@ -168,8 +180,15 @@ class Network:
         weight_keys.append("output.w")
         self.weight_keys = tuple(weight_keys)
         self._loss_fn = LOSSES[cfg.loss]
+        # Names used on every step, formatted once: (weight, bias, z buffer, dh buffer, mask).
+        self._names = tuple((f"hidden{i}.w", f"hidden{i}.b", f"z{i}", f"dh{i}", f"mask{i}")
+                            for i in range(1, len(cfg.hidden_sizes) + 1))
+        # Gradients the layers compute into arrays of their own (the rest go straight into
+        # `grads_out`): batchnorm's gamma/beta and PReLU's slopes.
+        self._copied_grads = tuple(k for k in self.params if k.startswith(("bn", "prelu")))
         self._kink_log: list[np.ndarray] | None = None
         self._work: dict[str, np.ndarray] = {}  # reused activation buffers, see _buffer
+        self._zeros: dict[int, np.ndarray] = {}  # see _zeros_like
 
     # --- public API -------------------------------------------------------------------------
 
@@ -189,21 +208,25 @@ class Network:
         """
         cfg = self.config
         X = self._check_input(X)
+        if grads_out is not None and grads_out.keys() != self.params.keys():
+            raise ValueError("grads_out must hold an array for every parameter: "
+                             f"{', '.join(self.params)}")
         use_dropout = training and cfg.dropout > 0.0
         if use_dropout:
             rng = check_generator("rng (needed for dropout in training mode)", rng)
         p = self.params
         caches: list[_HiddenCache] = []
         h = X
-        for i in range(1, len(cfg.hidden_sizes) + 1):
+        for i, (w_key, b_key, z_name, _, _) in enumerate(self._names, start=1):
             cache = _HiddenCache(inputs=h)
-            w = p[f"hidden{i}.w"]
-            w2 = w.reshape(w.shape[0], -1)
-            z = h @ w2 if y is None else np.matmul(h, w2, out=self._buffer(f"z{i}", h, w2))
+            w = p[w_key]
+            w2 = w if w.ndim == 2 else w.reshape(w.shape[0], -1)
+            z = h @ w2 if y is None else np.matmul(h, w2, out=self._buffer(z_name, h, w2))
             if cfg.batchnorm:
                 z = self._batchnorm_forward(i, z, training, cache)
             else:
-                z += p[f"hidden{i}.b"].reshape(-1)
+                b = p[b_key]
+                z += b if b.ndim == 1 else b.reshape(-1)
             h = self._activation_forward(i, z, cache)
             if use_dropout:
                 mask = dropout_mask(h.shape, 1.0 - cfg.dropout, rng, self.dtype)
@@ -233,6 +256,7 @@ class Network:
         dh = np.matmul(dscores, w_out.T, out=self._buffer("dh", dscores, w_out.T)) \
             if caches else None
         for i in range(len(caches), 0, -1):
+            w_key, b_key, _, dh_name, _ = self._names[i - 1]
             cache = caches[i - 1]
             if cache.dropout_mask is not None:
                 dh *= cache.dropout_mask
@@ -242,18 +266,12 @@ class Network:
                     dz, cache.batchnorm
                 )
             else:
-                key = f"hidden{i}.b"
-                target = out.get(key)
-                grads[key] = np.matmul(ones, dz, out=None if target is None else
-                                       target.reshape(-1)).reshape(p[key].shape)
-            key = f"hidden{i}.w"
-            w = p[key]
-            w2 = w.reshape(w.shape[0], -1)
-            target = out.get(key)
-            grads[key] = np.matmul(cache.inputs.T, dz, out=None if target is None else
-                                   target.reshape(w2.shape)).reshape(w.shape)
+                grads[b_key] = _product(ones, dz, out.get(b_key), p[b_key].shape)
+            w = p[w_key]
+            w2 = w if w.ndim == 2 else w.reshape(w.shape[0], -1)
+            grads[w_key] = _product(cache.inputs.T, dz, out.get(w_key), w.shape)
             if i > 1:  # the input's own gradient is never needed
-                dh = np.matmul(dz, w2.T, out=self._buffer(f"dh{i}", dz, w2.T))
+                dh = np.matmul(dz, w2.T, out=self._buffer(dh_name, dz, w2.T))
 
         if cfg.reg > 0.0 and cfg.regularization != "none":
             for key in self.weight_keys:
@@ -261,9 +279,8 @@ class Network:
                 loss += value
                 grads[key] += grad
         if grads_out is not None:
-            for key, grad in grads.items():  # keys the layers computed into their own arrays
-                if not np.may_share_memory(grad, grads_out[key]):
-                    np.copyto(grads_out[key], grad)
+            for key in self._copied_grads:  # computed by the layers into their own arrays
+                np.copyto(grads_out[key], grads[key])
             return loss, grads_out
         return loss, {key: grads[key] for key in p}
 
@@ -286,10 +303,9 @@ class Network:
         """Read-only zeros shaped like the 2-D `like` (the ReLU's other operand): rows of one
         cached array per width, grown to the largest batch seen."""
         rows, width = like.shape
-        name = f"zeros{width}"
-        zeros = self._work.get(name)
+        zeros = self._zeros.get(width)
         if zeros is None or zeros.shape[0] < rows:
-            zeros = self._work[name] = np.zeros((rows, width), dtype=self.dtype)
+            zeros = self._zeros[width] = np.zeros((rows, width), dtype=self.dtype)
             zeros.flags.writeable = False
         return zeros[:rows]
 
@@ -407,7 +423,8 @@ class Network:
         kind = self.config.activation
         a = cache.activation
         if kind == "relu":
-            np.multiply(dh, np.greater(a, 0, out=self._mask_buffer(f"mask{i}", a)), out=dh)
+            mask = np.greater(a, 0, out=self._mask_buffer(self._names[i - 1][4], a))
+            np.multiply(dh, mask, out=dh)
             return dh
         if kind == "leaky_relu":
             return np.where(a > 0, dh, dh * self.config.leaky_alpha)
