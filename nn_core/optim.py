@@ -194,6 +194,52 @@ def adam(
     return w, state
 
 
+def adam_scaled_moments(
+    w: np.ndarray,
+    dw: np.ndarray,
+    state: dict[str, Any],
+    learning_rate: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The `adam` step in 10 passes over memory instead of 12, for the trainer's flat vector.
+
+    Keeps the moments scaled, `state["_m_scaled"]` = m / (1 - b1) and `state["_v_scaled"]` =
+    v / (1 - b2), so that their updates need no scaling pass (M = b1 M + dw; V = b2 V + dw**2)
+    and the constants move into the scalar step; `state["t"]` as in `adam`. The same steps as
+    `adam` up to rounding (tests/nn_core/test_optim.py). The trainer uses it for
+    `optimizer="adam"`; `adam` itself keeps the documented `m`/`v` state.
+    """
+    m_scaled = state.get("_m_scaled")
+    if m_scaled is None:
+        m_scaled = state["_m_scaled"] = np.zeros_like(w)
+        state["_v_scaled"] = np.zeros_like(w)
+        state["t"] = 0
+    v_scaled = state["_v_scaled"]
+    t = state["t"] = state["t"] + 1
+    scratch = _scratch(w, state)
+    m_scaled *= beta1
+    m_scaled += dw
+    np.multiply(dw, dw, out=scratch)
+    v_scaled *= beta2
+    v_scaled += scratch
+    # mhat / (sqrt(vhat) + eps) with mhat = (1 - b1) M / (1 - b1**t), vhat = (1 - b2) V /
+    # (1 - b2**t): = (1 - b1) / (1 - b1**t) / a * M / (sqrt(V) + eps / a), a = sqrt of the
+    # vhat factor.
+    a = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
+    step_size = learning_rate * (1.0 - beta1) / (1.0 - beta1**t) / a
+    np.sqrt(v_scaled, out=scratch)
+    scratch += epsilon / a
+    np.divide(m_scaled, scratch, out=scratch)
+    scratch *= step_size
+    w -= scratch
+    return w, state
+
+
+# What the trainer runs for a rule name: the same maths in fewer passes where there is one.
+TRAINER_RULES: dict[str, Rule] = {"adam": adam_scaled_moments}
+
 OPTIMIZERS: dict[str, Rule] = {
     "sgd": sgd,
     "momentum": momentum,

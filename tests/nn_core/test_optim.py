@@ -96,6 +96,28 @@ def test_adam_two_steps_by_hand():
     assert state["t"] == 2
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_trainer_adam_with_scaled_moments_takes_adams_steps(dtype):
+    rng = np.random.default_rng(0)
+    w_ref = rng.normal(size=50).astype(dtype)
+    w = w_ref.copy()
+    ref_state: dict = {}
+    state: dict = {}
+    settings = {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-3}
+    for _ in range(20):
+        dw = rng.normal(size=50).astype(dtype)
+        dw[:5] = 0.0  # parameters without gradient: both forms must leave them alone
+        w_ref, ref_state = optim.adam(w_ref, dw.copy(), ref_state, **settings)
+        w, state = optim.adam_scaled_moments(w, dw.copy(), state, **settings)
+        assert w.dtype == dtype
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(w, w_ref, rtol=rtol)
+    np.testing.assert_allclose(state["_m_scaled"] * 0.2, ref_state["m"], rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(state["_v_scaled"] * 0.01, ref_state["v"], rtol=rtol)
+    assert state["t"] == ref_state["t"] == 20
+    assert optim.TRAINER_RULES["adam"] is optim.adam_scaled_moments
+
+
 def test_rules_work_in_float32_without_upcasting():
     w = W0.astype(np.float32)
     for name, rule in optim.OPTIMIZERS.items():
