@@ -1,6 +1,7 @@
 """Ensembles built from a finished run folder, without retraining.
 
-Contract: `build_ensemble(run_dir, method, top_k=None, size=20, trial=None) -> EnsembleBuild`
+Contract: `build_ensemble(run_dir, method, top_k=None, size=20, trial=None, bags=None,
+bag_fraction=None) -> EnsembleBuild`
 reads the study (read-only), its `data.npz` and the trials' artifacts written by the network
 objective (`hpsearch.objectives.mlp`), and returns the `Ensemble` (see `hpsearch.ensemble_file`)
 with a table of its members and its validation and test scores beside the best single trial's.
@@ -15,6 +16,9 @@ with the trial's weight divided by the number of members. Methods:
   predictions: start empty and `size` times add the trial (repeats allowed) whose addition
   gives the best validation score (ties: lower validation loss, then the better-ranked trial);
   weights are the counts. Candidates: the top `top_k` trials (default: every complete trial).
+  Bagged, as the paper advises against overfitting the validation set: the selection runs
+  `bags` times (default 20) on a random `bag_fraction` (default 0.5) of the candidates, drawn
+  from the study's seed, and the counts add up; `bags=1, bag_fraction=1` is the plain method.
 - `parameters`: one network whose parameters (and batchnorm buffers) are the mean of its
   members': with `trial`, that trial's checkpoints (`checkpoint_epochs`) and final network
   (the "running average" of snapshots); otherwise every member of the top `top_k` trials
@@ -47,8 +51,8 @@ from hpsearch.ensemble_file import Ensemble, make_ensemble
 from hpsearch.exceptions import EnsembleError, HpsearchError
 from hpsearch.trial import TrialState
 
-__all__ = ["METHODS", "EnsembleBuild", "average_parameters", "build_ensemble",
-           "check_averaging", "greedy_selection"]
+__all__ = ["METHODS", "EnsembleBuild", "average_parameters", "bagged_greedy_selection",
+           "build_ensemble", "check_averaging", "greedy_selection"]
 
 METHODS = ("predictions", "greedy", "parameters", "snapshot")
 _EPS = 1e-12
@@ -100,6 +104,26 @@ def greedy_selection(outputs: np.ndarray, key: Callable[[np.ndarray], Any],
                 best, best_key = m, value
         counts[best] += 1
         total += outputs[best]
+    return counts
+
+
+def bagged_greedy_selection(outputs: np.ndarray, key: Callable[[np.ndarray], Any], size: int,
+                            bags: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Bagged ensemble selection (Caruana et al., 2004, section 2.5), their remedy for greedy
+    selection overfitting a small validation set: `bags` times, `greedy_selection` of `size`
+    picks among a random `fraction` of the candidates (at least one); returns the summed counts
+    (M,). With bags=1 and fraction=1 it is `greedy_selection` itself."""
+    if bags < 1:
+        raise EnsembleError(f"the number of bags must be at least 1, got {bags}")
+    if not 0.0 < fraction <= 1.0:
+        raise EnsembleError(f"the bag fraction must be in (0, 1], got {fraction}")
+    outputs = np.asarray(outputs, dtype=np.float64)
+    m = len(outputs)
+    chosen = max(1, round(fraction * m))
+    counts = np.zeros(m, dtype=np.int64)
+    for _ in range(bags):
+        subset = np.arange(m) if chosen == m else np.sort(rng.choice(m, chosen, replace=False))
+        counts[subset] += greedy_selection(outputs[subset], key, size)
     return counts
 
 
@@ -448,7 +472,8 @@ def _one_network_or_snapshots(run: _Run, method: str, top_k: int | None, trial: 
 
 
 def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = None,
-                   size: int = 20, trial: int | None = None) -> EnsembleBuild:
+                   size: int = 20, trial: int | None = None, bags: int | None = None,
+                   bag_fraction: float | None = None) -> EnsembleBuild:
     """Build an ensemble from a run folder; see the module docstring."""
     if method not in METHODS:
         raise EnsembleError(f"unknown method {method!r}; choose {' | '.join(METHODS)}")
@@ -457,7 +482,13 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
     run = _open(run_dir)
     if trial is not None and trial not in {t.number for t in run.trials}:
         raise EnsembleError(f"trial {trial} is not a complete trial of {run.path}")
+    if method != "greedy" and (bags is not None or bag_fraction is not None):
+        raise EnsembleError(f"--bags and --bag-fraction apply to greedy, not {method}")
     note, options = "", {"top_k": top_k, "size": size, "trial": trial}
+    if method == "greedy":
+        bags = 20 if bags is None else bags
+        bag_fraction = 0.5 if bag_fraction is None else bag_fraction
+        options.update(bags=bags, bag_fraction=bag_fraction)
     if method == "predictions":
         chosen = _top(run, top_k, 5)
         members, rows, val, test = _by_trial(run, {t.number: 1.0 for t in chosen})
@@ -465,10 +496,14 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
     elif method == "greedy":
         candidates = _top(run, top_k, None)
         outputs = np.stack([_trial_output(run, t.number, "val") for t in candidates])
-        counts = greedy_selection(outputs, run.key, size)
+        # Bags are drawn from the study's seed, so a run folder always gives the same ensemble.
+        rng = np.random.default_rng(np.random.SeedSequence([run.study.seed or 0, 7]))
+        counts = bagged_greedy_selection(outputs, run.key, size, bags, bag_fraction, rng)
         weights = {t.number: float(c) for t, c in zip(candidates, counts, strict=True) if c}
         members, rows, val, test = _by_trial(run, weights)
-        note = (f"greedy selection of {size} picks from {len(candidates)} trials: "
+        bagging = "" if bags == 1 and bag_fraction == 1.0 else \
+            f" in each of {bags} bags of {bag_fraction:g} of them"
+        note = (f"greedy selection of {size} picks from {len(candidates)} trials{bagging}: "
                 f"{len(weights)} distinct")
     else:
         members, rows, val, test, note = _one_network_or_snapshots(run, method, top_k, trial)

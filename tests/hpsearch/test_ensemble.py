@@ -9,6 +9,7 @@ import pytest
 import hpsearch as hp
 from hpsearch.ensemble import (
     average_parameters,
+    bagged_greedy_selection,
     build_ensemble,
     check_averaging,
     greedy_selection,
@@ -116,10 +117,45 @@ def test_greedy_selection_on_a_hand_made_case():
         greedy_selection(outputs, key, 0)
 
 
+def test_bagged_selection_adds_up_greedy_counts_over_random_halves():
+    # Candidate 1 is the best alone and with any partner, so it wins every bag holding it.
+    outputs = np.array([[0.8, 0.8], [1.0, 1.0], [0.0, 0.0], [3.0, 3.0]])
+
+    def key(mean):
+        return -abs(float(mean.mean()) - 1.0)
+
+    plain = bagged_greedy_selection(outputs, key, 3, 1, 1.0, np.random.default_rng(0))
+    assert plain.tolist() == greedy_selection(outputs, key, 3).tolist() == [0, 3, 0, 0]
+    rng = np.random.default_rng(5)
+    counts = bagged_greedy_selection(outputs, key, 3, 10, 0.5, rng)
+    assert counts.sum() == 30
+    # Replay the bags: each is a greedy selection over the drawn half.
+    replay, expected, holding_1 = np.random.default_rng(5), np.zeros(4, dtype=int), 0
+    for _ in range(10):
+        subset = np.sort(replay.choice(4, 2, replace=False))
+        expected[subset] += greedy_selection(outputs[subset], key, 3)
+        holding_1 += 1 in subset
+    assert counts.tolist() == expected.tolist()
+    assert 0 < holding_1 < 10 and counts[1] == 3 * holding_1
+    with pytest.raises(EnsembleError, match="bags"):
+        bagged_greedy_selection(outputs, key, 3, 0, 0.5, rng)
+    with pytest.raises(EnsembleError, match="fraction"):
+        bagged_greedy_selection(outputs, key, 3, 2, 0.0, rng)
+
+
 def test_greedy_weights_are_the_counts(run_dir):
-    built = build_ensemble(run_dir, "greedy", size=7)
+    built = build_ensemble(run_dir, "greedy", size=7, bags=1, bag_fraction=1.0)
     weights = [r["weight"] * 7 for r in built.rows]
     assert np.allclose(weights, np.round(weights)) and sum(weights) == pytest.approx(7)
+    bagged = build_ensemble(run_dir, "greedy", size=7, bags=4)
+    weights = [r["weight"] * 28 for r in bagged.rows]
+    assert np.allclose(weights, np.round(weights)) and sum(weights) == pytest.approx(28)
+    again = build_ensemble(run_dir, "greedy", size=7, bags=4)  # bags drawn from the study seed
+    assert [(r["trial"], r["weight"]) for r in again.rows] == \
+        [(r["trial"], r["weight"]) for r in bagged.rows]
+    assert bagged.options["bags"] == 4 and bagged.options["bag_fraction"] == 0.5
+    with pytest.raises(EnsembleError, match="apply to greedy"):
+        build_ensemble(run_dir, "predictions", bags=3)
 
 
 def _trained_pair(run_dir):

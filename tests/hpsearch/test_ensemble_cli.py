@@ -159,3 +159,15 @@ def test_ensemble_bad_run_folder(tmp_path):
     assert result.exit_code == 2 and "no such run folder" in result.stderr
     result = invoke("ensemble", tmp_path, "--method", "bagging")
     assert result.exit_code == 2
+
+
+def test_greedy_bagging_options(run_dir):
+    result = invoke("ensemble", run_dir, "--method", "greedy", "--bags", "1", "--bag-fraction", "1")
+    assert result.exit_code == 0, result.output
+    assert "bags" not in result.stdout  # the plain method says nothing of bags
+    result = invoke("ensemble", run_dir, "--method", "greedy", "--bags", "5")
+    assert result.exit_code == 0 and "in each of 5 bags of 0.5 of them" in result.stdout
+    result = invoke("ensemble", run_dir, "--method", "predictions", "--bags", "5")
+    assert result.exit_code == 2 and "apply to greedy" in result.stderr
+    result = invoke("ensemble", run_dir, "--method", "greedy", "--bag-fraction", "1.5")
+    assert result.exit_code == 2 and "bag fraction must be in (0, 1]" in result.stderr
