@@ -16,9 +16,10 @@ with the trial's weight divided by the number of members. Methods:
   predictions: start empty and `size` times add the trial (repeats allowed) whose addition
   gives the best validation score (ties: lower validation loss, then the better-ranked trial);
   weights are the counts. Candidates: the top `top_k` trials (default: every complete trial).
-  Bagged, as the paper advises against overfitting the validation set: the selection runs
-  `bags` times (default 20) on a random `bag_fraction` (default 0.5) of the candidates, drawn
-  from the study's seed, and the counts add up; `bags=1, bag_fraction=1` is the plain method.
+  Optionally bagged (the paper's remedy for overfitting the validation set): with `bags` > 1
+  the selection runs `bags` times on a random `bag_fraction` (default 0.5) of the candidates,
+  drawn from the study's seed, and the counts add up. The default is the plain method (bags=1):
+  on digits, 35 seeds, bagging did not beat it (scripts/ensemble_study.py).
 - `parameters`: one network whose parameters (and batchnorm buffers) are the mean of its
   members': with `trial`, that trial's checkpoints (`checkpoint_epochs`) and final network
   (the "running average" of snapshots); otherwise every member of the top `top_k` trials
@@ -486,8 +487,9 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
         raise EnsembleError(f"--bags and --bag-fraction apply to greedy, not {method}")
     note, options = "", {"top_k": top_k, "size": size, "trial": trial}
     if method == "greedy":
-        bags = 20 if bags is None else bags
-        bag_fraction = 0.5 if bag_fraction is None else bag_fraction
+        bags = 1 if bags is None else bags
+        if bag_fraction is None:
+            bag_fraction = 1.0 if bags == 1 else 0.5
         options.update(bags=bags, bag_fraction=bag_fraction)
     if method == "predictions":
         chosen = _top(run, top_k, 5)

@@ -46,8 +46,8 @@ def ensemble(
     method: Annotated[Method, typer.Option("--method", help="predictions (mean of the top k), greedy (ensemble selection on validation), parameters (one averaged network), snapshot (one trial's checkpoints).")] = Method.predictions,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Candidates: the best K trials (default: 5; greedy: every complete trial).")] = None,
     size: Annotated[int, typer.Option("--size", help="greedy: number of picks (with replacement).")] = 20,
-    bags: Annotated[int | None, typer.Option("--bags", help="greedy: selections on random subsets of the candidates, counts added up (default 20; 1 with --bag-fraction 1 is plain greedy).")] = None,
-    bag_fraction: Annotated[float | None, typer.Option("--bag-fraction", help="greedy: the share of the candidates in each bag (default 0.5).")] = None,
+    bags: Annotated[int | None, typer.Option("--bags", help="greedy: selections on random subsets of the candidates, counts added up (default 1: plain greedy).")] = None,
+    bag_fraction: Annotated[float | None, typer.Option("--bag-fraction", help="greedy: the share of the candidates in each bag (default 0.5 with --bags > 1).")] = None,
     trial: Annotated[int | None, typer.Option("--trial", help="snapshot/parameters: the trial whose checkpoints to use (snapshot default: the best).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the ensemble to this .npz file.")] = None,
 ) -> None:

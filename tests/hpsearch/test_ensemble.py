@@ -144,7 +144,8 @@ def test_bagged_selection_adds_up_greedy_counts_over_random_halves():
 
 
 def test_greedy_weights_are_the_counts(run_dir):
-    built = build_ensemble(run_dir, "greedy", size=7, bags=1, bag_fraction=1.0)
+    built = build_ensemble(run_dir, "greedy", size=7)  # plain: one bag of every candidate
+    assert built.options["bags"] == 1 and built.options["bag_fraction"] == 1.0
     weights = [r["weight"] * 7 for r in built.rows]
     assert np.allclose(weights, np.round(weights)) and sum(weights) == pytest.approx(7)
     bagged = build_ensemble(run_dir, "greedy", size=7, bags=4)
