@@ -17,7 +17,8 @@ The contract every rule follows::
 - Hyperparameters are keyword arguments with the seed's usual defaults.
 
 `OPTIMIZERS` maps names to the rules; `get_rule(name)` raises ValueError naming the argument
-for an unknown name. `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it
+for an unknown name. `TRAINER_RULES` names faster equivalents the trainer runs instead
+(`adam_scaled_moments` for `adam`: the same steps in fewer passes, with private state). `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it
 trains a network's flattened parameters directly and suits small data sets.
 """
 
