@@ -120,7 +120,7 @@ def bagged_greedy_selection(outputs: np.ndarray, key: Callable[[np.ndarray], Any
         raise EnsembleError(f"the bag fraction must be in (0, 1], got {fraction}")
     outputs = np.asarray(outputs, dtype=np.float64)
     m = len(outputs)
-    chosen = max(1, round(fraction * m))
+    chosen = max(1, int(fraction * m + 0.5))  # half up (round() would round half to even)
     counts = np.zeros(m, dtype=np.int64)
     for _ in range(bags):
         subset = np.arange(m) if chosen == m else np.sort(rng.choice(m, chosen, replace=False))

@@ -35,6 +35,12 @@ __all__ = [
 LossFunction = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 
 
+def _as_float(scores: np.ndarray) -> np.ndarray:
+    """Scores as a floating-point array (integer scores become float64)."""
+    scores = np.asarray(scores)
+    return scores if scores.dtype.kind == "f" else scores.astype(np.float64)
+
+
 def _check_scores(scores: np.ndarray) -> None:
     if scores.ndim != 2:
         raise ValueError(f"scores must have shape (N, C); got shape {scores.shape}")
@@ -83,6 +89,7 @@ def _ones(c: int, dtype: np.dtype) -> np.ndarray:
 
 def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy. scores (N, C), y int (N,). Returns (loss, dscores (N, C))."""
+    scores = _as_float(scores)
     y = _check_labels(scores, y)
     n, c = scores.shape
     if n == 0:
@@ -93,9 +100,9 @@ def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     # matrix-vector product (3x faster than sum(axis=1)).
     row_starts = _row_starts(n, c)
     shift = scores.reshape(-1)[row_starts + scores.argmax(axis=1)]
-    probs = scores - shift[:, None]
+    probs = np.subtract(scores, shift[:, None], order="C")  # flat is then a view of probs
     flat = probs.reshape(-1)
-    picked = row_starts + y
+    picked = row_starts + y.astype(np.intp, copy=False)  # uint64 + int64 would be float
     # -log p_y = log(sum_j exp(s_j)) - s_y, both taken after the max shift.
     picked_sum = float(flat[picked].sum(dtype=np.float64))
     np.exp(probs, out=probs)
@@ -109,6 +116,7 @@ def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
 
 def svm_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Multiclass hinge: sum over j != y of max(0, s_j - s_y + 1). scores (N, C), y int (N,)."""
+    scores = _as_float(scores)
     y = _check_labels(scores, y)
     n = scores.shape[0]
     rows = np.arange(n)
@@ -128,6 +136,7 @@ def sigmoid_cross_entropy_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float
 
     Uses the stable form max(s, 0) - s * y + log1p(exp(-|s|)); the gradient is sigmoid(s) - y.
     """
+    scores = _as_float(scores)
     y = _check_targets(scores, y).astype(scores.dtype, copy=False)
     n = scores.shape[0]
     per_entry = np.maximum(scores, 0) - scores * y + np.log1p(np.exp(-np.abs(scores)))
@@ -142,6 +151,7 @@ def sigmoid_cross_entropy_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float
 
 def l2_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Squared L2 regression loss ||f_i - y_i||^2, averaged over N. scores (N, C), y (N, C)."""
+    scores = _as_float(scores)
     y = _check_targets(scores, y)
     n = scores.shape[0]
     diff = scores - y.astype(scores.dtype, copy=False)
@@ -152,6 +162,7 @@ def l2_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
 
 def l1_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """L1 regression loss ||f_i - y_i||_1, averaged over N. scores (N, C), y (N, C)."""
+    scores = _as_float(scores)
     y = _check_targets(scores, y)
     n = scores.shape[0]
     diff = scores - y.astype(scores.dtype, copy=False)

@@ -124,8 +124,12 @@ def _product(a: np.ndarray, b: np.ndarray, target: np.ndarray | None,
     if target is None:
         return np.matmul(a, b).reshape(shape)
     product_shape = (a.shape[0], b.shape[1]) if a.ndim == 2 else (b.shape[1],)
-    np.matmul(a, b, out=target if target.shape == product_shape else
-              target.reshape(product_shape))
+    if target.shape == product_shape:
+        np.matmul(a, b, out=target)
+    elif target.flags.c_contiguous:  # then the reshape is a view of target
+        np.matmul(a, b, out=target.reshape(product_shape))
+    else:
+        np.copyto(target, np.matmul(a, b).reshape(shape))
     return target
 
 
@@ -227,7 +231,7 @@ class Network:
             else:
                 b = p[b_key]
                 z += b if b.ndim == 1 else b.reshape(-1)
-            h = self._activation_forward(i, z, cache)
+            h = self._activation_forward(i, z, cache, reuse=y is not None)
             if use_dropout:
                 mask = dropout_mask(h.shape, 1.0 - cfg.dropout, rng, self.dtype)
                 cache.dropout_mask = mask
@@ -379,15 +383,19 @@ class Network:
         cache.batchnorm = bn_cache
         return out
 
-    def _activation_forward(self, i: int, z: np.ndarray, cache: _HiddenCache) -> np.ndarray:
-        """Applies layer i's activation to z (N, width), in place where the backward allows."""
+    def _activation_forward(self, i: int, z: np.ndarray, cache: _HiddenCache,
+                            reuse: bool = False) -> np.ndarray:
+        """Applies layer i's activation to z (N, width), in place where the backward allows.
+
+        reuse: the training path, whose cached helper arrays live as long as the network (like
+        its activation buffers); inference never grows them."""
         kind = self.config.activation
         if self._kink_log is not None:
             self._record_activation_kinks(z)
         if kind == "relu":
             # Against an array of zeros: NumPy's maximum is vectorised only between arrays, and
             # np.maximum(z, 0) (a broadcast scalar) runs about 3x slower.
-            np.maximum(z, self._zeros_like(z), out=z)
+            np.maximum(z, self._zeros_like(z) if reuse else 0, out=z)
             cache.activation = z
             return z
         if kind == "leaky_relu":

@@ -18,8 +18,9 @@ The contract every rule follows::
 
 `OPTIMIZERS` maps names to the rules; `get_rule(name)` raises ValueError naming the argument
 for an unknown name. `TRAINER_RULES` names faster equivalents the trainer runs instead
-(`adam_scaled_moments` for `adam`: the same steps in fewer passes, with private state). `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it
-trains a network's flattened parameters directly and suits small data sets.
+(`adam_scaled_moments` for `adam`: the same steps in fewer passes, with private state).
+`lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it trains a network's
+flattened parameters directly and suits small data sets.
 """
 
 from __future__ import annotations

@@ -43,6 +43,27 @@ def test_test_points_are_away_from_kinks(rng):
     assert np.min(np.abs(margins)) > 1e-4
 
 
+@pytest.mark.parametrize("name", ["softmax", "svm"])
+def test_label_losses_accept_any_layout_and_integer_kind(rng, name):
+    loss_fn = losses.get_loss(name)
+    scores = rng.standard_normal((6, 4)) * 2
+    y = rng.integers(0, 4, 6)
+    loss, dscores = loss_fn(scores, y)
+    for variant, labels in [(np.asfortranarray(scores), y),  # flat views need C order
+                            (np.ascontiguousarray(scores.T).T, y),
+                            (scores[:, ::-1][:, ::-1], y),
+                            (scores, y.astype(np.uint64)),  # uint64 + int64 offsets is float
+                            (scores, y.astype(np.int8))]:
+        other, dother = loss_fn(variant, labels)
+        assert other == pytest.approx(loss, rel=1e-12)
+        np.testing.assert_allclose(dother, dscores, rtol=1e-12, atol=1e-15)
+    whole = np.round(scores * 3).astype(np.int64)  # integer scores are scored as floats
+    loss, dscores = loss_fn(whole, y)
+    other, dother = loss_fn(whole.astype(np.float64), y)
+    assert loss == pytest.approx(other, rel=1e-12)
+    np.testing.assert_allclose(dscores, dother, rtol=1e-12)
+
+
 def test_softmax_of_equal_scores_is_log_c():
     loss, _ = losses.softmax_loss(np.zeros((5, 10)), np.arange(5))
     assert loss == pytest.approx(math.log(10))

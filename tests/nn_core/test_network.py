@@ -241,9 +241,10 @@ def test_eval_mode_is_deterministic_and_training_differs_with_dropout():
     assert not np.allclose(a, b)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "prelu", "maxout"])
 @pytest.mark.parametrize("batchnorm", [False, True])
-def test_grads_out_receives_the_same_gradients(activation, batchnorm):
+def test_grads_out_receives_the_same_gradients(activation, batchnorm, order):
     """The trainer's path (gradients written into given arrays, reused activation buffers)
     matches the plain one, also when called twice (no stale buffer leaks into the second)."""
     config = NetworkConfig(6, 3, hidden_sizes=(5, 4), activation=activation,
@@ -253,9 +254,25 @@ def test_grads_out_receives_the_same_gradients(activation, batchnorm):
     for _ in range(2):
         X, y = data.normal(size=(7, 6)), data.integers(0, 3, size=7)
         loss, grads = network.loss(X, y, training=True, rng=np.random.default_rng(2))
-        out = {key: np.full_like(value, np.nan) for key, value in network.params.items()}
+        # Fortran-ordered targets (maxout's 3-D weights) cannot be reshaped as views.
+        out = {key: np.full_like(value, np.nan, order=order)
+               for key, value in network.params.items()}
         loss_out, returned = network.loss(X, y, training=True, rng=np.random.default_rng(2),
                                           grads_out=out)
         assert returned is out and loss_out == pytest.approx(loss, rel=1e-12)
         for key in grads:
             np.testing.assert_allclose(out[key], grads[key], rtol=1e-12, atol=1e-15)
+
+
+def test_inference_keeps_no_helper_arrays():
+    # Training reuses buffers sized by the minibatch; scoring a large X must not pin a copy of
+    # its size for the life of the network.
+    network = Network(NetworkConfig(8, 3, hidden_sizes=(16,)), np.random.default_rng(0))
+    X = np.random.default_rng(1).normal(size=(5000, 8))
+    expected = np.maximum(X @ network.params["hidden1.w"] + network.params["hidden1.b"], 0)
+    expected = expected @ network.params["output.w"] + network.params["output.b"]
+    np.testing.assert_allclose(network.loss(X), expected, rtol=1e-5, atol=1e-6)  # float32
+    assert not network._zeros and not network._work
+    network.loss(X[:32], np.zeros(32, dtype=int), training=True)
+    assert [z.shape for z in network._zeros.values()] == [(32, 16)]
+    assert not any(z.flags.writeable for z in network._zeros.values())
