@@ -146,7 +146,7 @@ def rmsprop(
 
 
 def _scaled_step(w, dw, cache, scratch, learning_rate, epsilon) -> None:
-    # w -= lr * dw / (sqrt(cache) + eps), without temporaries.
+    # w -= lr * dw / (sqrt(cache) + eps), without temporaries (Adam passes m, v and its step).
     np.sqrt(cache, out=scratch)
     scratch += epsilon
     np.divide(dw, scratch, out=scratch)
@@ -188,11 +188,7 @@ def adam(
     # mhat / (sqrt(vhat) + eps) = m * c2 / c1 / (sqrt(v) + eps * c2), c_i = sqrt-ish corrections.
     correction2 = math.sqrt(1.0 - beta2**t)
     step_size = learning_rate * correction2 / (1.0 - beta1**t)
-    np.sqrt(v, out=scratch)
-    scratch += epsilon * correction2
-    np.divide(m, scratch, out=scratch)
-    scratch *= step_size
-    w -= scratch
+    _scaled_step(w, m, v, scratch, step_size, epsilon * correction2)
     return w, state
 
 
@@ -231,11 +227,7 @@ def adam_scaled_moments(
     # vhat factor.
     a = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
     step_size = learning_rate * (1.0 - beta1) / (1.0 - beta1**t) / a
-    np.sqrt(v_scaled, out=scratch)
-    scratch += epsilon / a
-    np.divide(m_scaled, scratch, out=scratch)
-    scratch *= step_size
-    w -= scratch
+    _scaled_step(w, m_scaled, v_scaled, scratch, step_size, epsilon / a)
     return w, state
 
 
