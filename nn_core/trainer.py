@@ -240,8 +240,7 @@ def train(
     callback = _with_val_loss(callback)
     if config.optimizer == "lbfgs":
         return _train_lbfgs(network, X, y, X_val, y_val, config, callback, task, metric)
-    optim.get_rule(config.optimizer)  # checks the name
-    rule = optim.TRAINER_RULES.get(config.optimizer) or optim.get_rule(config.optimizer)
+    rule = optim.TRAINER_RULES.get(config.optimizer, optim.get_rule(config.optimizer))
     settings = config.rule_settings()
     if not (isinstance(config.batch_size, int) and config.batch_size >= 1):
         raise ValueError(f"batch_size must be a positive integer; got {config.batch_size!r}")
