@@ -38,8 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hpsearch.exceptions import StudyError
-from hpsearch.executor import Executor, TrialTask, run_trial
-from hpsearch.pruning import PruningService, ReportClient, ReportServer
+from hpsearch.executor import SocketReportsExecutor, TrialTask, run_trial
 
 __all__ = ["DaskExecutor", "WorkerLost", "WATCHDOG_GRACE"]
 
@@ -65,7 +64,7 @@ def _driver_host(address: str) -> str:
             return socket.gethostbyname(socket.gethostname())
 
 
-class DaskExecutor(Executor):
+class DaskExecutor(SocketReportsExecutor):
     """Trials as tasks on a Dask cluster; see the module docstring."""
 
     def __init__(self, scheduler: Any, n_jobs: int, trial_timeout: float | None = None,
@@ -93,7 +92,6 @@ class DaskExecutor(Executor):
         self.n_workers = n_jobs
         self.trial_timeout = trial_timeout
         self._dask: dict[cf.Future, Any] = {}
-        self._server: ReportServer | None = None
 
     @property
     def address(self) -> str:
@@ -144,14 +142,8 @@ class DaskExecutor(Executor):
         return False
 
     # ----- reports
-    def open_reports(self, service: PruningService) -> ReportClient:
-        self._server = ReportServer(service, host=_driver_host(self.address))
-        return self._server.client
-
-    def close_reports(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+    def report_host(self) -> str:
+        return _driver_host(self.address)
 
     def shutdown(self, kill: bool = False) -> None:
         self.close_reports()

@@ -56,7 +56,7 @@ from hpsearch.pruning import (
 from hpsearch.trial import TrialState
 
 __all__ = ["TrialTask", "TrialOutcome", "run_trial", "error_text", "Executor",
-           "InProcessExecutor", "LokyExecutor", "make_executor"]
+           "SocketReportsExecutor", "InProcessExecutor", "LokyExecutor", "make_executor"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,25 @@ class Executor:
         pass
 
 
+class SocketReportsExecutor(Executor):
+    """An executor whose trials run in other processes and report over an authenticated
+    socket to a `ReportServer` in the driver, listening on `report_host()`."""
+
+    _server: ReportServer | None = None
+
+    def report_host(self) -> str:
+        return "127.0.0.1"
+
+    def open_reports(self, service: PruningService) -> ReportClient:
+        self._server = ReportServer(service, host=self.report_host())
+        return self._server.client
+
+    def close_reports(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+
 class InProcessExecutor(Executor):
     """Runs each trial inside `submit`, in the driver's thread (n_jobs=1)."""
 
@@ -196,7 +215,7 @@ class InProcessExecutor(Executor):
         return future
 
 
-class LokyExecutor(Executor):
+class LokyExecutor(SocketReportsExecutor):
     """joblib's reusable loky process pool with `n_workers` processes."""
 
     def __init__(self, n_workers: int) -> None:
@@ -206,7 +225,6 @@ class LokyExecutor(Executor):
         self._get = get_reusable_executor
         self._pool = get_reusable_executor(max_workers=n_workers)
         self._marker_dir = tempfile.mkdtemp(prefix="hpsearch-markers-")
-        self._server: ReportServer | None = None
 
     def submit(self, task: TrialTask) -> cf.Future:
         marker = os.path.join(self._marker_dir, str(task.number))
@@ -231,15 +249,6 @@ class LokyExecutor(Executor):
         self._pool.shutdown(wait=True, kill_workers=True)
         self.reset()
         return True
-
-    def open_reports(self, service: PruningService) -> ReportClient:
-        self._server = ReportServer(service)
-        return self._server.client
-
-    def close_reports(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
 
     def shutdown(self, kill: bool = False) -> None:
         self.close_reports()

@@ -169,13 +169,8 @@ def adam(
     w -= learning_rate * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon).
     Keeps `state["m"]`, `state["v"]`, `state["t"]`.
     """
-    m = state.get("m")
-    if m is None:
-        m = state["m"] = np.zeros_like(w)
-        state["v"] = np.zeros_like(w)
-        state["t"] = 0
-    v = state["v"]
-    t = state["t"] = state["t"] + 1
+    m, v = _state_array(state, "m", w), _state_array(state, "v", w)
+    t = state["t"] = state.get("t", 0) + 1
     scratch = _scratch(w, state)
     np.subtract(dw, m, out=scratch)
     scratch *= 1.0 - beta1
@@ -209,13 +204,9 @@ def adam_scaled_moments(
     `adam` up to rounding (tests/nn_core/test_optim.py). The trainer uses it for
     `optimizer="adam"`; `adam` itself keeps the documented `m`/`v` state.
     """
-    m_scaled = state.get("_m_scaled")
-    if m_scaled is None:
-        m_scaled = state["_m_scaled"] = np.zeros_like(w)
-        state["_v_scaled"] = np.zeros_like(w)
-        state["t"] = 0
-    v_scaled = state["_v_scaled"]
-    t = state["t"] = state["t"] + 1
+    m_scaled = _state_array(state, "_m_scaled", w)
+    v_scaled = _state_array(state, "_v_scaled", w)
+    t = state["t"] = state.get("t", 0) + 1
     scratch = _scratch(w, state)
     m_scaled *= beta1
     m_scaled += dw
