@@ -1,7 +1,8 @@
 """Do ensembles of a study's trials beat its best single trial? Digits, several seeds.
 
 For each seed: a study of the built-in network on scikit-learn's digits (split 60/20/20 from
-the seed; pixels scaled to [-1, 1]) with `--n-trials` trials (`--strategy`, default gp,
+the seed; pixels scaled to [-1, 1]; the search space of studies/digits_mlp.toml, batchnorm
+on or off included) with `--n-trials` trials (`--strategy`, default gp,
 n_jobs=2), each trial trained `--repeats`
 times and checkpointed at `--checkpoints`; then, from the run folder alone, the ensembles
 `predictions` (top 5), `greedy` (every complete trial, 20 picks), `greedy bagged` (the same
@@ -57,15 +58,11 @@ epochs = {epochs}
 batch_size = 64
 preprocess = "minmax"
 
-[space]
-learning_rate = {{ type = "float", low = 1e-4, high = 3e-2, log = true }}
-hidden_size   = {{ type = "int", low = 32, high = 512, log = true }}
-num_layers    = {{ type = "int", low = 1, high = 3 }}
-dropout       = {{ type = "float", low = 0.0, high = 0.5 }}
-optimizer     = {{ type = "categorical", choices = ["momentum", "nesterov", "adam", "rmsprop"] }}
-init          = {{ type = "categorical", choices = ["he", "xavier"] }}
-reg           = {{ type = "float", low = 1e-6, high = 1e-1, log = true }}
 """
+
+# The built-in example's search space, read from its study file so the two never drift apart.
+SPACE = (Path(__file__).resolve().parent.parent / "studies" / "digits_mlp.toml").read_text()
+SPACE = SPACE[SPACE.index("\n[space]\n") + 1:]
 
 METHODS = (("predictions top-5", "predictions", {"top_k": 5}),
            ("greedy", "greedy", {"size": 20}),
@@ -78,7 +75,7 @@ def one_seed(seed: int, args: argparse.Namespace, storage: Path) -> dict[str, fl
     checkpoints = [e for e in args.checkpoints if e <= args.epochs]
     text = STUDY.format(seed=seed, strategy=args.strategy, n_trials=args.n_trials,
                         n_jobs=args.n_jobs, storage=storage, repeats=args.repeats,
-                        checkpoints=checkpoints, epochs=args.epochs)
+                        checkpoints=checkpoints, epochs=args.epochs) + SPACE
     path = storage / f"digits_seed{seed}.toml"
     path.write_text(text)
     spec = load_study_file(path)
