@@ -1,7 +1,7 @@
 """Ensembles built from a finished run folder, without retraining.
 
 Contract: `build_ensemble(run_dir, method, top_k=None, size=20, trial=None, bags=None,
-bag_fraction=None) -> EnsembleBuild`
+bag_fraction=None, refit=False) -> EnsembleBuild`
 reads the study (read-only), its `data.npz` and the trials' artifacts written by the network
 objective (`hpsearch.objectives.mlp`), and returns the `Ensemble` (see `hpsearch.ensemble_file`)
 with a table of its members and its validation and test scores beside the best single trial's.
@@ -34,6 +34,14 @@ with the trial's weight divided by the number of members. Methods:
   network to run instead of several). `EnsembleBuild.note` says which was picked.
 
 All selection uses validation predictions only; test scores are reported, never used.
+
+`refit=True` (predictions and greedy): once the members and weights are chosen as above, every
+member network is trained again, with its own keywords and seed, on the train and validation
+rows together (`hpsearch.objectives.mlp.refit_member`: no early stopping, the epochs its kept
+parameters had), and those networks are the ensemble. Validation scores stay those of the
+selection; the test score is the refitted ensemble's, reported beside the same selection's
+before refitting and the best single trial's refitted the same way. On digits this gained
+about 0.5 points of test accuracy (scripts/ensemble_study.py). The run folder is not changed.
 """
 
 from __future__ import annotations
@@ -63,9 +71,13 @@ _EPS = 1e-12
 class EnsembleBuild:
     """What `build_ensemble` made: the ensemble, its member table and its scores.
 
-    rows: one dict per table row (trial, member, params, val, test, weight). val_output /
-    test_output: the ensemble's predictions on the stored split rows ((N, C) probabilities, or
-    (N,) / (N, L) regression values), computed from the study's stored predictions.
+    rows: one dict per table row (trial, member, params, val, test, weight; with refit also
+    refit_test). val_output / test_output: the ensemble's predictions on the stored split rows
+    ((N, C) probabilities, or (N,) / (N, L) regression values), computed from the study's
+    stored predictions. With refit, test_output and test_score are the refitted networks'
+    (what the exported file predicts), test_before_refit is the score of the same selection
+    before refitting and best_refit_test that of the best single trial refitted the same way;
+    val_output and val_score stay those of the selection (held-out networks).
     """
 
     ensemble: Ensemble
@@ -80,6 +92,8 @@ class EnsembleBuild:
     test_output: np.ndarray | None
     note: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    test_before_refit: float | None = None
+    best_refit_test: float | None = None
 
 
 # ----- pure pieces ---------------------------------------------------------------------------
@@ -207,6 +221,7 @@ class _Run:
     X: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     trials: list[Any]
+    fit_rows: tuple[np.ndarray, np.ndarray]  # train and validation rows together, for refit
     _artifacts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def artifacts(self, number: int) -> dict[str, np.ndarray]:
@@ -316,6 +331,8 @@ def _open(run_dir: str | os.PathLike) -> _Run:
         X_all, y_all = stored["X"], stored["y"]
         X = {part: X_all[stored[part]] for part in ("val", "test")}
         y = {part: y_all[stored[part]] for part in ("val", "test")}
+        both = np.concatenate([stored["train"], stored["val"]])
+        fit_rows = (X_all[both], y_all[both])
         names = [str(n) for n in stored["feature_names"]] if "feature_names" in stored else []
     first = study.artifacts(trials[0].number)
     if "member0.config" not in first:
@@ -334,7 +351,7 @@ def _open(run_dir: str | os.PathLike) -> _Run:
         kind = "r2" if task == "regression" else "accuracy"
     if task == "regression" and kind == "accuracy":
         kind = "r2"
-    return _Run(study, path, task, kind, f"val_{kind}", classes, names, X, y, trials)
+    return _Run(study, path, task, kind, f"val_{kind}", classes, names, X, y, trials, fit_rows)
 
 
 # ----- methods -------------------------------------------------------------------------------
@@ -381,6 +398,66 @@ def _top(run: _Run, top_k: int | None, default: int | None) -> list[Any]:
     if k is not None and k < 1:
         raise EnsembleError(f"--top-k must be at least 1, got {k}")
     return run.trials if k is None else run.trials[:k]
+
+
+class _Refitter:
+    """Members trained again on the train and validation rows (`refit`), each once."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self._done: dict[tuple[int, str], tuple[dict, dict, np.ndarray | None]] = {}
+
+    def __call__(self, number: int, source: str, config: Mapping[str, Any]
+                 ) -> tuple[dict, dict, np.ndarray | None]:
+        """(config, arrays, test output) of member `source` of trial `number`, refitted."""
+        from threadpoolctl import threadpool_limits
+
+        from hpsearch.objectives.mlp import refit_member
+
+        key = (number, source)
+        if key not in self._done:
+            try:
+                # One BLAS thread, as in the study's workers: float32 sums taken in another
+                # order would send training elsewhere, and the same run folder must give the
+                # same ensemble on any number of cores.
+                with threadpool_limits(limits=1):
+                    new_config, arrays = refit_member(config, *self.run.fit_rows)
+            except ValueError as err:
+                raise EnsembleError(f"trial {number} {source}: refitting failed: {err}") from None
+            test = self.run.predict(new_config, arrays, "test") if self.run.has_test() else None
+            self._done[key] = (new_config, arrays, test)
+        return self._done[key]
+
+    def trial_test(self, number: int) -> np.ndarray | None:
+        """Test output of every member of trial `number` refitted, averaged (as the trial's)."""
+        outputs = [self(number, source, config)[2] for source, config, _ in
+                   self.run.members(number)]
+        return None if outputs[0] is None else np.mean(outputs, axis=0)
+
+
+def _refit(run: _Run, members: list[dict], rows: list[dict], best: int
+           ) -> tuple[np.ndarray | None, float | None]:
+    """Replace each member by its network refitted on train+val (same keywords and seed);
+    adds `refit_test` to the rows. Returns the ensemble's test output and the best single
+    trial's refitted test score."""
+    refitter = _Refitter(run)
+    test = None
+    for member in members:
+        config, arrays, output = refitter(member["trial"], member["source"], member["config"])
+        member.update(config=config, arrays=arrays)
+        member["metrics"] = {**member["metrics"], "test_before_refit": member["metrics"]["test"],
+                             "test": None}
+        if output is not None:
+            test = member["weight"] * output if test is None else test + member["weight"] * output
+    for row in rows:
+        output = refitter.trial_test(row["trial"])
+        row["refit_test"] = None if output is None else run.score(output, "test")
+        for member in members:
+            if member["trial"] == row["trial"]:
+                member["metrics"]["test"] = row["refit_test"]
+    best_output = refitter.trial_test(best)
+    best_test = None if best_output is None else run.score(best_output, "test")
+    return test, best_test
 
 
 def _snapshots(run: _Run, number: int) -> list[tuple[str, dict, dict, np.ndarray,
@@ -474,10 +551,15 @@ def _one_network_or_snapshots(run: _Run, method: str, top_k: int | None, trial: 
 
 def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = None,
                    size: int = 20, trial: int | None = None, bags: int | None = None,
-                   bag_fraction: float | None = None) -> EnsembleBuild:
+                   bag_fraction: float | None = None, refit: bool = False) -> EnsembleBuild:
     """Build an ensemble from a run folder; see the module docstring."""
     if method not in METHODS:
         raise EnsembleError(f"unknown method {method!r}; choose {' | '.join(METHODS)}")
+    if refit and method not in ("predictions", "greedy"):
+        raise EnsembleError(
+            f"--refit applies to predictions and greedy, not {method}: {method} averages "
+            "checkpoints of one run and checks the average on the validation split, which "
+            "refitting would train on")
     if trial is not None and method in ("predictions", "greedy"):
         raise EnsembleError(f"--trial applies to snapshot and parameters, not {method}")
     run = _open(run_dir)
@@ -485,7 +567,7 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
         raise EnsembleError(f"trial {trial} is not a complete trial of {run.path}")
     if method != "greedy" and (bags is not None or bag_fraction is not None):
         raise EnsembleError(f"--bags and --bag-fraction apply to greedy, not {method}")
-    note, options = "", {"top_k": top_k, "size": size, "trial": trial}
+    note, options = "", {"top_k": top_k, "size": size, "trial": trial, "refit": refit}
     if method == "greedy":
         bags = 1 if bags is None else bags
         if bag_fraction is None:
@@ -516,13 +598,22 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
         if run.has_test() else None
     val_score = run.score(val, "val")
     test_score = run.score(test, "test") if test is not None else None
+    before = best_refit = None
+    if refit:
+        test, best_refit = _refit(run, members, rows, best.number)
+        before, test_score = test_score, run.score(test, "test") if test is not None else None
+        note += (f"; every network refitted on the train and validation rows "
+                 f"({len(run.fit_rows[1])} samples), chosen on validation before that")
     metrics = {f"val_{run.kind}": val_score, f"test_{run.kind}": test_score,
                "best_single": {"trial": best.number, f"val_{run.kind}": best_val,
                                f"test_{run.kind}": best_test}}
+    if refit:
+        metrics[f"test_{run.kind}_before_refit"] = before
+        metrics["best_single"][f"test_{run.kind}_refit"] = best_refit
     study_info = {"run_dir": str(run.path.resolve()), "direction": run.study.direction,
                   "metric": run.metric, "seed": run.study.seed, "strategy": run.study.strategy_name,
                   "complete_trials": len(run.trials)}
     ensemble = make_ensemble(run.task, members, run.feature_names, method=method,
                              options=options, note=note, metrics=metrics, study=study_info)
     return EnsembleBuild(ensemble, tuple(rows), run.kind, val_score, test_score, best.number,
-                         best_val, best_test, val, test, note, options)
+                         best_val, best_test, val, test, note, options, before, best_refit)

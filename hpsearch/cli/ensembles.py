@@ -49,6 +49,7 @@ def ensemble(
     bags: Annotated[int | None, typer.Option("--bags", help="greedy: selections on random subsets of the candidates, counts added up (default 1: plain greedy).")] = None,
     bag_fraction: Annotated[float | None, typer.Option("--bag-fraction", help="greedy: the share of the candidates in each bag (default 0.5 with --bags > 1).")] = None,
     trial: Annotated[int | None, typer.Option("--trial", help="snapshot/parameters: the trial whose checkpoints to use (snapshot default: the best).")] = None,
+    refit: Annotated[bool, typer.Option("--refit", help="predictions/greedy: once chosen on validation, train every member network again (same keywords and seed) on the train and validation rows together; the file holds those networks.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the ensemble to this .npz file.")] = None,
 ) -> None:
     """Build an ensemble from a run's trials, print its members and scores, save it.
@@ -60,12 +61,18 @@ def ensemble(
 
     if not run_dir.exists():
         raise _error(f"{run_dir}: no such run folder")
+    if refit and method in (Method.predictions, Method.greedy):
+        typer.echo("refitting the chosen networks on the train and validation rows...", err=True)
     built = build_ensemble(run_dir, method.value, top_k=top_k, size=size, trial=trial,
-                           bags=bags, bag_fraction=bag_fraction)
+                           bags=bags, bag_fraction=bag_fraction, refit=refit)
     kind = built.metric
     header = ["trial", "member", f"val_{kind}", f"test_{kind}", "weight", "params"]
     cells = [[str(r["trial"]), str(r["member"]), _score(r["val"]), _score(r["test"]),
               f"{r['weight']:.3f}", str(r["params"])] for r in built.rows]
+    if refit:
+        header.insert(4, f"refit_test_{kind}")
+        for row, line in zip(built.rows, cells, strict=True):
+            line.insert(4, _score(row["refit_test"]))
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     for line in [header, *cells]:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
@@ -74,10 +81,18 @@ def ensemble(
     label = f"ensemble ({networks} network{'s' if networks != 1 else ''})"
     single = f"best single trial {built.best_trial}"
     width = max(len(label), len(single))
-    typer.echo(f"{label.ljust(width)}  val_{kind} {_score(built.val_score)}  "
-               f"test_{kind} {_score(built.test_score)}")
-    typer.echo(f"{single.ljust(width)}  val_{kind} {_score(built.best_val)}  "
-               f"test_{kind} {_score(built.best_test)}")
+    if refit:
+        typer.echo(f"{label.ljust(width)}  val_{kind} {_score(built.val_score)}  "
+                   f"test_{kind} {_score(built.test_before_refit)}  refit test_{kind} "
+                   f"{_score(built.test_score)}")
+        typer.echo(f"{single.ljust(width)}  val_{kind} {_score(built.best_val)}  "
+                   f"test_{kind} {_score(built.best_test)}  refit test_{kind} "
+                   f"{_score(built.best_refit_test)}")
+    else:
+        typer.echo(f"{label.ljust(width)}  val_{kind} {_score(built.val_score)}  "
+                   f"test_{kind} {_score(built.test_score)}")
+        typer.echo(f"{single.ljust(width)}  val_{kind} {_score(built.best_val)}  "
+                   f"test_{kind} {_score(built.best_test)}")
     if output is not None:
         save_ensemble(built.ensemble, output)
         _record_ensemble(run_dir, output, built.ensemble.manifest)

@@ -24,8 +24,10 @@ Contract:
   that is the trial's value, so the ensemble step never has to guess it). No pickle anywhere.
 - `repeats = N` trains each trial under N seeds spawned from the trial's seed (the seed's
   "same model, different initialisations"); metrics are the members' mean.
-- `model_from_arrays(config, arrays)` rebuilds a fitted network from such artifacts (used by
-  the ensemble step, which does not import nn_core itself).
+- `model_from_arrays(config, arrays)` rebuilds a fitted network from such artifacts, and
+  `refit_member(config, X, y)` trains a member's keywords and seed again on other rows (both
+  used by the ensemble step, which does not import nn_core itself). A member's config records
+  `stop_reason` and `epochs_trained` (the epochs behind its kept parameters).
 - `checkpoint_epochs = [e1, e2, ...]` (1-based epoch numbers) snapshots the first member at
   the end of each listed epoch (the seed's "same model at different times"), for snapshot
   ensembles and parameter averaging: `checkpoint<e>.config` (JSON string, as `member<r>.config`
@@ -58,7 +60,7 @@ from nn_core.data import Dataset, load_csv, load_dataset, split
 from nn_core.estimator import KEYWORDS, MLPClassifier, MLPRegressor
 
 __all__ = ["HYPERPARAMETERS", "MLPObjective", "check_hyperparameters", "load_data",
-           "model_from_arrays", "prepare"]
+           "model_from_arrays", "prepare", "refit_member"]
 
 _KEYWORDS = {k.name: k for k in KEYWORDS if k.name != "seed"}
 #: every name a study file may fix or search for the built-in network
@@ -229,6 +231,38 @@ def estimator_keywords(params: Mapping[str, Any]) -> dict[str, Any]:
     return kw
 
 
+def _epochs_trained(keywords: Mapping[str, Any], history: Any) -> int:
+    """Epochs behind the kept parameters: the best epoch's when early stopping restored it."""
+    if keywords.get("early_stopping") and history.best_epoch is not None:
+        return int(history.best_epoch) + 1
+    return int(history.epochs)
+
+
+def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
+                 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train a member's network again, same keywords and seed, on (X, y) (the ensemble step's
+    `refit`: train and validation rows together). With no data held out there is no early
+    stopping: the network trains for the epochs its kept parameters had (`epochs_trained`;
+    the configured `epochs` for run folders older than that key). Returns (config, arrays) as
+    the objective stores them; ValueError when the config does not describe a network.
+    """
+    classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+    cls = classes.get(config.get("estimator"))
+    if cls is None or not isinstance(config.get("params"), Mapping):
+        raise ValueError(f"not a network member config (estimator {config.get('estimator')!r})")
+    params = dict(config["params"])
+    if isinstance(params.get("hidden_sizes"), list):
+        params["hidden_sizes"] = tuple(params["hidden_sizes"])
+    epochs = int(config.get("epochs_trained", params.get("epochs", 1)))
+    params.update(early_stopping=False, epochs=max(1, epochs))
+    model = cls(**params).fit(X, y)
+    new_config, arrays = model.to_arrays()
+    new_config["stop_reason"] = model.history_.stop_reason
+    new_config["epochs_trained"] = int(model.history_.epochs)
+    new_config["refit_samples"] = len(X)
+    return new_config, arrays
+
+
 def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
     """A fitted MLPClassifier/MLPRegressor from a member's config and arrays (no pickle).
 
@@ -302,6 +336,7 @@ class MLPObjective:
             members.append((metrics, outputs))
             config, arrays = model.to_arrays()
             config["stop_reason"] = history.stop_reason
+            config["epochs_trained"] = _epochs_trained(keywords, history)
             artifacts[f"member{r}.config"] = np.array(json.dumps(config))
             artifacts.update({f"member{r}.{k}": v for k, v in arrays.items()})
             if r == 0:

@@ -159,6 +159,77 @@ def test_greedy_weights_are_the_counts(run_dir):
         build_ensemble(run_dir, "predictions", bags=3)
 
 
+def test_refit_trains_the_chosen_networks_again_on_train_and_val(run_dir, tmp_path):
+    from threadpoolctl import threadpool_limits
+
+    plain = build_ensemble(run_dir, "predictions", top_k=2)
+    built = build_ensemble(run_dir, "predictions", top_k=2, refit=True)
+    # The same selection and weights, chosen on the held-out networks' validation scores.
+    assert [(r["trial"], r["weight"]) for r in built.rows] == \
+        [(r["trial"], r["weight"]) for r in plain.rows]
+    assert built.val_score == plain.val_score and built.test_before_refit == plain.test_score
+    np.testing.assert_array_equal(built.val_output, plain.val_output)
+    X_train, y_train = split(run_dir, "train")
+    X_val, y_val = split(run_dir, "val")
+    X_fit, y_fit = np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val])
+    X_test, y_test = split(run_dir, "test")
+    study = hp.load_study(run_dir)
+    members = built.ensemble.manifest["members"]
+    assert len(members) == 4  # 2 trials x repeats = 2, each refitted
+    outputs = []
+    for member, exported in zip(members, built.ensemble.models, strict=True):
+        stored = json.loads(str(study.artifacts(member["trial"])[f"{member['source']}.config"]))
+        config = member["config"]
+        assert config["params"]["seed"] == stored["params"]["seed"]  # same keywords and seed
+        assert config["refit_samples"] == len(y_fit) and config["epochs_trained"] == 8
+        # Replayed by hand: the member's keywords and seed on train + val, one BLAS thread.
+        params = {**stored["params"], "hidden_sizes": tuple(stored["params"]["hidden_sizes"])}
+        with threadpool_limits(limits=1):
+            model = MLPClassifier(**params).fit(X_fit, y_fit)
+        _, arrays = model.to_arrays()
+        np.testing.assert_allclose(exported.predict_proba(X_test), model.predict_proba(X_test),
+                                   rtol=1e-6, atol=1e-12)
+        assert not np.allclose(arrays["param.output.w"],
+                               study.artifacts(member["trial"])[
+                                   f"{member['source']}.param.output.w"])
+        outputs.append(member["weight"] * model.predict_proba(X_test))
+    np.testing.assert_allclose(built.test_output, np.sum(outputs, axis=0), rtol=1e-6)
+    assert built.test_score == pytest.approx(np.mean(built.test_output.argmax(axis=1) == y_test))
+    assert all(r["refit_test"] is not None for r in built.rows)
+    assert built.best_refit_test is not None
+    metrics = built.ensemble.manifest["metrics"]
+    assert metrics["test_accuracy_before_refit"] == plain.test_score
+    assert metrics["best_single"]["test_accuracy_refit"] == built.best_refit_test
+    # The file predicts what the build measured, and the same run folder gives the same one.
+    loaded = hp.load_ensemble(save_ensemble(built.ensemble, tmp_path / "refit.npz"))
+    np.testing.assert_allclose(loaded.predict_proba(X_test), built.test_output, rtol=1e-6,
+                               atol=1e-12)
+    again = build_ensemble(run_dir, "predictions", top_k=2, refit=True)
+    np.testing.assert_array_equal(again.test_output, built.test_output)
+    greedy = build_ensemble(run_dir, "greedy", size=3, refit=True)
+    assert greedy.test_before_refit == build_ensemble(run_dir, "greedy", size=3).test_score
+    with pytest.raises(EnsembleError, match="--refit applies to predictions and greedy"):
+        build_ensemble(run_dir, "snapshot", refit=True)
+
+
+def test_refit_member_trains_for_the_epochs_behind_the_kept_parameters(run_dir):
+    from hpsearch.objectives.mlp import refit_member
+
+    X, y = split(run_dir, "train")
+    model = MLPClassifier(hidden_sizes=(8,), epochs=40, early_stopping=True, patience=2,
+                          learning_rate=0.05, optimizer="sgd", seed=3)
+    model.fit(X, y, *split(run_dir, "val"))
+    history = model.history_
+    assert history.stop_reason.startswith("early stopping")  # restored an earlier epoch
+    config, _ = model.to_arrays()
+    config["epochs_trained"] = history.best_epoch + 1
+    refitted, arrays = refit_member(config, X, y)
+    assert refitted["epochs_trained"] == history.best_epoch + 1 < history.epochs
+    assert refitted["params"]["early_stopping"] is False and "param.output.w" in arrays
+    with pytest.raises(ValueError, match="not a network member config"):
+        refit_member({"estimator": "Forest"}, X, y)
+
+
 def _trained_pair(run_dir):
     """(A, B): A a 16-unit net whose units 8-15 are the negation of units 0-7 (with zero
     output weights), B the same net with the two halves swapped: the same function."""

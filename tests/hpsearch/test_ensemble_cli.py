@@ -171,3 +171,18 @@ def test_greedy_bagging_options(run_dir):
     assert result.exit_code == 2 and "apply to greedy" in result.stderr
     result = invoke("ensemble", run_dir, "--method", "greedy", "--bag-fraction", "1.5")
     assert result.exit_code == 2 and "bag fraction must be in (0, 1]" in result.stderr
+
+
+def test_refit_option(run_dir, tmp_path):
+    result = invoke("ensemble", run_dir, "--method", "predictions", "--top-k", "2", "--refit",
+                    "-o", tmp_path / "refit.npz")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["trial", "member", "val_accuracy", "test_accuracy",
+                                "refit_test_accuracy", "weight", "params"]
+    assert "refitted on the train and validation rows" in result.stdout
+    assert any(line.startswith("best single trial") and "refit test_accuracy" in line
+               for line in lines)
+    assert hp.load_ensemble(tmp_path / "refit.npz").manifest["options"]["refit"] is True
+    result = invoke("ensemble", run_dir, "--method", "snapshot", "--refit")
+    assert result.exit_code == 2 and "--refit applies to predictions and greedy" in result.stderr
