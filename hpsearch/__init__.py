@@ -3,12 +3,14 @@
 The public API: spaces (`Float`, `Int`, `Categorical`, `Space`), `Study` and `load_study`,
 objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
 the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
-`ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), `load_ensemble`
-(an ensemble file from `hpsearch ensemble -o`) and every exception. Importing hpsearch
+`ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
+(`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file from
+`hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch
 does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 """
 
-from hpsearch.ensemble_file import load_ensemble
+from hpsearch.ensemble import build_ensemble
+from hpsearch.ensemble_file import load_ensemble, save_ensemble
 from hpsearch.exceptions import (
     EnsembleError,
     HpsearchError,
@@ -35,5 +37,5 @@ __all__ = [
     "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
-    "ObjectiveError", "EnsembleError", "load_ensemble",
+    "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
 ]

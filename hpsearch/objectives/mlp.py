@@ -243,8 +243,9 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     """Train a member's network again, same keywords and seed, on (X, y) (the ensemble step's
     `refit`: train and validation rows together). With no data held out there is no early
     stopping: the network trains for the epochs its kept parameters had (`epochs_trained`;
-    the configured `epochs` for run folders older than that key). Returns (config, arrays) as
-    the objective stores them; ValueError when the config does not describe a network.
+    the configured `epochs` for run folders older than that key), and a `plateau` schedule
+    watches the training loss. Returns (config, arrays) as the objective stores them;
+    ValueError when the config does not describe a network.
     """
     classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
     cls = classes.get(config.get("estimator"))
