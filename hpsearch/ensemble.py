@@ -1,4 +1,4 @@
-"""Ensembles built from a finished run folder, without retraining.
+"""Ensembles built from a finished run folder, without retraining (unless asked to `refit`).
 
 Contract: `build_ensemble(run_dir, method, top_k=None, size=20, trial=None, bags=None,
 bag_fraction=None, refit=False) -> EnsembleBuild`
@@ -558,9 +558,8 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
         raise EnsembleError(f"unknown method {method!r}; choose {' | '.join(METHODS)}")
     if refit and method not in ("predictions", "greedy"):
         raise EnsembleError(
-            f"--refit applies to predictions and greedy, not {method}: {method} averages "
-            "checkpoints of one run and checks the average on the validation split, which "
-            "refitting would train on")
+            f"--refit applies to predictions and greedy, not {method}: {method} checks its "
+            "average on the validation split, which refitting would train on")
     if trial is not None and method in ("predictions", "greedy"):
         raise EnsembleError(f"--trial applies to snapshot and parameters, not {method}")
     run = _open(run_dir)
