@@ -429,11 +429,11 @@ class _Refitter:
             self._done[key] = (new_config, arrays, test)
         return self._done[key]
 
-    def trial_test(self, number: int) -> np.ndarray | None:
-        """Test output of every member of trial `number` refitted, averaged (as the trial's)."""
-        outputs = [self(number, source, config)[2] for source, config, _ in
-                   self.run.members(number)]
-        return None if outputs[0] is None else np.mean(outputs, axis=0)
+    def trial_test(self, number: int) -> np.ndarray:
+        """Test output of every member of trial `number` refitted, averaged (as the trial's);
+        runs with a test split only."""
+        return np.mean([self(number, source, config)[2] for source, config, _ in
+                        self.run.members(number)], axis=0)
 
 
 def _refit(run: _Run, members: list[dict], rows: list[dict], best: int
@@ -450,15 +450,17 @@ def _refit(run: _Run, members: list[dict], rows: list[dict], best: int
                              "test": None}
         if output is not None:
             test = member["weight"] * output if test is None else test + member["weight"] * output
+    if not run.has_test():  # nothing to score: no refitted best single trial either
+        for row in rows:
+            row["refit_test"] = None
+        return None, None
     for row in rows:
         output = refitter.trial_test(row["trial"])
-        row["refit_test"] = None if output is None else run.score(output, "test")
+        row["refit_test"] = run.score(output, "test")
         for member in members:
             if member["trial"] == row["trial"]:
                 member["metrics"]["test"] = row["refit_test"]
-    best_output = refitter.trial_test(best)
-    best_test = None if best_output is None else run.score(best_output, "test")
-    return test, best_test
+    return test, run.score(refitter.trial_test(best), "test")
 
 
 def _snapshots(run: _Run, number: int) -> list[tuple[str, dict, dict, np.ndarray,
@@ -552,8 +554,10 @@ def _one_network_or_snapshots(run: _Run, method: str, top_k: int | None, trial: 
 
 def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = None,
                    size: int = 20, trial: int | None = None, bags: int | None = None,
-                   bag_fraction: float | None = None, refit: bool = False) -> EnsembleBuild:
-    """Build an ensemble from a run folder; see the module docstring."""
+                   bag_fraction: float | None = None, refit: bool = False,
+                   progress: Callable[[str], None] | None = None) -> EnsembleBuild:
+    """Build an ensemble from a run folder; see the module docstring. `progress`, if given,
+    receives a line before long work (refitting)."""
     if method not in METHODS:
         raise EnsembleError(f"unknown method {method!r}; choose {' | '.join(METHODS)}")
     if refit and method not in ("predictions", "greedy"):
@@ -600,6 +604,11 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
     test_score = run.score(test, "test") if test is not None else None
     before = best_refit = None
     if refit:
+        if progress is not None:
+            scored = run.has_test() and best.number not in {m["trial"] for m in members}
+            count = len(members) + (len(run.members(best.number)) if scored else 0)
+            progress(f"refitting {count} network{'s' if count != 1 else ''} on the train and "
+                     f"validation rows ({len(run.fit_rows[1])} samples)...")
         test, best_refit = _refit(run, members, rows, best.number)
         before, test_score = test_score, run.score(test, "test") if test is not None else None
         note += (f"; every network refitted on the train and validation rows "
@@ -607,9 +616,10 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
     metrics = {f"val_{run.kind}": val_score, f"test_{run.kind}": test_score,
                "best_single": {"trial": best.number, f"val_{run.kind}": best_val,
                                f"test_{run.kind}": best_test}}
-    if refit:
+    if refit:  # on both sides, test_<m> is the refitted networks' and the other the study's
         metrics[f"test_{run.kind}_before_refit"] = before
-        metrics["best_single"][f"test_{run.kind}_refit"] = best_refit
+        metrics["best_single"].update({f"test_{run.kind}": best_refit,
+                                       f"test_{run.kind}_before_refit": best_test})
     study_info = {"run_dir": str(run.path.resolve()), "direction": run.study.direction,
                   "metric": run.metric, "seed": run.study.seed, "strategy": run.study.strategy_name,
                   "complete_trials": len(run.trials)}

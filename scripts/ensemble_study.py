@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import statistics
 import tempfile
 import time
@@ -87,10 +88,11 @@ def one_seed(seed: int, args: argparse.Namespace, storage: Path) -> dict[str, fl
                             checkpoints=checkpoints, epochs=args.epochs) + SPACE
         path.write_text(text)
     spec = load_study_file(path)
-    started = time.perf_counter()
+    row = {"study_s": math.nan}  # nan: --rescore ran no study
     if not args.rescore:
+        started = time.perf_counter()
         runner.run(spec)
-    row = {"study_s": time.perf_counter() - started}
+        row["study_s"] = time.perf_counter() - started
     for column, method, options in METHODS:
         try:
             built = build_ensemble(spec.run_dir, method, **options)
@@ -130,9 +132,11 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     columns = ["best", *(c for c, _, _ in METHODS[:4]), "best refit",
                *(c for c, _, _ in METHODS[4:])]
-    print(f"digits, {args.seeds} seeds x {args.n_trials} trials ({args.strategy}, "
-          f"{args.epochs} epochs, repeats {args.repeats}, checkpoints {args.checkpoints}); "
-          "test accuracy %; best = the best single trial by validation")
+    settings = "(stored runs, rescored)" if args.rescore else (
+        f"x {args.n_trials} trials ({args.strategy}, {args.epochs} epochs, repeats "
+        f"{args.repeats}, checkpoints {args.checkpoints})")
+    print(f"digits, {args.seeds} seeds {settings}; test accuracy %; best = the best single "
+          "trial by validation")
     with tempfile.TemporaryDirectory() as scratch:
         storage = args.storage or Path(scratch)
         storage.mkdir(parents=True, exist_ok=True)
@@ -141,16 +145,18 @@ def main() -> None:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             row = one_seed(seed, args, storage.resolve())
             rows.append(row)
-            print(f"{seed:>4}  " + "  ".join(f"{100 * row[c]:>13.2f}" for c in columns)
+            print(f"{seed:>4}  " + "  ".join(f"{100 * row.get(c, math.nan):>13.2f}"
+                                             for c in columns)
                   + f"  {100 * row['best val']:>8.2f}  {row['study_s']:>7.0f}")
-    print("median" + "".join(f"  {100 * statistics.median(r[c] for r in rows):>13.2f}"
-                             for c in columns))
+    print("median" + "".join(
+        f"  {100 * statistics.median(r.get(c, math.nan) for r in rows):>13.2f}"
+        for c in columns))
     for column in columns[1:]:
         if column == "best refit":
             continue
         against = "best refit" if column.endswith("refit") else "best"
-        wins = sum(r[column] >= r[against] for r in rows)
-        median = statistics.median(r[column] for r in rows)
+        wins = sum(r.get(column, math.nan) >= r.get(against, math.nan) for r in rows)
+        median = statistics.median(r.get(column, math.nan) for r in rows)
         print(f"{column}: >= {against} on {wins}/{len(rows)} seeds, median "
               f"{100 * median:.2f}%")
 

@@ -61,10 +61,9 @@ def ensemble(
 
     if not run_dir.exists():
         raise _error(f"{run_dir}: no such run folder")
-    if refit and method in (Method.predictions, Method.greedy):
-        typer.echo("refitting the chosen networks on the train and validation rows...", err=True)
     built = build_ensemble(run_dir, method.value, top_k=top_k, size=size, trial=trial,
-                           bags=bags, bag_fraction=bag_fraction, refit=refit)
+                           bags=bags, bag_fraction=bag_fraction, refit=refit,
+                           progress=lambda line: typer.echo(line, err=True))
     kind = built.metric
     header = ["trial", "member", f"val_{kind}", f"test_{kind}", "weight", "params"]
     cells = [[str(r["trial"]), str(r["member"]), _score(r["val"]), _score(r["test"]),

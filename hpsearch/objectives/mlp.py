@@ -243,9 +243,10 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     """Train a member's network again, same keywords and seed, on (X, y) (the ensemble step's
     `refit`: train and validation rows together). With no data held out there is no early
     stopping: the network trains for the epochs its kept parameters had (`epochs_trained`;
-    the configured `epochs` for run folders older than that key), and a `plateau` schedule
-    watches the training loss. Returns (config, arrays) as the objective stores them;
-    ValueError when the config does not describe a network.
+    the configured `epochs` for run folders older than that key, whose early-stopped members
+    are refused), and a `plateau` schedule watches the training loss. Returns (config, arrays)
+    as the objective stores them; ValueError when the config does not describe a network or
+    the new training diverges (its kept parameters would be those before the blow-up).
     """
     classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
     cls = classes.get(config.get("estimator"))
@@ -254,9 +255,17 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     params = dict(config["params"])
     if isinstance(params.get("hidden_sizes"), list):
         params["hidden_sizes"] = tuple(params["hidden_sizes"])
+    if "epochs_trained" not in config and \
+            str(config.get("stop_reason", "")).startswith("early stopping"):
+        raise ValueError("it stopped early, and its run folder predates the record of the "
+                         "epochs behind its kept parameters; run the study again to refit it")
     epochs = int(config.get("epochs_trained", params.get("epochs", 1)))
     params.update(early_stopping=False, epochs=max(1, epochs))
     model = cls(**params).fit(X, y)
+    stop_reason = str(model.history_.stop_reason)
+    if stop_reason.startswith("diverged"):
+        raise ValueError(f"its new training {stop_reason}; build without refit, or search "
+                         "lower learning rates")
     new_config, arrays = model.to_arrays()
     new_config["stop_reason"] = model.history_.stop_reason
     new_config["epochs_trained"] = int(model.history_.epochs)

@@ -199,7 +199,13 @@ def test_refit_trains_the_chosen_networks_again_on_train_and_val(run_dir, tmp_pa
     assert built.best_refit_test is not None
     metrics = built.ensemble.manifest["metrics"]
     assert metrics["test_accuracy_before_refit"] == plain.test_score
-    assert metrics["best_single"]["test_accuracy_refit"] == built.best_refit_test
+    # Both sides name their scores alike: test_<m> refitted, test_<m>_before_refit not.
+    assert metrics["best_single"]["test_accuracy"] == built.best_refit_test
+    assert metrics["best_single"]["test_accuracy_before_refit"] == plain.best_test
+    lines = []
+    build_ensemble(run_dir, "predictions", top_k=1, refit=True, progress=lines.append)
+    assert lines == [f"refitting 2 networks on the train and validation rows ({len(y_fit)} "
+                     "samples)..."]  # the best trial's two repeats
     # The file predicts what the build measured, and the same run folder gives the same one.
     loaded = hp.load_ensemble(save_ensemble(built.ensemble, tmp_path / "refit.npz"))
     np.testing.assert_allclose(loaded.predict_proba(X_test), built.test_output, rtol=1e-6,
@@ -212,22 +218,46 @@ def test_refit_trains_the_chosen_networks_again_on_train_and_val(run_dir, tmp_pa
         build_ensemble(run_dir, "snapshot", refit=True)
 
 
-def test_refit_member_trains_for_the_epochs_behind_the_kept_parameters(run_dir):
+def test_refit_trains_early_stopped_members_for_their_best_epochs(tmp_path):
+    text = STUDY.format(storage=tmp_path / "runs").replace("repeats = 2", "repeats = 1")
+    text = text.replace("epochs = 8", "epochs = 40\nearly_stopping = true\npatience = 2")
+    path = tmp_path / "early.toml"
+    path.write_text(text)
+    spec = load_study_file(path)
+    run(spec)
+    study = hp.load_study(spec.run_dir)
+    stopped = 0
+    for trial in study.trials:
+        arrays = study.artifacts(trial.number)
+        config = json.loads(str(arrays["member0.config"]))
+        # The kept parameters are the first best validation epoch's (1-based count).
+        assert config["epochs_trained"] == int(np.argmax(arrays["curve.val_score"])) + 1
+        stopped += config["stop_reason"].startswith("early stopping")
+    assert stopped  # at least one trial restored an earlier epoch
+    built = build_ensemble(spec.run_dir, "predictions", top_k=3, refit=True)
+    for member in built.ensemble.manifest["members"]:
+        stored = json.loads(str(study.artifacts(member["trial"])["member0.config"]))
+        assert member["config"]["epochs_trained"] == stored["epochs_trained"]
+        assert member["config"]["params"]["early_stopping"] is False
+
+
+def test_refit_member_refuses_what_it_cannot_redo(run_dir):
     from hpsearch.objectives.mlp import refit_member
 
     X, y = split(run_dir, "train")
-    model = MLPClassifier(hidden_sizes=(8,), epochs=40, early_stopping=True, patience=2,
-                          learning_rate=0.05, optimizer="sgd", seed=3)
-    model.fit(X, y, *split(run_dir, "val"))
-    history = model.history_
-    assert history.stop_reason.startswith("early stopping")  # restored an earlier epoch
-    config, _ = model.to_arrays()
-    config["epochs_trained"] = history.best_epoch + 1
-    refitted, arrays = refit_member(config, X, y)
-    assert refitted["epochs_trained"] == history.best_epoch + 1 < history.epochs
-    assert refitted["params"]["early_stopping"] is False and "param.output.w" in arrays
     with pytest.raises(ValueError, match="not a network member config"):
         refit_member({"estimator": "Forest"}, X, y)
+    config, _ = MLPClassifier(hidden_sizes=(8,), epochs=2, seed=0).fit(X, y).to_arrays()
+    # A run folder from before `epochs_trained`: an early-stopped member cannot be redone.
+    old = {**config, "stop_reason": "early stopping: no validation improvement for 2 epochs"}
+    with pytest.raises(ValueError, match="run the study again"):
+        refit_member(old, X, y)
+    assert refit_member({**config, "stop_reason": "completed"}, X, y)[0]["epochs_trained"] == 2
+    # A new training that blows up is refused rather than exported half-trained.
+    wild = json.loads(json.dumps(config))
+    wild["params"].update(optimizer="momentum", learning_rate=50.0)
+    with pytest.raises(ValueError, match="new training diverged"):
+        refit_member(wild, X, y)
 
 
 def _trained_pair(run_dir):

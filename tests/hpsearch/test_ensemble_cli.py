@@ -177,6 +177,7 @@ def test_refit_option(run_dir, tmp_path):
     result = invoke("ensemble", run_dir, "--method", "predictions", "--top-k", "2", "--refit",
                     "-o", tmp_path / "refit.npz")
     assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("refitting ")
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["trial", "member", "val_accuracy", "test_accuracy",
                                 "refit_test_accuracy", "weight", "params"]
@@ -186,3 +187,5 @@ def test_refit_option(run_dir, tmp_path):
     assert hp.load_ensemble(tmp_path / "refit.npz").manifest["options"]["refit"] is True
     result = invoke("ensemble", run_dir, "--method", "snapshot", "--refit")
     assert result.exit_code == 2 and "--refit applies to predictions and greedy" in result.stderr
+    result = invoke("ensemble", run_dir, "--refit", "--trial", "1")
+    assert result.exit_code == 2 and "refitting" not in result.stderr  # checked before work
