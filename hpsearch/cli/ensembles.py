@@ -50,6 +50,7 @@ def ensemble(
     bag_fraction: Annotated[float | None, typer.Option("--bag-fraction", help="greedy: the share of the candidates in each bag (default 0.5 with --bags > 1).")] = None,
     trial: Annotated[int | None, typer.Option("--trial", help="snapshot/parameters: the trial whose checkpoints to use (snapshot default: the best).")] = None,
     refit: Annotated[bool, typer.Option("--refit", help="predictions/greedy: once chosen on validation, train every member network again (same keywords and seed) on the train and validation rows together; the file holds those networks.")] = False,
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="--refit: networks trained at once, in processes (-1: every core); the result does not depend on it.")] = 1,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the ensemble to this .npz file.")] = None,
 ) -> None:
     """Build an ensemble from a run's trials, print its members and scores, save it.
@@ -62,7 +63,7 @@ def ensemble(
     if not run_dir.exists():
         raise _error(f"{run_dir}: no such run folder")
     built = build_ensemble(run_dir, method.value, top_k=top_k, size=size, trial=trial,
-                           bags=bags, bag_fraction=bag_fraction, refit=refit,
+                           bags=bags, bag_fraction=bag_fraction, refit=refit, n_jobs=n_jobs,
                            progress=lambda line: typer.echo(line, err=True))
     kind = built.metric
     header = ["trial", "member", f"val_{kind}", f"test_{kind}", "weight", "params"]

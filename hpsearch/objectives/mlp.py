@@ -246,7 +246,8 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     the configured `epochs` for run folders older than that key, whose early-stopped members
     are refused), and a `plateau` schedule watches the training loss. Returns (config, arrays)
     as the objective stores them; ValueError when the config does not describe a network or
-    the new training diverges (its kept parameters would be those before the blow-up).
+    the new training diverges where the study's did not (its kept parameters would be those
+    before the blow-up; a member that diverged in the study too is redone as it was).
     """
     classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
     cls = classes.get(config.get("estimator"))
@@ -263,9 +264,10 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     params.update(early_stopping=False, epochs=max(1, epochs))
     model = cls(**params).fit(X, y)
     stop_reason = str(model.history_.stop_reason)
-    if stop_reason.startswith("diverged"):
-        raise ValueError(f"its new training {stop_reason}; build without refit, or search "
-                         "lower learning rates")
+    if stop_reason.startswith("diverged") and \
+            not str(config.get("stop_reason", "")).startswith("diverged"):
+        raise ValueError(f"its new training {stop_reason}, where the study's did not; build "
+                         "without refit, or search lower learning rates")
     new_config, arrays = model.to_arrays()
     new_config["stop_reason"] = model.history_.stop_reason
     new_config["epochs_trained"] = int(model.history_.epochs)

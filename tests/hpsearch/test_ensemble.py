@@ -214,6 +214,16 @@ def test_refit_trains_the_chosen_networks_again_on_train_and_val(run_dir, tmp_pa
     np.testing.assert_array_equal(again.test_output, built.test_output)
     greedy = build_ensemble(run_dir, "greedy", size=3, refit=True)
     assert greedy.test_before_refit == build_ensemble(run_dir, "greedy", size=3).test_score
+    # Two processes refit the same networks: one BLAS thread each, so the same result.
+    parallel = build_ensemble(run_dir, "predictions", top_k=2, refit=True, n_jobs=2)
+    np.testing.assert_array_equal(parallel.test_output, built.test_output)
+    for left, right in zip(parallel.ensemble.manifest["members"], members, strict=True):
+        assert left["arrays"] == right["arrays"]  # shapes and checksums of every array
+    for bad in (0, -2, 1.5):
+        with pytest.raises(EnsembleError, match="n-jobs must be a positive integer"):
+            build_ensemble(run_dir, "predictions", refit=True, n_jobs=bad)
+    with pytest.raises(EnsembleError, match="--n-jobs applies to --refit"):
+        build_ensemble(run_dir, "predictions", n_jobs=2)
     with pytest.raises(EnsembleError, match="--refit applies to predictions and greedy"):
         build_ensemble(run_dir, "snapshot", refit=True)
 
@@ -256,8 +266,11 @@ def test_refit_member_refuses_what_it_cannot_redo(run_dir):
     # A new training that blows up is refused rather than exported half-trained.
     wild = json.loads(json.dumps(config))
     wild["params"].update(optimizer="momentum", learning_rate=50.0)
-    with pytest.raises(ValueError, match="new training diverged"):
+    with pytest.raises(ValueError, match="new training diverged.*where the study's did not"):
         refit_member(wild, X, y)
+    # A member that diverged in the study too is redone as it was, not refused.
+    wild["stop_reason"] = "diverged: loss 1e4 exceeded 1000 x the first loss at iteration 2"
+    assert refit_member(wild, X, y)[0]["stop_reason"].startswith("diverged")
 
 
 def _trained_pair(run_dir):

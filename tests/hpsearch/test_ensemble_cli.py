@@ -189,3 +189,8 @@ def test_refit_option(run_dir, tmp_path):
     assert result.exit_code == 2 and "--refit applies to predictions and greedy" in result.stderr
     result = invoke("ensemble", run_dir, "--refit", "--trial", "1")
     assert result.exit_code == 2 and "refitting" not in result.stderr  # checked before work
+    result = invoke("ensemble", run_dir, "--refit", "--n-jobs", "0")
+    assert result.exit_code == 2 and "--n-jobs must be a positive integer" in result.stderr
+    result = invoke("ensemble", run_dir, "--method", "greedy", "--size", "3", "--refit",
+                    "--n-jobs", "2")
+    assert result.exit_code == 0 and "2 at once" in result.stderr
