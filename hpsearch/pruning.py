@@ -1,4 +1,4 @@
-"""Pruning: the pruner interface, the report channel, and a stub pruner.
+"""Pruning: the pruner interface, the report channel, and the pruners (threshold, median, ASHA).
 
 Contract:
 - The objective calls `trial.report(step, value)` (see `hpsearch.objective`). The value goes to
@@ -65,8 +65,8 @@ class Pruner(ABC):
 
 @dataclass(frozen=True)
 class ThresholdPruner(Pruner):
-    """Stub pruner: prune once a value is worse than `threshold` at a step >= `min_step`
-    (worse = above for minimisation, below for maximisation)."""
+    """Prune once a reported value is worse than `threshold` at a step >= `min_step` (worse =
+    above for minimisation, below for maximisation): a floor every trial must clear."""
 
     threshold: float
     min_step: int = 0

@@ -26,13 +26,13 @@ from hpsearch.cli._common import (
 @user_errors
 def run(
     study_file: Annotated[Path, typer.Argument(help="The study file (TOML).")],
-    n_trials: Annotated[int | None, typer.Option("--n-trials", help="Override [study].n_trials.")] = None,
-    n_jobs: Annotated[int | None, typer.Option("--n-jobs", help="Override [study].n_jobs.")] = None,
-    storage: Annotated[Path | None, typer.Option("--storage", help="Override [study].storage (the parent of the run folder).")] = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", help="Override \\[study].n_trials.")] = None,
+    n_jobs: Annotated[int | None, typer.Option("--n-jobs", help="Override \\[study].n_jobs.")] = None,
+    storage: Annotated[Path | None, typer.Option("--storage", help="Override \\[study].storage (the parent of the run folder).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study's earlier trials and start afresh.")] = False,
     top: Annotated[int, typer.Option("--top", help="Rows of the final table.")] = 5,
-    backend: Annotated[Backend | None, typer.Option("--backend", help="Override [study].backend: local (this machine) or dask (a Dask cluster).")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override [study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
+    backend: Annotated[Backend | None, typer.Option("--backend", help="Override \\[study].backend: local (this machine) or dask (a Dask cluster).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override \\[study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
 ) -> None:
     """Run a study file; run it again to resume where it stopped.
 
@@ -172,7 +172,7 @@ def _toml_value(value: Any) -> str:
 @user_errors
 def best(
     run_dir: Annotated[Path, typer.Argument(help="The run folder (<storage>/<name>).")],
-    toml: Annotated[bool, typer.Option("--toml", help="Print the params as an [objective.fixed] table to paste into a study file.")] = False,
+    toml: Annotated[bool, typer.Option("--toml", help="Print the params as an \\[objective.fixed] table to paste into a study file.")] = False,
 ) -> None:
     """Print the best trial's params and metrics.
 
