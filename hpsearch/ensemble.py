@@ -427,7 +427,7 @@ class _Refitter:
 
     def fit(self, jobs: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
         """Refit (trial, source, config) networks not refitted yet, `n_jobs` processes at once
-        (joblib's loky; -1 = every core)."""
+        (loky's reusable pool; -1 = every core)."""
         todo = list({(n, s): (n, s, c) for n, s, c in jobs if (n, s) not in self._done}.values())
         if not todo:
             return
@@ -435,11 +435,15 @@ class _Refitter:
         if self.n_jobs == 1 or len(todo) == 1:
             results = [_refit_one(config, X, y) for _, _, config in todo]
         else:
-            from joblib import Parallel, delayed
+            # The loky pool the study executor uses (joblib.Parallel would try to adopt it
+            # and fail on a pool it did not create itself).
+            from joblib.externals.loky import get_reusable_executor
 
-            workers = len(todo) if self.n_jobs == -1 else min(self.n_jobs, len(todo))
-            results = Parallel(n_jobs=workers, backend="loky")(
-                delayed(_refit_one)(config, X, y) for _, _, config in todo)
+            cores = os.cpu_count() or 1
+            workers = min(cores if self.n_jobs == -1 else self.n_jobs, len(todo))
+            pool = get_reusable_executor(max_workers=workers)
+            futures = [pool.submit(_refit_one, config, X, y) for _, _, config in todo]
+            results = [future.result() for future in futures]
         for (number, source, _), (result, error) in zip(todo, results, strict=True):
             if error is not None:
                 raise EnsembleError(f"trial {number} {source}: refitting failed: {error}")
