@@ -228,6 +228,17 @@ def test_refit_trains_the_chosen_networks_again_on_train_and_val(run_dir, tmp_pa
         build_ensemble(run_dir, "snapshot", refit=True)
 
 
+def test_parallel_refit_after_a_study_pool_in_the_same_process(run_dir):
+    # A study with n_jobs > 1 leaves loky's reusable pool behind; refitting must use it as
+    # it is (joblib.Parallel fails on a pool it did not create).
+    from joblib.externals.loky import get_reusable_executor
+
+    assert get_reusable_executor(max_workers=2).submit(abs, -3).result() == 3
+    serial = build_ensemble(run_dir, "predictions", top_k=2, refit=True)
+    parallel = build_ensemble(run_dir, "predictions", top_k=2, refit=True, n_jobs=-1)
+    np.testing.assert_array_equal(parallel.test_output, serial.test_output)
+
+
 def test_refit_trains_early_stopped_members_for_their_best_epochs(tmp_path):
     text = STUDY.format(storage=tmp_path / "runs").replace("repeats = 2", "repeats = 1")
     text = text.replace("epochs = 8", "epochs = 40\nearly_stopping = true\npatience = 2")
