@@ -464,35 +464,36 @@ class _Refitter:
                         self.run.members(number)], axis=0)
 
 
-def _refit(run: _Run, members: list[dict], rows: list[dict], best: int, n_jobs: int
-           ) -> tuple[np.ndarray | None, float | None]:
+def _refit(run: _Run, members: list[dict], rows: list[dict], best: int, n_jobs: int,
+           progress: Callable[[str], None] | None) -> tuple[np.ndarray | None, float | None]:
     """Replace each member by its network refitted on train+val (same keywords and seed);
     adds `refit_test` to the rows. Returns the ensemble's test output and the best single
-    trial's refitted test score."""
+    trial's refitted test score (both None without a test split: nothing to score, so the
+    best single trial is not refitted either)."""
     refitter = _Refitter(run, n_jobs)
     jobs = [(m["trial"], m["source"], m["config"]) for m in members]
     if run.has_test():
         jobs += [(best, source, config) for source, config, _ in run.members(best)]
+    if progress is not None:
+        count = len({(number, source) for number, source, _ in jobs})
+        at_once = "" if n_jobs == 1 else f", {'every core' if n_jobs == -1 else n_jobs} at once"
+        progress(f"refitting {count} network{'s' if count != 1 else ''} on the train and "
+                 f"validation rows ({len(run.fit_rows[1])} samples{at_once})...")
     refitter.fit(jobs)
+    scores = {row["trial"]: run.score(refitter.trial_test(row["trial"]), "test")
+              if run.has_test() else None for row in rows}
     test = None
     for member in members:
         config, arrays, output = refitter(member["trial"], member["source"], member["config"])
-        member.update(config=config, arrays=arrays)
-        member["metrics"] = {**member["metrics"], "test_before_refit": member["metrics"]["test"],
-                             "test": None}
+        member.update(config=config, arrays=arrays, metrics={
+            **member["metrics"], "test_before_refit": member["metrics"]["test"],
+            "test": scores[member["trial"]]})
         if output is not None:
             test = member["weight"] * output if test is None else test + member["weight"] * output
-    if not run.has_test():  # nothing to score: no refitted best single trial either
-        for row in rows:
-            row["refit_test"] = None
-        return None, None
     for row in rows:
-        output = refitter.trial_test(row["trial"])
-        row["refit_test"] = run.score(output, "test")
-        for member in members:
-            if member["trial"] == row["trial"]:
-                member["metrics"]["test"] = row["refit_test"]
-    return test, run.score(refitter.trial_test(best), "test")
+        row["refit_test"] = scores[row["trial"]]
+    best_test = run.score(refitter.trial_test(best), "test") if run.has_test() else None
+    return test, best_test
 
 
 def _snapshots(run: _Run, number: int) -> list[tuple[str, dict, dict, np.ndarray,
@@ -642,14 +643,7 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
     test_score = run.score(test, "test") if test is not None else None
     before = best_refit = None
     if refit:
-        if progress is not None:
-            scored = run.has_test() and best.number not in {m["trial"] for m in members}
-            count = len(members) + (len(run.members(best.number)) if scored else 0)
-            at_once = "" if n_jobs == 1 else \
-                f", {'every core' if n_jobs == -1 else n_jobs} at once"
-            progress(f"refitting {count} network{'s' if count != 1 else ''} on the train and "
-                     f"validation rows ({len(run.fit_rows[1])} samples{at_once})...")
-        test, best_refit = _refit(run, members, rows, best.number, n_jobs)
+        test, best_refit = _refit(run, members, rows, best.number, n_jobs, progress)
         before, test_score = test_score, run.score(test, "test") if test is not None else None
         note += (f"; every network refitted on the train and validation rows "
                  f"({len(run.fit_rows[1])} samples), chosen on validation before that")

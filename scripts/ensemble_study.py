@@ -81,15 +81,15 @@ def one_seed(seed: int, args: argparse.Namespace, storage: Path) -> dict[str, fl
     """Run one study (or, with --rescore, read its run folder) and score the ensembles;
     returns {column: test accuracy}."""
     path = storage / f"digits_seed{seed}.toml"
-    if not args.rescore:
+    row = {"study_s": math.nan}  # nan: --rescore runs no study
+    if args.rescore:
+        spec = load_study_file(path)
+    else:
         checkpoints = [e for e in args.checkpoints if e <= args.epochs]
-        text = STUDY.format(seed=seed, strategy=args.strategy, n_trials=args.n_trials,
-                            n_jobs=args.n_jobs, storage=storage, repeats=args.repeats,
-                            checkpoints=checkpoints, epochs=args.epochs) + SPACE
-        path.write_text(text)
-    spec = load_study_file(path)
-    row = {"study_s": math.nan}  # nan: --rescore ran no study
-    if not args.rescore:
+        path.write_text(STUDY.format(seed=seed, strategy=args.strategy, n_trials=args.n_trials,
+                                     n_jobs=args.n_jobs, storage=storage, repeats=args.repeats,
+                                     checkpoints=checkpoints, epochs=args.epochs) + SPACE)
+        spec = load_study_file(path)
         started = time.perf_counter()
         runner.run(spec)
         row["study_s"] = time.perf_counter() - started

@@ -81,18 +81,13 @@ def ensemble(
     label = f"ensemble ({networks} network{'s' if networks != 1 else ''})"
     single = f"best single trial {built.best_trial}"
     width = max(len(label), len(single))
-    if refit:
-        typer.echo(f"{label.ljust(width)}  val_{kind} {_score(built.val_score)}  "
-                   f"test_{kind} {_score(built.test_before_refit)}  refit test_{kind} "
-                   f"{_score(built.test_score)}")
-        typer.echo(f"{single.ljust(width)}  val_{kind} {_score(built.best_val)}  "
-                   f"test_{kind} {_score(built.best_test)}  refit test_{kind} "
-                   f"{_score(built.best_refit_test)}")
-    else:
-        typer.echo(f"{label.ljust(width)}  val_{kind} {_score(built.val_score)}  "
-                   f"test_{kind} {_score(built.test_score)}")
-        typer.echo(f"{single.ljust(width)}  val_{kind} {_score(built.best_val)}  "
-                   f"test_{kind} {_score(built.best_test)}")
+    # With refit, test_<m> is the study's networks' score and the refitted one follows it.
+    for name, val, test, refitted in (
+            (label, built.val_score, built.test_before_refit if refit else built.test_score,
+             built.test_score),
+            (single, built.best_val, built.best_test, built.best_refit_test)):
+        line = f"{name.ljust(width)}  val_{kind} {_score(val)}  test_{kind} {_score(test)}"
+        typer.echo(line + (f"  refit test_{kind} {_score(refitted)}" if refit else ""))
     if output is not None:
         save_ensemble(built.ensemble, output)
         _record_ensemble(run_dir, output, built.ensemble.manifest)

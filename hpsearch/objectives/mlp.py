@@ -67,6 +67,7 @@ _KEYWORDS = {k.name: k for k in KEYWORDS if k.name != "seed"}
 HYPERPARAMETERS: tuple[str, ...] = (*_KEYWORDS, "hidden_size", "num_layers")
 _CONVENIENCE = {"hidden_size": (1, None), "num_layers": (0, None)}
 _DEFAULT_HIDDEN_SIZE = 100
+_ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}  # config names
 _SCORE_METRICS = {"classification": "accuracy", "multilabel": "accuracy", "regression": "r2"}
 
 
@@ -249,13 +250,10 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     the new training diverges where the study's did not (its kept parameters would be those
     before the blow-up; a member that diverged in the study too is redone as it was).
     """
-    classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
-    cls = classes.get(config.get("estimator"))
+    cls = _ESTIMATORS.get(config.get("estimator"))
     if cls is None or not isinstance(config.get("params"), Mapping):
         raise ValueError(f"not a network member config (estimator {config.get('estimator')!r})")
-    params = dict(config["params"])
-    if isinstance(params.get("hidden_sizes"), list):
-        params["hidden_sizes"] = tuple(params["hidden_sizes"])
+    params = estimator_keywords(config["params"])  # JSON lists back to tuples
     if "epochs_trained" not in config and \
             str(config.get("stop_reason", "")).startswith("early stopping"):
         raise ValueError("it stopped early, and its run folder predates the record of the "
@@ -281,8 +279,7 @@ def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray
     The seam through which `hpsearch.ensemble` rebuilds members without importing nn_core;
     ValueError when the config or arrays do not describe a network.
     """
-    classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
-    cls = classes.get(config.get("estimator"))
+    cls = _ESTIMATORS.get(config.get("estimator"))
     if cls is None:
         raise ValueError(f"unknown estimator {config.get('estimator')!r}")
     try:
