@@ -9,27 +9,32 @@ the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
 does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 """
 
-from hpsearch.ensemble import build_ensemble
-from hpsearch.ensemble_file import load_ensemble, save_ensemble
+from hpsearch.ensembles.build import build_ensemble
+from hpsearch.ensembles.file import load_ensemble, save_ensemble
 from hpsearch.exceptions import (
     EnsembleError,
     HpsearchError,
     ObjectiveError,
     SpaceError,
+    StopStudy,
     StorageError,
     StrategyError,
     StudyError,
     StudyFileError,
     StudyLockedError,
     StudyMismatchError,
+    TrialPruned,
 )
-from hpsearch.objective import Result, TrialHandle, load_objective
-from hpsearch.pruning import ASHAPruner, MedianPruner, Pruner, ThresholdPruner, TrialPruned
+from hpsearch.objectives.python import load_objective
+from hpsearch.pruners.asha import ASHAPruner
+from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.median import MedianPruner
+from hpsearch.pruners.threshold import ThresholdPruner
 from hpsearch.space import Categorical, Float, Int, Space
-from hpsearch.stopping import NoImprovementStop, StopStudy
 from hpsearch.strategies import STRATEGY_NAMES
-from hpsearch.study import Study, load_study
-from hpsearch.trial import FrozenTrial, TrialState
+from hpsearch.study.stopping import NoImprovementStop
+from hpsearch.study.study import Study, load_study
+from hpsearch.trial import FrozenTrial, Result, TrialHandle, TrialState
 
 __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",

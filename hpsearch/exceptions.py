@@ -45,3 +45,15 @@ class ObjectiveError(HpsearchError):
 
 class EnsembleError(HpsearchError):
     """An ensemble cannot be built, saved or loaded."""
+
+
+class StopStudy(Exception):  # noqa: N818 - a request, not an error
+    """Raised by a study callback to stop the study gracefully (see the module docstring)."""
+
+
+class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+    """Raised by an objective to stop a trial the pruner asked to prune."""
+
+
+class WorkerLost(RuntimeError):
+    """The Dask worker(s) running a trial died more often than allowed-failures permits."""

@@ -1,4 +1,5 @@
-"""Trial records: the states a trial goes through and the frozen record the engine keeps.
+"""Trial records: the states a trial goes through, the frozen record the engine keeps, the live
+`Trial` an objective (or a user driving ask/tell) holds, and the `Result` it returns.
 
 A `FrozenTrial` is what strategies are told and what storage writes: it never changes once
 made (the engine builds a new one when a trial finishes). `value` is the objective's value as
@@ -11,7 +12,9 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 
 class TrialState(enum.StrEnum):
@@ -59,3 +62,63 @@ class FrozenTrial:
         """A finite objective value is available (complete trials, and pruned ones that kept
         their last reported value)."""
         return self.value is not None and math.isfinite(self.value)
+
+
+class ReportClient(Protocol):
+    """Where `Trial.report` sends a value: returns the pruner's decision (True = prune)."""
+
+    def report(self, number: int, step: int, value: float) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an objective may return instead of a bare number."""
+
+    value: float
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+class Trial:
+    """A live trial: the objective's second argument `f(params, trial)`, and what
+    `study.ask()` returns.
+
+    number, params ({name: value}, active parameters only), seed (the trial's own integer
+    seed), rng (`np.random.default_rng(seed)`); `report(step, value)` sends an intermediate
+    value to the pruner and returns its decision; `should_prune()` repeats the last decision;
+    `intermediate` holds the reports so far. `owner` identifies the study that asked for it.
+    """
+
+    def __init__(self, number: int, seed: int, reporter: ReportClient | None = None,
+                 params: Mapping[str, Any] | None = None, owner: object = None) -> None:
+        self.number = number
+        self.seed = seed
+        self.params = dict(params or {})
+        self.rng = np.random.default_rng(seed)
+        self.owner = owner
+        self._reporter = reporter
+        self._intermediate: dict[int, float] = {}
+        self._prune = False
+
+    def report(self, step: int, value: float) -> bool:
+        """Record an intermediate value; return True when the pruner asks to stop (then raise
+        `hp.TrialPruned`)."""
+        step, value = int(step), float(value)
+        self._intermediate[step] = value
+        if self._reporter is not None:
+            self._prune = bool(self._reporter.report(self.number, step, value))
+        return self._prune
+
+    def should_prune(self) -> bool:
+        """The pruner's decision at the last report."""
+        return self._prune
+
+    @property
+    def intermediate(self) -> dict[int, float]:
+        return dict(self._intermediate)
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self.params!r})"
+
+
+TrialHandle = Trial  # the name of hpsearch 0.1

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from hpsearch import runner
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile import runner
+from hpsearch.studyfile.reader import load_study_file
 
 STUDY_FILE = Path(__file__).resolve().parent.parent / "studies" / "digits_asha.toml"
 

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hpsearch.benchmarks import (
+from hpsearch.space import Float, Space
+from hpsearch.testing.benchmarks import (
     branin,
     branin_space,
     hartmann6,
@@ -40,7 +41,6 @@ from hpsearch.benchmarks import (
     styblinski_tang,
     styblinski_tang_space,
 )
-from hpsearch.space import Float, Space
 from hpsearch.trial import FrozenTrial, TrialState
 
 PROBLEMS: dict[str, tuple[Callable, Space, float]] = {

@@ -31,10 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hpsearch import runner
-from hpsearch.ensemble import build_ensemble
+from hpsearch.ensembles.build import build_ensemble
 from hpsearch.exceptions import EnsembleError
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile import runner
+from hpsearch.studyfile.reader import load_study_file
 
 STUDY = """
 [study]

@@ -18,8 +18,8 @@ import typer
 # isort: off
 from hpsearch.cli import study, ensembles, reports  # noqa: F401
 # isort: on
-from hpsearch.cli._app import app
-from hpsearch.cli._common import user_errors
+from hpsearch.cli.app import app
+from hpsearch.cli.common import user_errors
 
 __all__ = ["app", "main", "user_errors"]
 

@@ -9,11 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli._app import app
-from hpsearch.cli._common import (
-    _error,
-    user_errors,
-)
+from hpsearch.cli.app import app
+from hpsearch.cli.common import _error, user_errors
 
 
 class Method(StrEnum):
@@ -57,8 +54,8 @@ def ensemble(
 
     Example: hpsearch ensemble runs/digits_mlp --method greedy -o digits.npz
     """
-    from hpsearch.ensemble import build_ensemble
-    from hpsearch.ensemble_file import save_ensemble
+    from hpsearch.ensembles.build import build_ensemble
+    from hpsearch.ensembles.file import save_ensemble
 
     if not run_dir.exists():
         raise _error(f"{run_dir}: no such run folder")
@@ -182,7 +179,7 @@ def predict(
     import csv
     import io
 
-    from hpsearch.ensemble_file import load_ensemble
+    from hpsearch.ensembles.file import load_ensemble
 
     model = load_ensemble(ensemble_file)
     X = _read_input(input_file, model.feature_names, model.n_features)

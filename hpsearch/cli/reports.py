@@ -7,11 +7,8 @@ from typing import Annotated
 
 import typer
 
-from hpsearch.cli._app import app
-from hpsearch.cli._common import (
-    _open_run,
-    user_errors,
-)
+from hpsearch.cli.app import app
+from hpsearch.cli.common import _open_run, user_errors
 
 
 @app.command()
@@ -25,7 +22,7 @@ def report(
 
     Example: hpsearch report runs/digits_mlp -o digits_report
     """
-    from hpsearch.report import write_report
+    from hpsearch.report.page import write_report
 
     _open_run(run_dir)
     written = write_report(run_dir, output, top=top)
@@ -48,7 +45,7 @@ def export_optuna(
 
     Example: hpsearch export-optuna runs/digits_mlp sqlite:///optuna.db
     """
-    from hpsearch.optuna_export import export_to_optuna
+    from hpsearch.export.optuna import export_to_optuna
 
     _open_run(run_dir)
     done = export_to_optuna(run_dir, storage_url, study_name=study_name, overwrite=overwrite)

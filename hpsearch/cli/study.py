@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli._app import app
-from hpsearch.cli._common import (
+from hpsearch.cli.app import app
+from hpsearch.cli.common import (
     Backend,
     Format,
     _error,
@@ -39,8 +39,8 @@ def run(
     Example: hpsearch run studies/digits_mlp.toml --n-jobs 2
     On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
     """
-    from hpsearch import runner
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile import runner
+    from hpsearch.studyfile.reader import load_study_file
 
     if scheduler is not None and backend is None:
         backend = Backend.dask
@@ -205,8 +205,8 @@ def validate(
 
     Example: hpsearch validate studies/digits_grid.toml
     """
-    from hpsearch import runner
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile import runner
+    from hpsearch.studyfile.reader import load_study_file
 
     spec = load_study_file(study_file)
     checked = runner.validate(spec)

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.exceptions import ObjectiveError, StudyFileError
-from hpsearch.objective import Result, load_objective, takes_trial, to_result
-from hpsearch.studyfile import StudySpec
+from hpsearch.objectives.python import load_objective, takes_trial, to_result
+from hpsearch.studyfile.reader import StudySpec
+from hpsearch.trial import Result
 
 __all__ = ["MetricObjective", "build", "check", "resolve_entry"]
 
@@ -35,7 +36,7 @@ def resolve_entry(spec: StudySpec) -> str:
 class MetricObjective:
     """A Python objective whose study metric is one of the metrics it returns.
 
-    Sent to workers as the entry string and imported there (see `hpsearch.objective`).
+    Sent to workers as the entry string and imported there (see `hpsearch.objectives.python`).
     """
 
     entry: str

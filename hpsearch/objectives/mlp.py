@@ -51,11 +51,11 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.exceptions import ObjectiveError, StudyFileError
-from hpsearch.objective import Result
-from hpsearch.pruning import TrialPruned
+from hpsearch.exceptions import ObjectiveError, StudyFileError, TrialPruned
 from hpsearch.space import Categorical, Float, Int
-from hpsearch.studyfile import StudySpec
+from hpsearch.study.seeds import DATASET_STREAM, SPLIT_STREAM, objective_rng
+from hpsearch.studyfile.reader import StudySpec
+from hpsearch.trial import Result
 from nn_core.data import Dataset, load_csv, load_dataset, split
 from nn_core.estimator import KEYWORDS, MLPClassifier, MLPRegressor
 
@@ -147,7 +147,7 @@ def load_data(spec: StudySpec) -> Dataset:
     """Read the study's dataset and check it suits the task; StudyFileError on any problem."""
     where = "[objective].dataset"
     source = spec.resolve_dataset()
-    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 1]))
+    rng = objective_rng(spec.seed, DATASET_STREAM)
     try:
         if source.lower().endswith(".csv"):
             data = load_csv(source, label_column=spec.objective.target)
@@ -192,7 +192,7 @@ def prepare(spec: StudySpec, run_dir: Path, data: Dataset | None = None) -> MLPO
         o = spec.objective
         rows = np.arange(len(data.y))[:, None]
         parts = split(rows, data.y, o.val_fraction, o.test_fraction,
-                      np.random.default_rng(np.random.SeedSequence([spec.seed, 2])),
+                      objective_rng(spec.seed, SPLIT_STREAM),
                       stratify=o.task == "classification")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name("data.tmp.npz")
@@ -276,7 +276,7 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
 def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
     """A fitted MLPClassifier/MLPRegressor from a member's config and arrays (no pickle).
 
-    The seam through which `hpsearch.ensemble` rebuilds members without importing nn_core;
+    The seam through which `hpsearch.ensembles` rebuilds members without importing nn_core;
     ValueError when the config or arrays do not describe a network.
     """
     cls = _ESTIMATORS.get(config.get("estimator"))

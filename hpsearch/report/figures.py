@@ -247,7 +247,7 @@ def importances(run: RunData) -> dict[str, float]:
 
     import optuna
 
-    from hpsearch.optuna_export import in_memory_study
+    from hpsearch.export.optuna import in_memory_study
 
     study = in_memory_study(run.ranked, run.space, run.direction)
     with warnings.catch_warnings():

@@ -17,8 +17,8 @@ import numpy as np
 
 from hpsearch.exceptions import SpaceError, StrategyError
 from hpsearch.space import Space
-from hpsearch.strategies._keys import point_key
 from hpsearch.strategies.base import Strategy
+from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial
 
 

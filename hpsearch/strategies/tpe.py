@@ -25,8 +25,8 @@ import numpy as np
 
 from hpsearch.exceptions import StrategyError
 from hpsearch.space import Categorical, Float, Space
-from hpsearch.strategies._keys import point_key
 from hpsearch.strategies.base import Strategy
+from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial, TrialState
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from hpsearch.benchmarks import BENCHMARKS, branin, hartmann6, styblinski_tang
+from hpsearch.testing.benchmarks import BENCHMARKS, branin, hartmann6, styblinski_tang
 
 MINIMISERS = {
     "branin": [{"x": -math.pi, "y": 12.275}, {"x": math.pi, "y": 2.275},

@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 
 import hpsearch as hp
-from hpsearch.ensemble import (
+from hpsearch.ensembles.build import (
     average_parameters,
     bagged_greedy_selection,
     build_ensemble,
     check_averaging,
     greedy_selection,
 )
-from hpsearch.ensemble_file import FORMAT_VERSION, load_ensemble, make_ensemble, save_ensemble
+from hpsearch.ensembles.file import FORMAT_VERSION, load_ensemble, make_ensemble, save_ensemble
 from hpsearch.exceptions import EnsembleError
 from hpsearch.objectives.mlp import model_from_arrays
-from hpsearch.runner import run
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile.reader import load_study_file
+from hpsearch.studyfile.runner import run
 from nn_core.estimator import MLPClassifier, MLPRegressor
 
 STUDY = """

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 import hpsearch as hp
-from hpsearch import storage as storage_module
 from hpsearch.cli import app
-from hpsearch.study import trial_seed
+from hpsearch.storage import sqlite as storage_module
+from hpsearch.study.seeds import trial_seed
 
 SPACE = {"x": hp.Float(0.0, 10.0)}
 

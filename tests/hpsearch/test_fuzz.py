@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hpsearch.cli import app
 from hpsearch.exceptions import StudyFileError
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile.reader import load_study_file
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

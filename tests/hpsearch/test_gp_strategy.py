@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from hpsearch.benchmarks import branin, branin_space
 from hpsearch.exceptions import StrategyError
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.strategies.gp import GPStrategy
+from hpsearch.testing.benchmarks import branin, branin_space
 from hpsearch.trial import FrozenTrial, TrialState
 
 MIXED = Space({

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from hpsearch.exceptions import StudyFileError
-from hpsearch.objective import TrialHandle
 from hpsearch.objectives import mlp
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile.reader import load_study_file
+from hpsearch.trial import TrialHandle
 from nn_core import MLPClassifier
 
 STUDY = """

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import hpsearch as hp
 from hpsearch.cli import app
-from hpsearch.optuna_export import export_to_optuna, optuna_distributions, optuna_trials
+from hpsearch.export.optuna import export_to_optuna, optuna_distributions, optuna_trials
 from hpsearch.trial import FrozenTrial, TrialState
 
 SPACE = {"x": hp.Float(1e-3, 1.0, log=True), "width": hp.Int(4, 64, log=True),

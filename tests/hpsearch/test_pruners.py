@@ -10,8 +10,9 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.exceptions import StudyFileError
-from hpsearch.pruning import PruningService, make_pruner
-from hpsearch.studyfile import load_study_file
+from hpsearch.pruners import make_pruner
+from hpsearch.pruners.service import PruningService
+from hpsearch.studyfile.reader import load_study_file
 from hpsearch.trial import FrozenTrial, TrialState
 
 
@@ -283,8 +284,8 @@ learning_rate = {{ type = "float", low = 1e-3, high = 1e-1, log = true }}
 @pytest.mark.parametrize("metric, curve", [("val_accuracy", "curve.val_score"),
                                            ("val_loss", "curve.val_loss")])
 def test_network_objective_reports_the_metric_per_epoch(tmp_path, metric, curve):
-    from hpsearch.objective import TrialHandle
     from hpsearch.objectives import mlp
+    from hpsearch.trial import TrialHandle
 
     path = tmp_path / "s.toml"
     path.write_text(NETWORK.format(metric=metric))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pickle
 
 import hpsearch as hp
-from hpsearch.objective import TrialHandle
-from hpsearch.pruning import PruningService, ReportServer
+from hpsearch.execution.reports import ReportServer
+from hpsearch.pruners.service import PruningService
+from hpsearch.trial import TrialHandle
 
 
 def test_threshold_pruner_follows_the_direction():

@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 import hpsearch as hp
-from hpsearch import runner
-from hpsearch.stopping import trials_since_improvement
-from hpsearch.studyfile import load_study_file
+from hpsearch.study.stopping import trials_since_improvement
+from hpsearch.studyfile import runner
+from hpsearch.studyfile.reader import load_study_file
 from hpsearch.trial import FrozenTrial, TrialState
 
 

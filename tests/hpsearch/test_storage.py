@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import hpsearch as hp
-from hpsearch.tables import read_table
+from hpsearch.study.tables import read_table
 
 SPACE = {"x": hp.Float(0.0, 10.0), "k": hp.Categorical(["a", "b"])}
 

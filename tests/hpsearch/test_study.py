@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import hpsearch as hp
-from hpsearch.benchmarks import branin, branin_space
-from hpsearch.study import trial_seed
+from hpsearch.study.seeds import trial_seed
+from hpsearch.testing.benchmarks import branin, branin_space
 
 SPACE = {"x": hp.Float(0.0, 10.0)}
 
@@ -159,7 +159,7 @@ def test_bad_objective_spec_is_an_objective_error(tmp_path):
     with pytest.raises(hp.ObjectiveError, match="does not exist"):
         hp.Study(SPACE).optimize(f"{tmp_path}/missing.py:f", n_trials=1)
     with pytest.raises(hp.ObjectiveError, match="no callable"):
-        hp.Study(SPACE).optimize("hpsearch.benchmarks:nothing", n_trials=1)
+        hp.Study(SPACE).optimize("hpsearch.testing.benchmarks:nothing", n_trials=1)
 
 
 def _module_level_objective(params):

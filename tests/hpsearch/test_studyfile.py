@@ -6,7 +6,7 @@ import pytest
 
 from hpsearch.exceptions import StudyFileError
 from hpsearch.space import Categorical, Float, Int
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile.reader import load_study_file
 
 GOOD = """
 [study]

@@ -11,8 +11,7 @@ Contract:
   by more than `min_delta`. Stateless: it reads the study's trials at each call, so it counts
   the trials of earlier runs too. Study file: `[study].stop_after_no_improvement = N`.
 - Wall-clock budget: the study's own `timeout` (`optimize(timeout=...)`, `[study].timeout`),
-  which already starts no trial after the deadline and lets running ones finish.
-"""
+  which already starts no trial after the deadline and lets running ones finish."""
 
 from __future__ import annotations
 
@@ -20,16 +19,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hpsearch.exceptions import StopStudy
 from hpsearch.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
-    from hpsearch.study import Study
-
-__all__ = ["StopStudy", "NoImprovementStop", "trials_since_improvement"]
-
-
-class StopStudy(Exception):  # noqa: N818 - a request, not an error
-    """Raised by a study callback to stop the study gracefully (see the module docstring)."""
+    from hpsearch.study.study import Study
 
 
 def trials_since_improvement(trials: list[FrozenTrial], direction: str,

@@ -1,4 +1,4 @@
-"""Objectives: the calling convention, results, the trial handle, and loading by name.
+"""Python objectives: the calling convention, checking what they return, loading by name.
 
 Contract:
 - An objective is `f(params)` or `f(params, trial)` (decided by signature inspection: two
@@ -7,16 +7,14 @@ Contract:
 - It returns a number, or `Result(value, metrics={name: float}, artifacts={name: ndarray})`.
   A value that is not a finite number fails the trial. Artifacts travel back to the driver in
   memory; only the driver writes them (`<run>/trials/<number>/artifacts.npz`).
-- The trial handle (`TrialHandle`) has `number`, `seed` (the trial's own integer seed),
-  `rng` (`np.random.default_rng(seed)`), `report(step, value) -> bool` (True when the pruner
-  asks to stop; see `hpsearch.pruning`), `should_prune()` (the last decision) and
-  `intermediate` (the reports so far). To stop, raise `hp.TrialPruned()`.
+- The trial (`hp.Trial`, in `hpsearch.trial`) has `number`, `params`, `seed`, `rng`,
+  `report(step, value) -> bool` (True when the pruner asks to stop; see `hpsearch.pruners`),
+  `should_prune()` and `intermediate`. To stop, raise `hp.TrialPruned()`.
 - `load_objective("path/to/file.py:name")` imports a file by path (under a private module
   name, its folder appended to sys.path) and `load_objective("package.module:name")` imports
   a module. `ObjectiveRef` is how the study sends an objective to a worker: loaded-by-spec
   objectives travel as the spec and are re-imported in the worker (once per process); other
-  callables travel as themselves (cloudpickle in loky workers).
-"""
+  callables travel as themselves (cloudpickle in loky workers)."""
 
 from __future__ import annotations
 
@@ -27,59 +25,22 @@ import inspect
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hpsearch.exceptions import ObjectiveError
-from hpsearch.pruning import ReportClient
-
-__all__ = ["Result", "TrialHandle", "ObjectiveRef", "load_objective", "objective_ref",
-           "takes_trial", "to_result"]
+from hpsearch.trial import Result
 
 _FILE_MODULE_PREFIX = "_hpsearch_objective_"
+
+
 _FILE_MODULES: dict[str, str] = {}  # private module name -> absolute file path
+
+
 _LOADED: dict[str, Callable] = {}  # spec -> objective, per process
-
-
-@dataclass(frozen=True)
-class Result:
-    """What an objective may return instead of a bare number."""
-
-    value: float
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
-
-
-class TrialHandle:
-    """The objective's view of its trial (second argument of `f(params, trial)`)."""
-
-    def __init__(self, number: int, seed: int, reporter: ReportClient | None = None) -> None:
-        self.number = number
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self._reporter = reporter
-        self._intermediate: dict[int, float] = {}
-        self._prune = False
-
-    def report(self, step: int, value: float) -> bool:
-        """Record an intermediate value; return True when the pruner asks to stop (then raise
-        `hp.TrialPruned`)."""
-        step, value = int(step), float(value)
-        self._intermediate[step] = value
-        if self._reporter is not None:
-            self._prune = bool(self._reporter.report(self.number, step, value))
-        return self._prune
-
-    def should_prune(self) -> bool:
-        """The pruner's decision at the last report."""
-        return self._prune
-
-    @property
-    def intermediate(self) -> dict[int, float]:
-        return dict(self._intermediate)
 
 
 def takes_trial(objective: Callable) -> bool:

@@ -7,7 +7,7 @@ Contract:
   An unreachable scheduler raises `StudyError` naming the address.
 - Each trial is one task, `client.submit(run_trial, task, key=..., pure=False)`, with BLAS
   limited to one thread inside the task and the memory cap applied there (see
-  `hpsearch.limits`). The Dask future is mirrored into a `concurrent.futures.Future`
+  `hpsearch.execution.limits`). The Dask future is mirrored into a `concurrent.futures.Future`
   (`add_done_callback`), so the study loop is the same as for loky: as one future completes
   the next trial is submitted. The driver keeps the storage; workers only run objectives and
   send outcomes back (artifacts included, as arrays in the result).
@@ -24,8 +24,7 @@ Contract:
 - Reports (pruning): a `ReportServer` in the driver listens on the interface the driver uses
   to reach the scheduler (loopback for a local cluster), with a random authentication key;
   tasks carry a `SocketReportClient` with that address. Workers must be able to open a TCP
-  connection back to the driver on that address (any port).
-"""
+  connection back to the driver on that address (any port)."""
 
 from __future__ import annotations
 
@@ -37,18 +36,14 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from hpsearch.exceptions import StudyError
-from hpsearch.executor import SocketReportsExecutor, TrialTask, run_trial
-
-__all__ = ["DaskExecutor", "WorkerLost", "WATCHDOG_GRACE"]
+from hpsearch.exceptions import StudyError, WorkerLost
+from hpsearch.execution.base import SocketReportsExecutor
+from hpsearch.execution.task import TrialTask, run_trial
 
 logger = logging.getLogger("hpsearch")
 
+
 WATCHDOG_GRACE = 5.0  # seconds between the driver's deadline and the worker's own exit
-
-
-class WorkerLost(RuntimeError):
-    """The Dask worker(s) running a trial died more often than allowed-failures permits."""
 
 
 def _driver_host(address: str) -> str:

@@ -3,7 +3,7 @@
 Contract: `build_ensemble(run_dir, method, top_k=None, size=20, trial=None, bags=None,
 bag_fraction=None, refit=False, n_jobs=1, progress=None) -> EnsembleBuild`
 reads the study (read-only), its `data.npz` and the trials' artifacts written by the network
-objective (`hpsearch.objectives.mlp`), and returns the `Ensemble` (see `hpsearch.ensemble_file`)
+objective (`hpsearch.objectives.mlp`), and returns the `Ensemble` (see `hpsearch.ensembles.file`)
 with a table of its members and its validation and test scores beside the best single trial's.
 Only complete trials take part. Trials are ranked by the study's value and direction; scores
 are measured on the stored predictions with the study's metric (accuracy, loss or r2: the one
@@ -58,8 +58,9 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.ensemble_file import Ensemble, make_ensemble
+from hpsearch.ensembles.file import Ensemble, make_ensemble
 from hpsearch.exceptions import EnsembleError, HpsearchError
+from hpsearch.study.seeds import bagging_rng
 from hpsearch.trial import TrialState
 
 __all__ = ["METHODS", "EnsembleBuild", "average_parameters", "bagged_greedy_selection",
@@ -311,7 +312,7 @@ def _infer_metric(study: Any, trials: Sequence[Any], task: str) -> str:
 
 
 def _open(run_dir: str | os.PathLike) -> _Run:
-    from hpsearch.study import load_study
+    from hpsearch.study.study import load_study
 
     path = Path(run_dir)
     data_file = path / "data.npz"
@@ -624,7 +625,7 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
         candidates = _top(run, top_k, None)
         outputs = np.stack([_trial_output(run, t.number, "val") for t in candidates])
         # Bags are drawn from the study's seed, so a run folder always gives the same ensemble.
-        rng = np.random.default_rng(np.random.SeedSequence([run.study.seed or 0, 7]))
+        rng = bagging_rng(run.study.seed)
         counts = bagged_greedy_selection(outputs, run.key, size, bags, bag_fraction, rng)
         weights = {t.number: float(c) for t, c in zip(candidates, counts, strict=True) if c}
         members, rows, val, test = _by_trial(run, weights)

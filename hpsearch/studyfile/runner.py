@@ -27,11 +27,11 @@ import numpy as np
 
 from hpsearch import objectives
 from hpsearch.exceptions import SpaceError, StudyFileError, StudyMismatchError
-from hpsearch.pruning import make_pruner
-from hpsearch.stopping import NoImprovementStop
+from hpsearch.pruners import make_pruner
 from hpsearch.strategies import make_strategy
-from hpsearch.study import Study
-from hpsearch.studyfile import StudySpec
+from hpsearch.study.stopping import NoImprovementStop
+from hpsearch.study.study import Study
+from hpsearch.studyfile.reader import StudySpec
 
 __all__ = ["Validation", "run", "validate", "grid_size"]
 

@@ -33,7 +33,7 @@ def user_errors(command: Callable) -> Callable:
 
 
 def _open_run(run_dir: Path) -> Any:
-    from hpsearch.study import load_study
+    from hpsearch.study.study import load_study
 
     if not run_dir.exists():
         raise _error(f"{run_dir}: no such run folder")

@@ -13,7 +13,7 @@ Contract:
 - An allocation past the cap raises `MemoryError` in the objective; `run_trial` records it as
   `memory_error_text(max_memory_mb)` = "exceeded the memory cap of N MB".
 - `timeout_text(seconds)` = "timed out after X s": the error of a trial stopped by
-  `trial_timeout` (the stopping itself is the executor's job; see `hpsearch.executor`).
+  `trial_timeout` (the stopping itself is the executor's job; see `hpsearch.execution`).
 - Linux (and other POSIX systems with RLIMIT_AS); elsewhere `memory_cap` raises
   `StudyError` when a cap is asked for.
 """

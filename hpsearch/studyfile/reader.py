@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.exceptions import SpaceError, StudyFileError
-from hpsearch.pruning import PRUNER_OPTIONS
+from hpsearch.pruners import PRUNER_OPTIONS
 from hpsearch.space import Space, dimension_from_dict
 
 STRATEGIES = ("grid", "random", "gp", "skopt", "tpe")
@@ -261,7 +261,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
 
 def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
     """The `[pruner]` table: `kind` ("none" when absent) and that kind's keywords, each
-    checked against `hpsearch.pruning.PRUNER_OPTIONS`; returns {"kind": ..., **keywords}."""
+    checked against `hpsearch.pruners.PRUNER_OPTIONS`; returns {"kind": ..., **keywords}."""
     pruner = _Reader(path, "pruner", table)
     if not table:
         return {}

@@ -1,9 +1,7 @@
-"""Storage: where a study's trials live. In memory, or a run folder with a SQLite database.
+"""SqliteStorage: a study in a run folder, with a SQLite database (see `hpsearch.storage.base`
+for the interface it implements).
 
 Contract:
-- `MemoryStorage` (storage=None) and `SqliteStorage` (a run folder) share one interface:
-  `meta`, `load_trials()`, `save_trial(trial)` (insert or replace, committed at once),
-  `save_artifacts(number, arrays)` / `load_artifacts(number)`, `lock()`, `close()`.
 - Run folder layout:
     study.db                     SQLite, WAL mode; the source of truth; one writer (the driver)
     study.lock                   fcntl.flock'ed by the driver while it writes (see `StudyLock`)
@@ -27,13 +25,11 @@ Contract:
   database keeps every row committed before. A damaged database or artifacts file raises
   `StorageError` naming it; nothing is overwritten.
 - `StudyLock`: `fcntl.flock(LOCK_EX | LOCK_NB)` on study.lock; the kernel releases it when the
-  driver dies, so a stale lock never blocks a resume. A held lock raises `StudyLockedError`.
-"""
+  driver dies, so a stale lock never blocks a resume. A held lock raises `StudyLockedError`."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -41,20 +37,18 @@ import sqlite3
 import time
 import urllib.parse
 import zipfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from hpsearch.exceptions import StorageError, StudyLockedError, StudyMismatchError
+from hpsearch.exceptions import StorageError, StudyMismatchError
+from hpsearch.storage.base import DB_NAME, StudyMeta
+from hpsearch.storage.lock import StudyLock
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["StudyMeta", "MemoryStorage", "SqliteStorage", "StudyLock", "DB_NAME", "LOCK_NAME"]
-
-DB_NAME = "study.db"
-LOCK_NAME = "study.lock"
 FORMAT = 1
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,52 +57,6 @@ CREATE TABLE IF NOT EXISTS trials (
     metrics TEXT NOT NULL, intermediate TEXT NOT NULL, seed INTEGER NOT NULL, error TEXT,
     started_at REAL, finished_at REAL, artifacts TEXT);
 """
-
-
-@dataclass(frozen=True)
-class StudyMeta:
-    """What a study is: stored once, checked on every reopen."""
-
-    space: Mapping[str, Any]
-    direction: str
-    strategy: str
-    seed: int | None
-    strategy_options: Mapping[str, Any] = field(default_factory=dict)
-    created_at: float = field(default_factory=time.time)
-
-
-class StudyLock:
-    """An exclusive, non-blocking flock on `<folder>/study.lock`."""
-
-    def __init__(self, folder: str) -> None:
-        self.path = os.path.join(folder, LOCK_NAME)
-        self._file = None
-
-    def acquire(self) -> None:
-        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise StudyLockedError(
-                f"another driver is running the study in {os.path.dirname(self.path)} "
-                f"(lock {self.path} is held); wait for it to finish or stop it"
-            ) from None
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
 
 
 def _dumps(value: Any) -> str:
@@ -131,36 +79,6 @@ def _row_trial(row: tuple) -> FrozenTrial:
         seed=int(seed), value=value, metrics=json.loads(metrics),
         intermediate={int(k): v for k, v in json.loads(intermediate).items()}, error=error,
         started_at=started_at, finished_at=finished_at)
-
-
-class MemoryStorage:
-    """storage=None: trials and artifacts kept in this process only."""
-
-    path: str | None = None
-    readonly = False
-
-    def __init__(self, meta: StudyMeta) -> None:
-        self.meta = meta
-        self._trials: dict[int, FrozenTrial] = {}
-        self._artifacts: dict[int, dict[str, np.ndarray]] = {}
-
-    def load_trials(self) -> list[FrozenTrial]:
-        return [self._trials[n] for n in sorted(self._trials)]
-
-    def save_trial(self, trial: FrozenTrial) -> None:
-        self._trials[trial.number] = trial
-
-    def save_artifacts(self, number: int, arrays: Mapping[str, np.ndarray]) -> None:
-        self._artifacts[number] = dict(arrays)
-
-    def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
-        return dict(self._artifacts.get(number, {}))
-
-    def lock(self) -> contextlib.AbstractContextManager:
-        return contextlib.nullcontext()
-
-    def close(self) -> None:
-        pass
 
 
 class SqliteStorage:
@@ -283,14 +201,20 @@ class SqliteStorage:
             raise StorageError(f"{self.db_path}: cannot read trials ({err}); the database "
                                "is damaged") from None
 
-    def save_trial(self, trial: FrozenTrial, artifacts: list[str] | None = None) -> None:
+    def save_trial(self, trial: FrozenTrial,
+                   artifacts: Mapping[str, np.ndarray] | None = None) -> None:
+        """Write the trial's artifacts (if any), then commit its row."""
         if self.readonly:
             raise StorageError(f"{self.db_path} is open read-only")
+        names = None
+        if artifacts:
+            self._save_artifacts(trial.number, artifacts)
+            names = list(artifacts)
         try:
             with self._con:  # one transaction: rolled back if the write fails
                 self._con.execute("INSERT OR REPLACE INTO trials VALUES "
                                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  _trial_row(trial, artifacts))
+                                  _trial_row(trial, names))
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
                                "(disk full or read-only?); the trials committed before are "
@@ -300,8 +224,8 @@ class SqliteStorage:
     def _trial_dir(self, number: int) -> str:
         return os.path.join(self.path, "trials", str(number))
 
-    def save_artifacts(self, number: int, arrays: Mapping[str, np.ndarray]) -> None:
-        """Write `trials/<number>/artifacts.npz` (+ .json) atomically; call before save_trial."""
+    def _save_artifacts(self, number: int, arrays: Mapping[str, np.ndarray]) -> None:
+        """Write `trials/<number>/artifacts.npz` (+ .json) atomically, before the row."""
         folder = self._trial_dir(number)
         tmp = os.path.join(folder, "artifacts.tmp.npz")
         target = os.path.join(folder, "artifacts.npz")

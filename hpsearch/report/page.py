@@ -322,7 +322,7 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     """Write the figures and `report.html` for `run_dir`; see the module docstring."""
     import matplotlib
 
-    from hpsearch.study import load_study
+    from hpsearch.study.study import load_study
 
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")

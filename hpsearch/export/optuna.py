@@ -162,7 +162,7 @@ def export_to_optuna(run_dir: str | os.PathLike, storage_url: str, study_name: s
     import optuna
     import sqlalchemy.exc
 
-    from hpsearch.study import load_study
+    from hpsearch.study.study import load_study
 
     path = Path(run_dir)
     study = load_study(path)

@@ -1,0 +1,125 @@
+"""The trial task: the one place an objective is called.
+
+Contract:
+- `run_trial(task) -> TrialOutcome` is the worker-side function: it resolves the objective,
+  builds the `hp.Trial`, calls the objective and never raises for the objective's own
+  errors (they become a `failed` outcome with the exception type, message and the last lines
+  of the traceback). `TrialPruned` gives a `pruned` outcome with the last reported value.
+  KeyboardInterrupt and SystemExit pass through.
+- Limits (see `hpsearch.execution.limits`): `TrialTask.max_memory_mb` caps the objective's
+  address space inside the worker (a `MemoryError` becomes "exceeded the memory cap of N MB");
+  `TrialTask.watchdog` (seconds) makes the worker process exit if the trial is still running
+  by then (used by the Dask executor, whose running tasks cannot be cancelled otherwise).
+  `limit_blas` limits BLAS to one thread (threadpoolctl); `marker_dir` gets a file
+  `<number>` holding the pid before the objective is called, so the loky executor knows
+  which trials had really started when a worker died.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpsearch.exceptions import TrialPruned
+from hpsearch.execution.limits import memory_cap, memory_error_text
+from hpsearch.objectives.python import ObjectiveRef, takes_trial, to_result
+from hpsearch.trial import ReportClient, Trial, TrialState
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Everything a worker needs to run one trial."""
+
+    number: int
+    params: Mapping[str, Any]
+    seed: int
+    objective: ObjectiveRef
+    reporter: ReportClient | None = None
+    marker_dir: str | None = None
+    limit_blas: bool = False
+    max_memory_mb: int | None = None
+    watchdog: float | None = None
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What comes back from a worker. state is complete, pruned or failed."""
+
+    number: int
+    state: TrialState
+    value: float | None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    intermediate: Mapping[int, float] = field(default_factory=dict)
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    pid: int | None = None
+
+
+def error_text(err: BaseException, tail_lines: int = 6) -> str:
+    """'Type: message' plus the last lines of the traceback."""
+    head = f"{type(err).__name__}: {err}"
+    lines = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
+    tail = "\n".join(lines[-tail_lines:])
+    return f"{head}\n{tail}" if tail else head
+
+
+def _call(task: TrialTask) -> TrialOutcome:
+    started = time.time()
+    handle = Trial(task.number, task.seed, task.reporter, params=task.params)
+    if task.marker_dir is not None:
+        with open(os.path.join(task.marker_dir, str(task.number)), "w") as marker:
+            marker.write(str(os.getpid()))
+    state, value, metrics, artifacts, error = TrialState.FAILED, None, {}, {}, None
+    try:
+        objective = task.objective.resolve()
+        params = dict(task.params)
+        with memory_cap(task.max_memory_mb):
+            returned = (objective(params, handle) if takes_trial(objective)
+                        else objective(params))
+        result = to_result(returned)
+        state, value = TrialState.COMPLETE, result.value
+        metrics, artifacts = dict(result.metrics), dict(result.artifacts)
+    except MemoryError as err:
+        error = (memory_error_text(task.max_memory_mb) + f"\n{error_text(err)}"
+                 if task.max_memory_mb is not None else error_text(err))
+    except TrialPruned:
+        state = TrialState.PRUNED
+        if handle.intermediate:
+            value = handle.intermediate[max(handle.intermediate)]
+    except Exception as err:
+        error = error_text(err)
+    return TrialOutcome(task.number, state, value, metrics, artifacts, handle.intermediate,
+                        error, started, time.time(), os.getpid())
+
+
+def _run(task: TrialTask) -> TrialOutcome:
+    if not task.limit_blas:
+        return _call(task)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _call(task)
+
+
+def run_trial(task: TrialTask) -> TrialOutcome:
+    """Run one trial (in a worker, or in-process); see the module docstring."""
+    if task.watchdog is None:
+        return _run(task)
+    # The driver has already failed this trial and cancelled it by then; nothing else can
+    # stop a Python thread, so the worker process goes (a Dask nanny starts a fresh one).
+    timer = threading.Timer(task.watchdog, os._exit, args=(70,))
+    timer.daemon = True
+    timer.start()
+    try:
+        return _run(task)
+    finally:
+        timer.cancel()

@@ -1,0 +1,61 @@
+"""ASHAPruner: asynchronous successive halving (Li et al., 2020)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hpsearch.pruners.base import Pruner, _better, _check_ints, _previous_step, _value_at
+from hpsearch.trial import FrozenTrial
+
+
+@dataclass(frozen=True)
+class ASHAPruner(Pruner):
+    """Asynchronous successive halving (Li et al., MLSys 2020), as a stopping rule.
+
+    Rungs sit at steps r_k = min_resource * reduction_factor ** (min_early_stopping_rate + k),
+    k = 0, 1, ... (below max_resource when given). A trial's value at a rung is its first
+    report at a step >= r_k. When a trial reaches a rung it goes on only if that value is in
+    the top 1/reduction_factor of all the values recorded at that rung so far (every trial,
+    finished or running, its own value included), and always when it is the best of them: the
+    first trials at a rung go on, as in the paper's asynchronous promotion, since a trial
+    cannot be paused and promoted later. Ties go on; a non-finite value is pruned.
+    """
+
+    min_resource: int = 1
+    reduction_factor: int = 3
+    min_early_stopping_rate: int = 0
+    max_resource: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_ints(self, min_resource=1, reduction_factor=2, min_early_stopping_rate=0)
+        if self.max_resource is not None:
+            _check_ints(self, max_resource=1)
+
+    def rungs(self, up_to: int) -> list[int]:
+        """The rung steps <= `up_to` (and < max_resource)."""
+        out, k = [], self.min_early_stopping_rate
+        while True:
+            rung = self.min_resource * self.reduction_factor ** k
+            if rung > up_to or (self.max_resource is not None and rung >= self.max_resource):
+                return out
+            out.append(rung)
+            k += 1
+
+    def prune(self, step: int, value: float, intermediate: Mapping[int, float],
+              history: Sequence[FrozenTrial], direction: str) -> bool:
+        previous = _previous_step(intermediate, step)
+        for rung in self.rungs(step):
+            if previous is not None and previous >= rung:
+                continue  # passed this rung at an earlier report
+            if not math.isfinite(value):
+                return True
+            recorded = [v for v in (_value_at(t.intermediate, rung) for t in history)
+                        if v is not None and math.isfinite(v)]
+            recorded.append(value)
+            recorded.sort(reverse=direction == "maximize")
+            top = max(len(recorded) // self.reduction_factor, 1)
+            if _better(recorded[top - 1], value, direction):
+                return True
+        return False

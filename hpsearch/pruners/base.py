@@ -1,0 +1,42 @@
+"""The pruner interface and the helpers the pruners share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+from hpsearch.trial import FrozenTrial
+
+
+class Pruner(ABC):
+    """Decides, from a running trial's reports and the finished trials, whether to stop it."""
+
+    @abstractmethod
+    def prune(self, step: int, value: float, intermediate: Mapping[int, float],
+              history: Sequence[FrozenTrial], direction: str) -> bool:
+        """True to prune the trial that just reported `value` at `step`."""
+
+
+def _better(a: float, b: float, direction: str) -> bool:
+    """True when `a` is strictly better than `b`."""
+    return a < b if direction == "minimize" else a > b
+
+
+def _previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
+    """The last step this trial reported before `step` (None at its first report)."""
+    return max((s for s in intermediate if s < step), default=None)
+
+
+def _value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
+    """A trial's value at a rung: its first report at a step >= rung (None if it never got
+    there)."""
+    steps = [s for s in intermediate if s >= rung]
+    return intermediate[min(steps)] if steps else None
+
+
+def _check_ints(pruner: Pruner, **lows: int) -> None:
+    for name, low in lows.items():
+        value = getattr(pruner, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
+                             f"got {value!r}")

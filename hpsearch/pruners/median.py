@@ -1,0 +1,59 @@
+"""MedianPruner: the median stopping rule."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hpsearch.pruners.base import Pruner, _better, _check_ints, _previous_step
+from hpsearch.trial import FrozenTrial, TrialState
+
+
+@dataclass(frozen=True)
+class MedianPruner(Pruner):
+    """Median stopping rule: prune a trial whose best value so far is worse than the median
+    of the complete trials' values at the same step.
+
+    n_startup_trials: no pruning until this many trials are complete.
+    n_warmup_steps: no pruning at steps below this.
+    interval_steps: decide once per this many steps (counted from n_warmup_steps); a trial
+        that skips steps is judged at its first report at or after each interval point.
+    n_min_trials: no pruning at a step that fewer complete trials reported.
+
+    As Optuna's MedianPruner: complete trials only (pruned ones would drag the median
+    towards the poor configurations and prune less), and the trial's best value so far, so
+    one noisy epoch does not stop a good run. A non-finite value is pruned.
+    """
+
+    n_startup_trials: int = 5
+    n_warmup_steps: int = 0
+    interval_steps: int = 1
+    n_min_trials: int = 1
+
+    def __post_init__(self) -> None:
+        _check_ints(self, n_startup_trials=0, n_warmup_steps=0, interval_steps=1,
+                    n_min_trials=1)
+
+    def prune(self, step: int, value: float, intermediate: Mapping[int, float],
+              history: Sequence[FrozenTrial], direction: str) -> bool:
+        if step < self.n_warmup_steps:
+            return False
+        complete = [t for t in history if t.state is TrialState.COMPLETE]
+        if len(complete) < self.n_startup_trials:
+            return False
+        if self.interval_steps > 1:
+            point = step - (step - self.n_warmup_steps) % self.interval_steps
+            previous = _previous_step(intermediate, step)
+            if previous is not None and previous >= point:
+                return False  # already judged in this interval
+        others = [t.intermediate[step] for t in complete if step in t.intermediate]
+        others = [v for v in others if math.isfinite(v)]
+        if len(others) < self.n_min_trials:
+            return False
+        own = [v for s, v in intermediate.items() if s <= step and math.isfinite(v)]
+        if not math.isfinite(value) or not own:
+            return True
+        best = min(own) if direction == "minimize" else max(own)
+        return _better(statistics.median(others), best, direction)

@@ -1,0 +1,24 @@
+"""ThresholdPruner: a floor every trial must clear."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hpsearch.pruners.base import Pruner
+from hpsearch.trial import FrozenTrial
+
+
+@dataclass(frozen=True)
+class ThresholdPruner(Pruner):
+    """Prune once a reported value is worse than `threshold` at a step >= `min_step` (worse =
+    above for minimisation, below for maximisation): a floor every trial must clear."""
+
+    threshold: float
+    min_step: int = 0
+
+    def prune(self, step: int, value: float, intermediate: Mapping[int, float],
+              history: Sequence[FrozenTrial], direction: str) -> bool:
+        if step < self.min_step:
+            return False
+        return value > self.threshold if direction == "minimize" else value < self.threshold

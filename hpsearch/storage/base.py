@@ -1,0 +1,57 @@
+"""The storage interface every backend implements, and what a study is (`StudyMeta`).
+
+Contract (`Storage`, a Protocol): `meta` (the stored `StudyMeta`), `path` (the run folder, or
+None in memory), `readonly`, `load_trials()` (every trial, by number), `save_trial(trial,
+artifacts=None)` (insert or replace, committed at once; artifacts, {name: ndarray}, are
+written first and read back by `load_artifacts(number)`, {} when none), `lock()` (a context
+manager: the writer's lock, re-entrant), `close()`. Strategies never see storage; the study
+is its only writer. `hpsearch.testing.storage` is the contract suite every backend passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from hpsearch.trial import FrozenTrial
+
+__all__ = ["Storage", "StudyMeta", "DB_NAME", "LOCK_NAME"]
+
+DB_NAME = "study.db"
+LOCK_NAME = "study.lock"
+
+
+@dataclass(frozen=True)
+class StudyMeta:
+    """What a study is: stored once, checked on every reopen."""
+
+    space: Mapping[str, Any]
+    direction: str
+    strategy: str
+    seed: int | None
+    strategy_options: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+
+
+class Storage(Protocol):
+    """Where a study's trials live; see the module docstring."""
+
+    meta: StudyMeta
+    path: str | None
+    readonly: bool
+
+    def load_trials(self) -> list[FrozenTrial]: ...
+
+    def save_trial(self, trial: FrozenTrial,
+                   artifacts: Mapping[str, np.ndarray] | None = None) -> None: ...
+
+    def load_artifacts(self, number: int) -> dict[str, np.ndarray]: ...
+
+    def lock(self) -> contextlib.AbstractContextManager: ...
+
+    def close(self) -> None: ...

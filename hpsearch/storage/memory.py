@@ -1,0 +1,41 @@
+"""MemoryStorage: storage=None, trials and artifacts kept in this process only."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+import numpy as np
+
+from hpsearch.storage.base import StudyMeta
+from hpsearch.trial import FrozenTrial
+
+
+class MemoryStorage:
+    """storage=None: trials and artifacts kept in this process only."""
+
+    path: str | None = None
+    readonly = False
+
+    def __init__(self, meta: StudyMeta) -> None:
+        self.meta = meta
+        self._trials: dict[int, FrozenTrial] = {}
+        self._artifacts: dict[int, dict[str, np.ndarray]] = {}
+
+    def load_trials(self) -> list[FrozenTrial]:
+        return [self._trials[n] for n in sorted(self._trials)]
+
+    def save_trial(self, trial: FrozenTrial,
+                   artifacts: Mapping[str, np.ndarray] | None = None) -> None:
+        if artifacts:
+            self._artifacts[trial.number] = dict(artifacts)
+        self._trials[trial.number] = trial
+
+    def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
+        return dict(self._artifacts.get(number, {}))
+
+    def lock(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        pass

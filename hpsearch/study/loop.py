@@ -1,0 +1,304 @@
+"""The optimize loop: the study's own ask/tell plus an executor, asynchronously.
+
+Contract:
+- `study.optimize(objective, n_trials, n_jobs=1, timeout=None, callbacks=(), *, backend,
+  scheduler, trial_timeout, max_memory_mb)` builds an `OptimizeLoop` and runs it. It runs until
+  the study holds `n_trials` finished trials (complete + pruned + failed, counting earlier
+  calls and earlier runs of a stored study), the strategy is exhausted (grid), `timeout`
+  seconds have passed (no trial starts after it; running ones finish), or a callback stops the
+  study (`study.stop(reason)` or raising `hp.StopStudy`; `stop_reason` says why).
+- The loop is written on the study's public seam only: `study.ask(n)` for new trials (which
+  returns interrupted ones first), `study.tell(...)` for finished ones, `study.pruning` for
+  the reports, `study.interrupt_running()` when the driver stops abnormally. With n_jobs
+  workers, each finished trial is told, passed to the callbacks `cb(study, trial)`, and the
+  freed worker gets the next trial at once. n_jobs=1 runs in-process; n_jobs>1 on loky
+  workers with one BLAS thread each (see `hpsearch.execution`).
+- Ctrl-C (and any other error in the driver) marks running trials `interrupted`, kills the
+  workers, writes the tables and re-raises.
+- Failures: an objective that raises or returns a non-finite value, or whose worker process
+  dies, gives a `failed` trial with the error text; the study goes on until
+  `max_consecutive_failures` (default 10; None = no limit) failures in a row, then raises
+  `StudyError`. When a loky worker dies every running trial's future breaks; the trials that
+  had really started are suspects: if there is one, it failed; otherwise the suspects are run
+  again one at a time, alone, and the one whose worker dies again is failed (its intermediate
+  reports are kept). The rest are run again with the same params and seed on a fresh pool
+  (a trial caught in 3 breaks without being identified fails, so a pool that keeps breaking
+  cannot loop forever). A trial past its `trial_timeout` is failed with "timed out after X s";
+  the trials running beside it on a killed loky pool run again.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.exceptions import StopStudy, StorageError, StudyError
+from hpsearch.execution import make_executor
+from hpsearch.execution.limits import check_limits, timeout_text
+from hpsearch.execution.task import TrialOutcome, TrialTask
+from hpsearch.execution.workers import check_n_jobs
+from hpsearch.objectives.python import objective_ref
+from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
+
+if TYPE_CHECKING:
+    from hpsearch.study.study import Study
+
+__all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS"]
+
+logger = logging.getLogger("hpsearch")
+
+MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culprit fails
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """One optimize() call's budget and where its trials run (checked by `checked`)."""
+
+    n_trials: int
+    n_jobs: int
+    timeout: float | None
+    backend: str
+    scheduler: Any
+    trial_timeout: float | None
+    max_memory_mb: int | None
+
+    @classmethod
+    def checked(cls, n_trials: Any, n_jobs: Any, timeout: Any, backend: Any, scheduler: Any,
+                trial_timeout: Any, max_memory_mb: Any) -> LoopSettings:
+        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
+            raise StudyError(f"n_trials must be a non-negative integer, got {n_trials!r}")
+        if backend not in ("local", "dask"):
+            raise StudyError(f"backend must be 'local' or 'dask', got {backend!r}")
+        check_limits(trial_timeout, max_memory_mb)
+        check_n_jobs(n_jobs)
+        if timeout is not None and not timeout >= 0:
+            raise StudyError(f"timeout must be a non-negative number of seconds, got {timeout}")
+        return cls(n_trials, n_jobs, timeout, backend, scheduler, trial_timeout, max_memory_mb)
+
+
+class OptimizeLoop:
+    """One optimize() call: the asynchronous loop and its bookkeeping."""
+
+    def __init__(self, study: Study, objective: Callable | str, settings: LoopSettings,
+                 callbacks: tuple[Callable[[Study, FrozenTrial], None], ...]) -> None:
+        self.study, self.settings, self.callbacks = study, settings, callbacks
+        self.reference = objective_ref(objective)
+        self.deadline = (None if settings.timeout is None
+                         else time.monotonic() + settings.timeout)
+        self.resubmit: collections.deque[Trial] = collections.deque()  # asked, to run again
+        self.suspects: collections.deque[Trial] = collections.deque()
+        self.isolating: int | None = None
+        self.in_flight: dict[cf.Future, Trial] = {}
+        self.trial_deadlines: dict[cf.Future, float] = {}
+        self.breaks: dict[int, int] = {}
+        self.consecutive_failures = 0
+        self.exhausted = False
+        self.timed_out = False
+
+    def run(self) -> None:
+        study, settings = self.study, self.settings
+        self.executor = make_executor(settings.n_jobs, settings.backend, settings.scheduler,
+                                      settings.trial_timeout, settings.max_memory_mb)
+        self.reporter = self.executor.open_reports(study.pruning) if study.pruner else None
+        clean = False
+        try:
+            while True:
+                self.fill()
+                if not self.in_flight:
+                    break
+                for future in self.executor.wait(self.in_flight, self.wait_timeout()):
+                    if future in self.in_flight:
+                        self.collect(future)
+                self.expire()
+            clean = True
+        except BaseException:
+            with contextlib.suppress(StorageError):  # keep the original error
+                study.interrupt_running()
+            raise
+        finally:
+            self.executor.close_reports()
+            self.executor.shutdown(kill=not clean)
+            self.write_tables(clean)
+        if self.exhausted and study.n_finished < settings.n_trials:
+            logger.info("strategy %r is exhausted after %d trials; n_trials=%d not reached",
+                        study.strategy_name, study.n_finished, settings.n_trials)
+        if self.timed_out:
+            logger.info("timeout reached: %d trials finished", study.n_finished)
+
+    def write_tables(self, clean: bool) -> None:
+        study = self.study
+        if study.path is None:
+            return
+        try:
+            study.write_tables()
+        except OSError as err:
+            if clean:
+                raise StorageError(f"cannot write the tables in {study.path}: {err}") from None
+            logger.warning("could not write the tables in %s: %s", study.path, err)
+
+    # ----- starting trials
+    def may_start(self) -> bool:
+        if self.study.stop_reason is not None:
+            return False
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.timed_out = True
+            return False
+        return True
+
+    def fill(self) -> None:
+        if self.suspects or self.isolating is not None:
+            if not self.in_flight and self.suspects and self.may_start():
+                trial = self.suspects.popleft()
+                self.isolating = trial.number
+                self.start(trial)
+            return
+        free = self.executor.n_workers - len(self.in_flight)
+        budget = self.settings.n_trials - self.study.n_finished - len(self.in_flight)
+        count = min(free, budget)
+        if count <= 0 or not self.may_start():
+            return
+        batch = [self.resubmit.popleft() for _ in range(min(count, len(self.resubmit)))]
+        wanted = count - len(batch)
+        if wanted > 0 and not self.exhausted:
+            batch += self.study.ask(wanted)
+            self.exhausted = self.study.exhausted
+        for trial in batch:
+            self.start(trial)
+
+    def start(self, trial: Trial) -> None:
+        task = TrialTask(trial.number, dict(trial.params), trial.seed, self.reference,
+                         self.reporter, max_memory_mb=self.settings.max_memory_mb)
+        future = self.executor.submit(task)
+        self.in_flight[future] = trial
+        if self.settings.trial_timeout is not None:
+            self.trial_deadlines[future] = time.monotonic() + self.settings.trial_timeout
+
+    # ----- per-trial timeout
+    def wait_timeout(self) -> float | None:
+        """Seconds until the first running trial's deadline (None: no trial timeout)."""
+        self.trial_deadlines = {f: d for f, d in self.trial_deadlines.items()
+                                if f in self.in_flight}
+        if not self.trial_deadlines:
+            return None
+        return max(0.0, min(self.trial_deadlines.values()) - time.monotonic())
+
+    def expire(self) -> None:
+        """Stop and fail the trials past their deadline; rerun the ones that broke with them."""
+        now = time.monotonic()
+        for future, deadline in list(self.trial_deadlines.items()):
+            if future not in self.in_flight or deadline > now:
+                continue
+            if future.done():  # finished just in time
+                self.collect(future)
+                continue
+            trial = self.in_flight.pop(future)
+            if self.executor.stop(future):
+                self.resubmit.extendleft(reversed(self.drain()))
+            self.fail(trial, timeout_text(self.settings.trial_timeout))
+
+    # ----- collecting results
+    def collect(self, future: cf.Future) -> None:
+        trial = self.in_flight.pop(future)
+        error = future.exception()
+        if error is None:
+            self.finish(trial, future.result())
+            return
+        if not self.executor.is_worker_death(error):
+            self.fail(trial, f"{type(error).__name__}: {error}")
+            return
+        # The pool is broken: every other running future breaks too; collect them all.
+        self.worker_died([trial, *self.drain()], error)
+
+    def drain(self) -> list[Trial]:
+        """Wait for every running future of a broken pool: record those that finished in
+        time, return the trials whose futures broke."""
+        cf.wait(list(self.in_flight))
+        broken = []
+        for future, trial in list(self.in_flight.items()):
+            del self.in_flight[future]
+            if future.exception() is None:
+                self.finish(trial, future.result())
+            else:
+                broken.append(trial)
+        return broken
+
+    def worker_died(self, broken: list[Trial], error: BaseException) -> None:
+        started = self.executor.started(t.number for t in broken)
+        self.executor.reset()
+        codes = [line.strip() for line in str(error).splitlines() if "exit code" in line]
+        message = (f"worker process died while running this trial ({type(error).__name__}"
+                   + (f"; {codes[0]}" if codes else "") + ")")
+        culprits = self.culprits(broken, started)
+        others = [t for t in broken if t not in culprits and t not in self.suspects]
+        for trial in list(others):  # never loop forever on a pool that keeps breaking
+            self.breaks[trial.number] = self.breaks.get(trial.number, 0) + 1
+            if self.breaks[trial.number] >= MAX_BREAKS:
+                others.remove(trial)
+                culprits.append(trial)
+        self.resubmit.extendleft(reversed(others))
+        for trial in culprits:
+            self.fail(trial, message)
+
+    def culprits(self, broken: list[Trial], started: set[int]) -> list[Trial]:
+        """The trials to blame for a pool break; queue suspects when it is not yet known."""
+        if self.isolating is not None:
+            culprits = [t for t in broken if t.number == self.isolating]
+            self.isolating = None
+            self.resubmit.extendleft(reversed(list(self.suspects)))  # back to normal running
+            self.suspects.clear()
+            return culprits
+        if len(started) == 1:
+            return [t for t in broken if t.number in started]
+        self.suspects.extend(sorted((t for t in broken if t.number in started),
+                                    key=lambda t: t.number))
+        logger.warning("a worker died with %d trials running (%s); running them again "
+                       "one at a time to find which one", len(self.suspects),
+                       ", ".join(str(t.number) for t in self.suspects))
+        return []
+
+    def fail(self, trial: Trial, error: str) -> None:
+        self.finish(trial, TrialOutcome(trial.number, TrialState.FAILED, None,
+                                        intermediate=self.study.pruning.intermediate(
+                                            trial.number), error=error,
+                                        finished_at=time.time()))
+
+    def finish(self, trial: Trial, outcome: TrialOutcome) -> None:
+        study = self.study
+        if self.isolating == trial.number:
+            self.isolating = None
+        payload = (None if outcome.value is None
+                   else Result(outcome.value, outcome.metrics, outcome.artifacts))
+        done = study.tell(trial.number, payload, state=outcome.state, error=outcome.error,
+                          intermediate=outcome.intermediate, started_at=outcome.started_at,
+                          finished_at=outcome.finished_at)
+        self.after(done)
+
+    def after(self, trial: FrozenTrial) -> None:
+        """Log a told trial, run the callbacks, count consecutive failures."""
+        study = self.study
+        if trial.state is TrialState.FAILED:
+            self.consecutive_failures += 1
+            logger.warning("trial %d failed: %s", trial.number,
+                           (trial.error or "").splitlines()[0] if trial.error else "")
+        else:
+            self.consecutive_failures = 0
+            logger.info("trial %d %s: value=%s params=%s", trial.number, trial.state,
+                        trial.value, dict(trial.params))
+        for callback in self.callbacks:
+            try:
+                callback(study, trial)
+            except StopStudy as stop:
+                if study.stop_reason is None:
+                    study.stop(str(stop) or "a callback stopped the study")
+                    logger.info("stopping the study: %s", study.stop_reason)
+        limit = study.max_consecutive_failures
+        if limit is not None and self.consecutive_failures >= limit:
+            raise StudyError(f"stopped after {self.consecutive_failures} consecutive failed "
+                             f"trials; the last one (trial {trial.number}) failed with: "
+                             f"{trial.error}")

@@ -1,0 +1,402 @@
+"""The study: a search over a space, with ask/tell at its core and storage behind it.
+
+Contract:
+- `Study(space, direction, strategy, seed, storage, *, strategy_options, pruner,
+  max_consecutive_failures=10, overwrite=False)`. `space` is an `hp.Space` or a dict of
+  dimensions (objects or plain dicts); `storage=None` keeps the study in memory, a folder path
+  makes it durable (see `hpsearch.storage`). `seed=None` draws a fresh seed, stored with the
+  study. Errors in the space, strategy or options surface here, at construction.
+- `ask(n=None)`: the next trial (`hp.Trial`), or a list of n distinct ones. Trials left
+  `interrupted` by an earlier driver come first, under their own number, params and seed;
+  then the strategy's proposals, which know every trial asked and not yet told (pending).
+  Each asked trial is committed as `running` before `ask` returns. Fewer than n trials come
+  back only when the strategy is exhausted (grid); `ask()` on an exhausted strategy raises
+  `StudyError`.
+- `tell(trial_or_number, value=None, *, state=None, error=None, intermediate=None,
+  started_at=None, finished_at=None) -> FrozenTrial`: finish an asked trial. `value` is a
+  number or an `hp.Result`; `state` defaults to complete when a value is given. A value that
+  is not a finite number fails the trial (as in `optimize`); `state="pruned"` keeps the last
+  reported value; `state="failed"` takes `error`. Telling an unknown, already finished or
+  foreign trial raises `StudyError` naming it. The trial is committed, then told to the
+  strategy.
+- `optimize(objective, n_trials, ...)` is that same ask/tell plus an executor; see
+  `hpsearch.study.loop`. Trials asked and never told stay `running` in storage; the next
+  driver to open the study marks them `interrupted`.
+- Trial i's seed is child i of `SeedSequence(seed)`; the strategy's Generator is a separate
+  child of the same seed (`hpsearch.study.seeds`).
+- Durable: a trial is committed when it is asked (`running`) and when it is told.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+from hpsearch.exceptions import SpaceError, StrategyError, StudyError
+from hpsearch.execution.reports import DirectReportClient
+from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.service import PruningService
+from hpsearch.space import Space
+from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta
+from hpsearch.strategies import make_strategy
+from hpsearch.strategies.base import DIRECTIONS, Strategy
+from hpsearch.study.seeds import fresh_seed, strategy_rng, trial_seed
+from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Study", "load_study"]
+
+logger = logging.getLogger("hpsearch")
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class Study:
+    """A search over `space`; see the module docstring."""
+
+    def __init__(self, space: Space | Mapping[str, Any], direction: str = "minimize",
+                 strategy: str = "random", seed: int | None = None,
+                 storage: str | os.PathLike | None = None, *,
+                 strategy_options: Mapping[str, Any] | None = None,
+                 pruner: Pruner | None = None, max_consecutive_failures: int | None = 10,
+                 overwrite: bool = False) -> None:
+        if direction not in DIRECTIONS:
+            raise StudyError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if max_consecutive_failures is not None and max_consecutive_failures < 1:
+            raise StudyError("max_consecutive_failures must be a positive integer or None")
+        space = space if isinstance(space, Space) else Space(space)
+        if seed is None and storage is None:
+            seed = fresh_seed()
+        meta = StudyMeta(space.to_dict(), direction, strategy, seed, dict(strategy_options or {}))
+        if storage is None:
+            opened: Storage = MemoryStorage(meta)
+        else:
+            opened = SqliteStorage.open(storage, meta, overwrite=overwrite)
+        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False)
+
+    def _setup(self, storage: Storage, space: Space, pruner: Pruner | None,
+               max_consecutive_failures: int | None, readonly: bool) -> None:
+        meta = storage.meta
+        self.space = space
+        self.direction = meta.direction
+        self.strategy_name = meta.strategy
+        self.strategy_options = dict(meta.strategy_options)
+        self.pruner = pruner
+        self.max_consecutive_failures = max_consecutive_failures
+        self.readonly = readonly
+        self.stop_reason: str | None = None  # set by stop(); see hpsearch.study.stopping
+        self.exhausted = False  # the strategy had no new point at the last ask
+        self._storage = storage
+        self.seed: int = int(meta.seed)
+        self._load(storage.load_trials())
+        self.pruning = PruningService(pruner, self.direction, self.finished_trials)
+        self._strategy = None if readonly else self._build_strategy()
+
+    def _load(self, trials: Iterable[FrozenTrial]) -> None:
+        self._trials = {t.number: t for t in trials}
+        self._finished = [t for t in self._trials.values() if t.state.is_finished]
+        self._pending: dict[int, FrozenTrial] = {}  # asked by this process, not yet told
+        self._next_number = max(self._trials, default=-1) + 1
+
+    # ----- reading
+    @property
+    def path(self) -> str | None:
+        """The run folder, or None for an in-memory study."""
+        return self._storage.path
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial, sorted by number."""
+        if self.readonly:
+            self._load(self._storage.load_trials())
+        return [self._trials[n] for n in sorted(self._trials)]
+
+    def finished_trials(self) -> list[FrozenTrial]:
+        """Complete, pruned and failed trials, in the order this process learned of them
+        (stored ones first, by number)."""
+        return list(self._finished)
+
+    @property
+    def n_finished(self) -> int:
+        """How many trials count towards `n_trials` (complete + pruned + failed)."""
+        return len(self._finished)
+
+    @property
+    def running(self) -> list[FrozenTrial]:
+        """The trials this study object has asked for and not yet told, by number."""
+        return [self._pending[n] for n in sorted(self._pending)]
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The complete trial with the best value (StudyError when there is none)."""
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.has_value]
+        if not done:
+            raise StudyError("the study has no complete trial yet")
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        return min(done, key=lambda t: (sign * t.value, t.number))
+
+    @property
+    def best_value(self) -> float:
+        return float(self.best_trial.value)
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Ask the running `optimize` to start no new trial (running ones finish, the tables
+        are written, optimize returns). Callbacks may call it, or raise `hp.StopStudy`."""
+        self.stop_reason = reason
+
+    def results(self, best_first: bool = False) -> pd.DataFrame:
+        """The trials table (see `hpsearch.study.tables`), by number or best first."""
+        from hpsearch.study import tables
+
+        frame = tables.results_frame(self.trials, self.space)
+        return tables.best_first(frame, self.direction) if best_first else frame
+
+    def write_tables(self) -> tuple[str, str]:
+        """Write trials.csv and trials.parquet into the run folder; return their paths."""
+        from hpsearch.study import tables
+
+        if self.path is None:
+            raise StudyError("an in-memory study has no run folder to write tables into")
+        return tables.write_tables(self.results(), self.path)
+
+    def artifacts(self, number: int) -> dict[str, np.ndarray]:
+        """The arrays trial `number` returned in `Result.artifacts` ({} when none)."""
+        if number not in self._trials and not self.readonly:
+            raise StudyError(f"the study has no trial {number}")
+        return self._storage.load_artifacts(number)
+
+    def __repr__(self) -> str:
+        return (f"Study(strategy={self.strategy_name!r}, direction={self.direction!r}, "
+                f"trials={len(self._trials)}, storage={self.path!r})")
+
+    # ----- strategy and storage
+    def _build_strategy(self) -> Strategy:
+        strategy = make_strategy(self.strategy_name, self.space, strategy_rng(self.seed),
+                                 self.direction, **self.strategy_options)
+        reserve = getattr(strategy, "reserve", None)  # optional hook (random search)
+        for trial in self.trials:
+            if trial.state.is_finished:
+                strategy.tell(trial)
+            elif reserve is not None:
+                reserve(trial.number)
+        return strategy
+
+    def sync(self) -> None:
+        """Reload a stored study (another driver may have run it since) and mark the trials
+        of a dead driver interrupted. Only while this object has no trial pending."""
+        if self._pending:
+            return
+        stored = {t.number: t for t in self._storage.load_trials()}
+        for number, trial in stored.items():
+            if trial.state is TrialState.RUNNING:
+                stored[number] = dataclasses.replace(trial, state=TrialState.INTERRUPTED)
+                self._storage.save_trial(stored[number])
+        if {n: t.state for n, t in stored.items()} != {n: t.state
+                                                       for n, t in self._trials.items()}:
+            self._load(stored.values())
+            self._strategy = self._build_strategy()
+
+    def _record(self, trial: FrozenTrial,
+                artifacts: Mapping[str, np.ndarray] | None = None) -> None:
+        self._storage.save_trial(trial, artifacts)
+        self._trials[trial.number] = trial
+
+    def lock(self):
+        """The run folder's lock, held by `optimize` and by each ask/tell call."""
+        return self._storage.lock()
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise StudyError("this study was opened read-only (hp.load_study)")
+
+    # ----- ask
+    @overload
+    def ask(self, n: None = None) -> Trial: ...
+
+    @overload
+    def ask(self, n: int) -> list[Trial]: ...
+
+    def ask(self, n: int | None = None) -> Trial | list[Trial]:
+        """The next trial, or a list of `n` distinct ones (see the module docstring)."""
+        self._writable()
+        count = 1 if n is None else n
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise StudyError(f"ask(n): n must be a non-negative integer, got {n!r}")
+        with self.lock():
+            self.sync()
+            trials = self._take_interrupted(count)
+            if len(trials) < count:
+                trials += self._propose(count - len(trials))
+            now = time.time()
+            for trial in trials:
+                running = dataclasses.replace(trial, state=TrialState.RUNNING, started_at=now)
+                self._record(running)
+                self._pending[running.number] = running
+        handles = [self._handle(t) for t in trials]
+        if n is not None:
+            return handles
+        if not handles:
+            raise StudyError(f"strategy {self.strategy_name!r} is exhausted: it has no new "
+                             "point to propose")
+        return handles[0]
+
+    def _handle(self, trial: FrozenTrial) -> Trial:
+        reporter = DirectReportClient(self.pruning) if self.pruner is not None else None
+        return Trial(trial.number, trial.seed, reporter, params=trial.params, owner=self)
+
+    def _take_interrupted(self, count: int) -> list[FrozenTrial]:
+        waiting = [t for n, t in sorted(self._trials.items())
+                   if t.state is TrialState.INTERRUPTED and n not in self._pending]
+        return waiting[:count]
+
+    def _propose(self, count: int) -> list[FrozenTrial]:
+        pending = [t.params for t in self._pending.values()]
+        points = self._strategy.ask(count, pending)
+        self.exhausted = len(points) < count and (self._strategy.exhausted or not points)
+        out = []
+        for point in points:
+            params = {name: _plain(point[name]) for name in point}
+            try:
+                self.space.validate(params)
+            except SpaceError as err:
+                raise StrategyError(f"strategy {self.strategy_name!r} proposed an invalid "
+                                    f"point {params}: {err}") from None
+            number = self._next_number
+            self._next_number += 1
+            out.append(FrozenTrial(number, params, TrialState.RUNNING,
+                                   trial_seed(self.seed, number)))
+        return out
+
+    # ----- tell
+    def tell(self, trial: Trial | FrozenTrial | int, value: float | Result | None = None, *,
+             state: str | TrialState | None = None, error: str | None = None,
+             intermediate: Mapping[int, float] | None = None,
+             started_at: float | None = None, finished_at: float | None = None,
+             ) -> FrozenTrial:
+        """Finish an asked trial (see the module docstring); returns the recorded trial."""
+        self._writable()
+        running = self._pending_trial(trial)
+        if intermediate is None:
+            intermediate = (trial.intermediate if isinstance(trial, Trial)
+                            else self.pruning.intermediate(running.number))
+        state, value, error, metrics, artifacts = _settle(state, value, error, intermediate)
+        done = FrozenTrial(running.number, running.params, state, running.seed, value=value,
+                           metrics=metrics, intermediate=dict(intermediate), error=error,
+                           started_at=started_at or running.started_at,
+                           finished_at=finished_at or time.time())
+        with self.lock():
+            self._record(done, artifacts)
+        del self._pending[done.number]
+        self._finished.append(done)
+        self.pruning.forget(done.number)
+        self._strategy.tell(done)
+        return done
+
+    def _pending_trial(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
+        if isinstance(trial, Trial) and trial.owner is not None and trial.owner is not self:
+            raise StudyError(f"trial {trial.number} was asked by another study; tell it there")
+        number = trial if isinstance(trial, int) and not isinstance(trial, bool) else getattr(
+            trial, "number", None)
+        if not isinstance(number, int):
+            raise StudyError(f"tell() takes a trial or a trial number, got {trial!r}")
+        if number in self._pending:
+            return self._pending[number]
+        if number in self._trials and self._trials[number].state.is_finished:
+            raise StudyError(f"trial {number} is already finished "
+                             f"({self._trials[number].state}); a trial is told once")
+        if number in self._trials:
+            raise StudyError(f"trial {number} was not asked by this study object "
+                             f"(state {self._trials[number].state})")
+        raise StudyError(f"the study has no trial {number}")
+
+    def interrupt_running(self) -> None:
+        """Mark every pending trial `interrupted` (the driver is stopping abnormally)."""
+        for trial in self.running:
+            self._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
+        self._pending.clear()
+
+    # ----- running
+    def optimize(self, objective: Callable | str, n_trials: int, n_jobs: int = 1,
+                 timeout: float | None = None,
+                 callbacks: Iterable[Callable[[Study, FrozenTrial], None]] = (), *,
+                 backend: str = "local", scheduler: Any = None,
+                 trial_timeout: float | None = None,
+                 max_memory_mb: int | None = None) -> None:
+        """Run trials until the study holds `n_trials` finished ones; see
+        `hpsearch.study.loop` for the loop and every keyword.
+
+        backend: "local" (n_jobs=1 in-process, else a loky pool) or "dask" (trials as tasks on
+        the cluster at `scheduler`, an address "tcp://HOST:8786" or a distributed.Client;
+        n_jobs = trials in flight, -1 = one per worker thread). trial_timeout: seconds; a
+        trial still running then is failed with "timed out after X s". max_memory_mb: a trial
+        may map at most this many MB more than its worker process already has; past it the
+        trial fails with "exceeded the memory cap of N MB". With either limit, n_jobs=1 runs
+        on one worker process instead of in the driver. See hpsearch.execution.limits.
+        """
+        from hpsearch.study.loop import LoopSettings, OptimizeLoop
+
+        self._writable()
+        settings = LoopSettings.checked(n_trials, n_jobs, timeout, backend, scheduler,
+                                        trial_timeout, max_memory_mb)
+        with self.lock():
+            self.sync()
+            self.stop_reason = None
+            OptimizeLoop(self, objective, settings, tuple(callbacks)).run()
+
+
+def _settle(state: str | TrialState | None, value: float | Result | None, error: str | None,
+            intermediate: Mapping[int, float]) -> tuple:
+    """(state, value, error, metrics, artifacts) of a told trial, checked."""
+    result = value if isinstance(value, Result) else None
+    number = result.value if result is not None else value
+    try:
+        state = TrialState(state) if state is not None else (
+            TrialState.COMPLETE if number is not None else TrialState.FAILED)
+    except ValueError:
+        raise StudyError(f"tell(): state must be 'complete', 'pruned' or 'failed', "
+                         f"got {state!r}") from None
+    if not state.is_finished:
+        raise StudyError(f"tell(): state must be 'complete', 'pruned' or 'failed', got {state!r}")
+    metrics = dict(result.metrics) if result is not None else {}
+    artifacts = dict(result.artifacts) if result is not None else None
+    if state is TrialState.PRUNED and number is None and intermediate:
+        number = intermediate[max(intermediate)]
+    if number is not None:
+        try:
+            number = float(number)
+        except (TypeError, ValueError):
+            raise StudyError(f"tell(): value must be a number or an hp.Result, "
+                             f"got {value!r}") from None
+        if not math.isfinite(number):
+            if state is TrialState.COMPLETE:
+                error = error or f"the objective returned {number}, not a finite number"
+                state = TrialState.FAILED
+            number = None
+    if state is TrialState.COMPLETE and number is None:
+        raise StudyError("tell(): a complete trial needs a value")
+    if state is TrialState.FAILED and error is None:
+        error = "failed (told by the caller)"
+    return state, number, error, metrics, artifacts
+
+
+def load_study(path: str | os.PathLike) -> Study:
+    """Open a run folder read-only (works during a live run and after a crash)."""
+    storage = SqliteStorage.open_readonly(path)
+    study = Study.__new__(Study)
+    study._setup(storage, Space.from_dict(storage.meta.space), None, None, readonly=True)
+    return study
