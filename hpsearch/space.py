@@ -1,322 +1,39 @@
-"""Search spaces: `Float`, `Int`, `Categorical` dimensions and the `Space` that names them.
+"""The search space: an ordered mapping of names to dimensions, with conditions between them.
 
 Contract:
-- Dimensions are frozen dataclasses, validated at construction (a bad dimension raises
-  `SpaceError`, which is also a `ValueError`, naming the dimension's field).
-- `sample(rng)` draws one value with the given `np.random.Generator` (log dimensions uniformly
-  in log space; `step` respected).
-- `to_unit(value) -> float in [0, 1]` and `from_unit(u) -> value` map a dimension onto the unit
-  interval (log dimensions in log space; integers and steps rounded on the way back;
-  categoricals by index, `from_unit` picks the bin `floor(u * n)`), for model-based strategies.
-- `grid()` lists a dimension's grid points: explicit `values`, else `grid_points` evenly spaced
-  (in log space for log dimensions), else every integer / every step / every choice when that is
-  finite; a continuous dimension without them raises `SpaceError`.
-- `Space` is an ordered, immutable mapping of names to dimensions, built from a plain dict.
+- `Space({name: dimension})` (dimension objects from `hpsearch.dimensions` or their plain-dict
+  form) is ordered and immutable. A dimension with `when={"parent": [values]}` is active only
+  when each parent is active and takes one of the values; parents must be categorical or
+  integer dimensions of the same space, the values must be among the parent's, and the
+  conditions must not form a cycle (chains are fine). A broken condition raises `SpaceError`
+  naming the dimension and its parent.
+- A point (`params`) holds exactly the active dimensions: an inactive one is absent, never
+  None or a default. `active(full)` keeps the active part of an assignment of every dimension;
+  `validate(params)` refuses missing active or present inactive names and out-of-range values.
+- `sample(rng)` draws parents before children (declaration order otherwise) and draws only the
+  active dimensions, so an unconditional space draws exactly as it always did.
+- `from_unit(u)` decodes a vector of shape (len(space),) and keeps the active part;
+  `grid()` enumerates only the active combinations, parents first.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hpsearch.dimensions import Categorical, Dimension, Float, Int, dimension_from_dict
 from hpsearch.exceptions import SpaceError
 
-__all__ = ["Float", "Int", "Categorical", "Dimension", "Space"]
+__all__ = ["Float", "Int", "Categorical", "Dimension", "Space", "dimension_from_dict"]
 
 
-def _check_bounds(kind: str, low: float, high: float, log: bool, step: float | None) -> None:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise SpaceError(f"{kind}: low and high must be finite numbers, got low={low}, high={high}")
-    if low >= high:
-        raise SpaceError(f"{kind}: low must be below high, got low={low}, high={high}")
-    if log and low <= 0:
-        raise SpaceError(f"{kind}: log=True needs low > 0, got low={low}")
-    if step is not None:
-        if not step > 0:
-            raise SpaceError(f"{kind}: step must be positive, got step={step}")
-        if log:
-            raise SpaceError(f"{kind}: step and log=True cannot be combined")
-
-
-def _resolve_values(kind: str, low, high, values):
-    """Fill low/high from explicit grid values and check that they lie inside the bounds."""
-    if values is None:
-        return low, high, None
-    values = tuple(values)
-    if not values:
-        raise SpaceError(f"{kind}: values must not be empty")
-    if low is None:
-        low = min(values)
-    if high is None:
-        high = max(values)
-    if low == high:  # a single explicit value: widen the bounds so transforms stay defined
-        high = low + 1
-    bad = [v for v in values if not low <= v <= high]
-    if bad:
-        raise SpaceError(f"{kind}: values {bad} lie outside [low={low}, high={high}]")
-    return low, high, values
-
-
-@dataclass(frozen=True)
-class Float:
-    """A real-valued dimension on [low, high].
-
-    `log=True` samples and models it in log space; `step` quantises it to low + k*step;
-    `grid_points` (a count) or `values` (explicit points) say what grid search tries.
-    `Float(values=[1e-3, 1e-2])` takes its bounds from the values.
-    """
-
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = None
-    grid_points: int | None = None
-    values: tuple[float, ...] | None = None
-
-    def __post_init__(self) -> None:
-        low, high, values = _resolve_values("Float", self.low, self.high, self.values)
-        if low is None or high is None:
-            raise SpaceError("Float: low and high are required (or give values=[...])")
-        object.__setattr__(self, "low", float(low))
-        object.__setattr__(self, "high", float(high))
-        if values is not None:
-            values = tuple(float(v) for v in values)
-        object.__setattr__(self, "values", values)
-        _check_bounds("Float", self.low, self.high, self.log, self.step)
-        if self.grid_points is not None and (int(self.grid_points) != self.grid_points
-                                             or self.grid_points < 1):
-            raise SpaceError(
-                f"Float: grid_points must be a positive integer, got {self.grid_points}"
-            )
-
-    def _quantise(self, x: float) -> float:
-        if self.step is not None:
-            k = round((x - self.low) / self.step)
-            x = self.low + k * self.step
-            while x > self.high + 1e-12 * max(1.0, abs(self.high)):
-                x -= self.step
-        return float(min(max(x, self.low), self.high))
-
-    def sample(self, rng: np.random.Generator) -> float:
-        return self.from_unit(float(rng.random()))
-
-    def to_unit(self, value: float) -> float:
-        if self.log:
-            u = (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        else:
-            u = (value - self.low) / (self.high - self.low)
-        return float(min(max(u, 0.0), 1.0))
-
-    def from_unit(self, u: float) -> float:
-        u = min(max(float(u), 0.0), 1.0)
-        if self.log:
-            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        else:
-            x = self.low + u * (self.high - self.low)
-        return self._quantise(x)
-
-    def grid(self) -> list[float]:
-        if self.values is not None:
-            return list(self.values)
-        if self.grid_points is not None:
-            n = int(self.grid_points)
-            if n == 1:
-                return [self.from_unit(0.5)]
-            return list(dict.fromkeys(self.from_unit(u) for u in np.linspace(0.0, 1.0, n)))
-        if self.step is not None:
-            n = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-            return [self._quantise(self.low + k * self.step) for k in range(n)]
-        raise SpaceError(
-            "Float: grid search needs grid_points=N or values=[...] on a continuous dimension"
-        )
-
-    def contains(self, value: Any) -> bool:
-        return isinstance(value, int | float) and self.low <= value <= self.high
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high, "log": self.log}
-        for key in ("step", "grid_points"):
-            if getattr(self, key) is not None:
-                d[key] = getattr(self, key)
-        if self.values is not None:
-            d["values"] = list(self.values)
-        return d
-
-
-@dataclass(frozen=True)
-class Int:
-    """An integer dimension on [low, high], both included; `log`, `step`, `grid_points`, `values`
-    as for `Float`."""
-
-    low: int | None = None
-    high: int | None = None
-    log: bool = False
-    step: int = 1
-    grid_points: int | None = None
-    values: tuple[int, ...] | None = None
-
-    def __post_init__(self) -> None:
-        low, high, values = _resolve_values("Int", self.low, self.high, self.values)
-        if low is None or high is None:
-            raise SpaceError("Int: low and high are required (or give values=[...])")
-        for name, v in (("low", low), ("high", high), ("step", self.step)):
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or int(v) != v:
-                raise SpaceError(f"Int: {name} must be an integer, got {v!r}")
-        object.__setattr__(self, "low", int(low))
-        object.__setattr__(self, "high", int(high))
-        object.__setattr__(self, "step", int(self.step))
-        if values is not None:
-            if any(int(v) != v for v in values):
-                raise SpaceError(f"Int: values must be integers, got {list(values)}")
-            values = tuple(int(v) for v in values)
-        object.__setattr__(self, "values", values)
-        _check_bounds("Int", self.low, self.high, self.log, None if self.step == 1 else self.step)
-        if self.step < 1:
-            raise SpaceError(f"Int: step must be a positive integer, got {self.step}")
-        if self.grid_points is not None and (int(self.grid_points) != self.grid_points
-                                             or self.grid_points < 1):
-            raise SpaceError(f"Int: grid_points must be a positive integer, got {self.grid_points}")
-
-    def _quantise(self, x: float) -> int:
-        k = round((x - self.low) / self.step)
-        v = self.low + k * self.step
-        while v > self.high:
-            v -= self.step
-        return int(max(v, self.low))
-
-    def sample(self, rng: np.random.Generator) -> int:
-        return self.from_unit(float(rng.random()))
-
-    def _span(self) -> tuple[float, float]:
-        # Widen by half a unit so every integer owns an equal share of the unit interval.
-        if self.log:
-            return math.log(self.low - 0.5), math.log(self.high + 0.5)
-        return self.low - 0.5, self.high + 0.5
-
-    def to_unit(self, value: float) -> float:
-        lo, hi = self._span()
-        x = math.log(max(value, 1e-300)) if self.log else float(value)
-        return float(min(max((x - lo) / (hi - lo), 0.0), 1.0))
-
-    def from_unit(self, u: float) -> int:
-        u = min(max(float(u), 0.0), 1.0)
-        lo, hi = self._span()
-        x = lo + u * (hi - lo)
-        if self.log:
-            x = math.exp(x)
-        return self._quantise(x)
-
-    def grid(self) -> list[int]:
-        if self.values is not None:
-            return list(self.values)
-        if self.grid_points is not None:
-            n = int(self.grid_points)
-            if self.log:
-                raw = np.exp(np.linspace(math.log(self.low), math.log(self.high), n))
-            else:
-                raw = np.linspace(self.low, self.high, n)
-            return list(dict.fromkeys(self._quantise(float(x)) for x in raw))
-        return list(range(self.low, self.high + 1, self.step))
-
-    def contains(self, value: Any) -> bool:
-        return (isinstance(value, int | np.integer) and not isinstance(value, bool)
-                and self.low <= value <= self.high)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high, "log": self.log}
-        if self.step != 1:
-            d["step"] = self.step
-        if self.grid_points is not None:
-            d["grid_points"] = self.grid_points
-        if self.values is not None:
-            d["values"] = list(self.values)
-        return d
-
-
-@dataclass(frozen=True)
-class Categorical:
-    """A choice among a fixed list of values (str, int, float, bool or None)."""
-
-    choices: tuple[Any, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        if isinstance(self.choices, str | bytes) or not isinstance(self.choices, Sequence):
-            raise SpaceError(f"Categorical: choices must be a list, got {self.choices!r}")
-        choices = tuple(self.choices)
-        if not choices:
-            raise SpaceError("Categorical: choices must not be empty")
-        for c in choices:
-            if c is not None and not isinstance(c, str | int | float | bool):
-                raise SpaceError(
-                    f"Categorical: choices must be str, int, float, bool or None, got {c!r}"
-                )
-        if len(set(map(repr, choices))) != len(choices):
-            raise SpaceError(f"Categorical: choices must be distinct, got {list(choices)}")
-        object.__setattr__(self, "choices", choices)
-
-    def index(self, value: Any) -> int:
-        for i, c in enumerate(self.choices):
-            if c == value and type(c) is type(value):
-                return i
-        for i, c in enumerate(self.choices):
-            if c == value:
-                return i
-        raise SpaceError(f"Categorical: {value!r} is not one of {list(self.choices)}")
-
-    def sample(self, rng: np.random.Generator) -> Any:
-        return self.choices[int(rng.integers(len(self.choices)))]
-
-    def to_unit(self, value: Any) -> float:
-        return (self.index(value) + 0.5) / len(self.choices)
-
-    def from_unit(self, u: float) -> Any:
-        i = min(int(math.floor(float(u) * len(self.choices))), len(self.choices) - 1)
-        return self.choices[max(i, 0)]
-
-    def grid(self) -> list[Any]:
-        return list(self.choices)
-
-    def contains(self, value: Any) -> bool:
-        return any(c == value for c in self.choices)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "categorical", "choices": list(self.choices)}
-
-
-Dimension = Float | Int | Categorical
-
-
-def dimension_from_dict(name: str, spec: Mapping[str, Any]) -> Dimension:
-    """Build a dimension from its plain-dict form (as written by `to_dict` or a study file)."""
-    spec = dict(spec)
-    kind = spec.pop("type", None)
-    builders = {"float": Float, "int": Int, "categorical": Categorical}
-    if kind not in builders:
-        raise SpaceError(
-            f"space.{name}: type must be one of {sorted(builders)}, got {kind!r}"
-        )
-    try:
-        if kind == "categorical":
-            unknown = set(spec) - {"choices"}
-            if unknown:
-                raise SpaceError(f"unknown keys {sorted(unknown)}; expected: choices")
-            return Categorical(tuple(spec.get("choices", ())))
-        allowed = {"low", "high", "log", "step", "grid_points", "values"}
-        unknown = set(spec) - allowed
-        if unknown:
-            raise SpaceError(f"unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}")
-        if "values" in spec:
-            spec["values"] = tuple(spec["values"])
-        return builders[kind](**spec)
-    except SpaceError as err:
-        raise SpaceError(f"space.{name}: {err}") from None
-    except TypeError as err:
-        raise SpaceError(f"space.{name}: {err}") from None
+def _same(a: Any, b: Any) -> bool:
+    """Equality that keeps True and 1, "1" and 1 apart (the way Categorical.index does)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b and (isinstance(a, str) == isinstance(b, str))
 
 
 class Space(Mapping[str, Dimension]):
@@ -324,7 +41,7 @@ class Space(Mapping[str, Dimension]):
 
     def __init__(self, dimensions: Mapping[str, Dimension]) -> None:
         if isinstance(dimensions, Space):
-            dimensions = dimensions._dims
+            dimensions = dict(dimensions.items())
         if not isinstance(dimensions, Mapping) or not dimensions:
             raise SpaceError("a space needs at least one dimension, given as {name: dimension}")
         dims: dict[str, Dimension] = {}
@@ -339,7 +56,80 @@ class Space(Mapping[str, Dimension]):
                 )
             dims[name] = dim
         self._dims = dims
+        self._check_conditions()
+        self._order = self._parents_first()
 
+    # ----- conditions
+    def _check_conditions(self) -> None:
+        for name, dim in self._dims.items():
+            for parent, values in dim.when or ():
+                where = f"space.{name}.when.{parent}"
+                if parent == name:
+                    raise SpaceError(f"{where}: a dimension cannot depend on itself")
+                if parent not in self._dims:
+                    raise SpaceError(f"{where}: unknown parent dimension {parent!r}; the "
+                                     f"space has {', '.join(self._dims)}")
+                parent_dim = self._dims[parent]
+                if not isinstance(parent_dim, Categorical | Int):
+                    raise SpaceError(f"{where}: a parent must be categorical or integer, and "
+                                     f"{parent!r} is a float dimension")
+                bad = [v for v in values if not parent_dim.contains(v)]
+                if bad:
+                    raise SpaceError(f"{where}: {bad} are not values of {parent!r} "
+                                     f"({parent_dim!r})")
+
+    def _parents_first(self) -> list[str]:
+        """Declaration order, each dimension after its parents; SpaceError on a cycle."""
+        order: list[str] = []
+        state: dict[str, str] = {}
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "visiting":
+                cycle = " -> ".join((*path[path.index(name):], name))
+                raise SpaceError(f"space: the conditions form a cycle: {cycle}")
+            state[name] = "visiting"
+            for parent, _ in self._dims[name].when or ():
+                visit(parent, (*path, name))
+            state[name] = "done"
+            order.append(name)
+
+        for name in self._dims:
+            visit(name, ())
+        return order
+
+    @property
+    def order(self) -> list[str]:
+        """The names, parents before children (declaration order otherwise)."""
+        return list(self._order)
+
+    @property
+    def conditional(self) -> bool:
+        """True when some dimension has a `when`."""
+        return any(dim.when for dim in self._dims.values())
+
+    def parents(self, name: str) -> dict[str, tuple[Any, ...]]:
+        """{parent: allowed values} of dimension `name` ({} when it is always active)."""
+        return dict(self._dims[name].when or ())
+
+    def is_active(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether `name` is active given the (active) parent values in `params`."""
+        for parent, values in self._dims[name].when or ():
+            if parent not in params or not any(_same(params[parent], v) for v in values):
+                return False
+        return True
+
+    def active(self, full: Mapping[str, Any]) -> dict[str, Any]:
+        """The active part of an assignment of (at least) every active dimension, in
+        declaration order."""
+        kept: dict[str, Any] = {}
+        for name in self._order:
+            if self.is_active(name, kept):
+                kept[name] = full[name]
+        return {name: kept[name] for name in self._dims if name in kept}
+
+    # ----- mapping
     def __getitem__(self, name: str) -> Dimension:
         return self._dims[name]
 
@@ -358,39 +148,61 @@ class Space(Mapping[str, Dimension]):
     def __hash__(self) -> int:
         return hash(tuple(self._dims.items()))
 
+    # ----- points
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        """One point, dimensions drawn in declaration order from `rng`."""
-        return {name: dim.sample(rng) for name, dim in self._dims.items()}
-
-    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Point -> array of shape (len(space),) in [0, 1]."""
-        return np.array([dim.to_unit(params[name]) for name, dim in self._dims.items()])
+        """One point: active dimensions drawn from `rng`, parents first."""
+        drawn: dict[str, Any] = {}
+        for name in self._order:
+            if self.is_active(name, drawn):
+                drawn[name] = self._dims[name].sample(rng)
+        return {name: drawn[name] for name in self._dims if name in drawn}
 
     def from_unit(self, u: Sequence[float]) -> dict[str, Any]:
-        """Array of shape (len(space),) in [0, 1] -> point."""
+        """Array of shape (len(space),) in [0, 1] -> point (active dimensions only)."""
         dims = self._dims.items()
-        return {name: dim.from_unit(x) for (name, dim), x in zip(dims, u, strict=True)}
+        return self.active({name: dim.from_unit(x)
+                            for (name, dim), x in zip(dims, u, strict=True)})
 
     def grid(self) -> list[dict[str, Any]]:
-        """The full product of every dimension's grid, in row-major (declaration) order."""
-        axes = []
+        """Every active combination of the dimensions' grids: the full product for an
+        unconditional space, in row-major (declaration) order."""
+        axes = {}
         for name, dim in self._dims.items():
             try:
-                axes.append(dim.grid())
+                axes[name] = dim.grid()
             except SpaceError as err:
                 raise SpaceError(f"space.{name}: {err}") from None
-        return [dict(zip(self._dims, combo, strict=True)) for combo in itertools.product(*axes)]
+        points: list[dict[str, Any]] = [{}]
+        for name in self._order:
+            extended: list[dict[str, Any]] = []
+            for point in points:
+                if self.is_active(name, point):
+                    extended.extend({**point, name: value} for value in axes[name])
+                else:
+                    extended.append(point)
+            points = extended
+        return [{name: p[name] for name in self._dims if name in p} for p in points]
 
     def validate(self, params: Mapping[str, Any]) -> None:
-        """Raise `SpaceError` unless `params` has exactly this space's names, each in range."""
-        missing = set(self._dims) - set(params)
-        extra = set(params) - set(self._dims)
-        if missing or extra:
-            raise SpaceError(f"params do not match the space: missing {sorted(missing)}, "
-                             f"unexpected {sorted(extra)}")
-        for name, dim in self._dims.items():
-            if not dim.contains(params[name]):
-                raise SpaceError(f"param {name}={params[name]!r} is outside {dim!r}")
+        """Raise `SpaceError` unless `params` has exactly the active names, each in range."""
+        unknown = set(params) - set(self._dims)
+        if unknown:
+            raise SpaceError(f"params do not match the space: unexpected {sorted(unknown)}")
+        for name in self._order:
+            active = self.is_active(name, params)
+            if active and name not in params:
+                raise SpaceError(f"params do not match the space: missing {name!r}")
+            if not active and name in params:
+                raise SpaceError(f"param {name!r} is inactive here (active only when "
+                                 f"{self.describe_when(name)}) but was given")
+            if active and not self._dims[name].contains(params[name]):
+                raise SpaceError(f"param {name}={params[name]!r} is outside "
+                                 f"{self._dims[name]!r}")
+
+    def describe_when(self, name: str) -> str:
+        """'optimizer in [momentum, nesterov] and ...' ('' for an unconditional dimension)."""
+        return " and ".join(f"{parent} in [{', '.join(map(str, values))}]"
+                            for parent, values in self._dims[name].when or ())
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain-dict form; a reopened study compares it with the stored one."""

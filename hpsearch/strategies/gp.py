@@ -2,9 +2,11 @@
 
 The adapter between trials and the pure GP maths of `hpsearch.gp`:
 
-- Encoding: each dimension maps onto [0, 1] by its own `to_unit` (log dimensions in log space;
-  integers and stepped floats are relaxed to the unit interval and snapped back to their
-  nearest valid value); each categorical becomes a one-hot block of columns.
+- Encoding (`hpsearch.strategies.encoding`): each dimension maps onto [0, 1] by its own
+  `to_unit` (log dimensions in log space; integers and stepped floats are relaxed to the unit
+  interval and snapped back to their nearest valid value); each categorical becomes a one-hot
+  block of columns. Conditional spaces: an inactive dimension takes a fixed imputed value and
+  the parent's columns tell the branches apart (see that module for why).
 - Start-up: the first `n_startup` points are a scrambled Sobol sequence (or uniform draws)
   seeded from the strategy's Generator; the model takes over once that many trials have a
   finite value. Points already handed out count, so parallel workers get distinct start-up
@@ -53,8 +55,10 @@ from hpsearch.gp.model import (
 )
 from hpsearch.gp.optimize_acq import maximize
 from hpsearch.gp.warping import WARPINGS, warp
-from hpsearch.space import Categorical, Float, Int, Space
+from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
+from hpsearch.strategies.encoding import Encoding
+from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["GPStrategy"]
@@ -63,105 +67,6 @@ _ACQUISITIONS = ("logei", "ei", "lcb", "pi", "hedge")
 _LIARS = ("min", "mean", "max", "believer")
 _FAILED = ("worst", "skip")
 _STARTUPS = ("sobol", "random")
-_MAX_GRID = 200_000
-
-
-class _Encoding:
-    """Maps between space-unit vectors (one entry per dimension) and model rows (D columns)."""
-
-    def __init__(self, space: Space) -> None:
-        self.space = space
-        self.dims = list(space.values())
-        columns = 0
-        self.continuous: list[int] = []  # model columns L-BFGS-B may move
-        self.discrete: list[tuple[int, Any, np.ndarray | None]] = []  # (column, dim, unit grid)
-        self.groups: list[np.ndarray] = []
-        self.layout: list[tuple[str, int | np.ndarray]] = []
-        for dim in self.dims:
-            if isinstance(dim, Categorical):
-                group = np.arange(columns, columns + len(dim.choices))
-                self.groups.append(group)
-                self.layout.append(("categorical", group))
-                columns += len(dim.choices)
-                continue
-            self.continuous.append(columns)
-            if isinstance(dim, Int) or (isinstance(dim, Float) and dim.step is not None):
-                self.discrete.append((columns, dim, _unit_grid(dim)))
-                self.layout.append(("discrete", columns))
-            else:
-                self.layout.append(("float", columns))
-            columns += 1
-        self.n_columns = columns
-        self.continuous_array = np.array(self.continuous, dtype=int)
-
-    def encode_params(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Params -> model row (D,)."""
-        row = np.zeros(self.n_columns)
-        for (name, dim), (kind, where) in zip(self.space.items(), self.layout, strict=True):
-            if kind == "categorical":
-                row[where[dim.index(params[name])]] = 1.0
-            else:
-                row[where] = dim.to_unit(params[name])
-        return row
-
-    def encode_units(self, u: np.ndarray) -> np.ndarray:
-        """Space-unit points (m, n_dims) -> valid model rows (m, D)."""
-        rows = np.zeros((len(u), self.n_columns))
-        for j, (dim, (kind, where)) in enumerate(zip(self.dims, self.layout, strict=True)):
-            if kind == "categorical":
-                k = len(dim.choices)
-                index = np.minimum((u[:, j] * k).astype(int), k - 1)
-                rows[np.arange(len(u)), where[index]] = 1.0
-            else:
-                rows[:, where] = u[:, j]
-        return self.snap(rows)
-
-    def snap(self, rows: np.ndarray) -> np.ndarray:
-        """Round relaxed integer/step columns to their nearest valid value, in place."""
-        for column, dim, grid in self.discrete:
-            values = np.clip(rows[:, column], 0.0, 1.0)
-            if grid is None:
-                rows[:, column] = [dim.to_unit(dim.from_unit(v)) for v in values]
-                continue
-            i = np.clip(np.searchsorted(grid, values), 1, len(grid) - 1)
-            left, right = grid[i - 1], grid[i]
-            rows[:, column] = np.where(values - left <= right - values, left, right)
-        return rows
-
-    def decode(self, row: np.ndarray) -> dict[str, Any]:
-        """Model row (D,) -> params."""
-        params = {}
-        for (name, dim), (kind, where) in zip(self.space.items(), self.layout, strict=True):
-            if kind == "categorical":
-                params[name] = dim.choices[int(np.argmax(row[where]))]
-            else:
-                params[name] = dim.from_unit(float(row[where]))
-        return params
-
-
-def _unit_grid(dim: Int | Float) -> np.ndarray | None:
-    """Sorted unit positions of every value an Int / stepped Float can take (None if huge)."""
-    if isinstance(dim, Int):
-        count = (dim.high - dim.low) // dim.step + 1
-        values = dim.low + dim.step * np.arange(min(count, _MAX_GRID + 1))
-    else:
-        count = int(math.floor((dim.high - dim.low) / dim.step + 1e-9)) + 1
-        values = [dim._quantise(dim.low + k * dim.step) for k in range(min(count, _MAX_GRID + 1))]
-    if count > _MAX_GRID:
-        return None
-    return np.unique([dim.to_unit(v) for v in values])
-
-
-def _key(space: Space, params: Mapping[str, Any]) -> tuple:
-    """A hashable identity for a point, the same for 3, 3.0 and np.int64(3)."""
-    key = []
-    for name, dim in space.items():
-        value = params[name]
-        if isinstance(dim, Categorical):
-            key.append(dim.index(value))
-        else:
-            key.append(float(value))
-    return tuple(key)
 
 
 class GPStrategy(Strategy):
@@ -218,7 +123,7 @@ class GPStrategy(Strategy):
             if not isinstance(opts[name], int | float) or not opts[name] >= 0:
                 raise StrategyError(f"gp: {name} must be a number >= 0, got {opts[name]!r}")
         self.options = opts
-        self.encoding = _Encoding(space)
+        self.encoding = Encoding(space)
         self.prior = Prior()
         self._rows: list[np.ndarray] = []
         self._values: list[float] = []  # to minimise; nan for failed
@@ -250,7 +155,7 @@ class GPStrategy(Strategy):
                 value = self.sign() * float(finite[-1])
         self._rows.append(row)
         self._values.append(value)
-        self._keys.add(_key(self.space, trial.params))
+        self._keys.add(point_key(self.space, trial.params))
 
     # -- points out --------------------------------------------------------------------------
 
@@ -260,7 +165,7 @@ class GPStrategy(Strategy):
         for params in pending:
             try:
                 pending_rows.append(self.encoding.encode_params(params))
-                taken.add(_key(self.space, params))
+                taken.add(point_key(self.space, params))
             except (KeyError, SpaceError):
                 continue
         n_finite = int(np.isfinite(self._values).sum()) if self._values else 0
@@ -280,7 +185,7 @@ class GPStrategy(Strategy):
                 lie_rows = pending_rows + batch_rows
                 model = self._with_lies(gp, lie_rows, y_best)
                 row, params = self._propose(model, y_best, taken, first=not batch_rows)
-                taken.add(_key(self.space, params))
+                taken.add(point_key(self.space, params))
                 batch_rows.append(row)
                 out.append(params)
         self._n_issued += n
@@ -301,10 +206,10 @@ class GPStrategy(Strategy):
         else:
             params = self.space.sample(self.rng)
         for _ in range(100):  # small discrete spaces: draw until new, if anything is left
-            if _key(self.space, params) not in taken:
+            if point_key(self.space, params) not in taken:
                 break
             params = self.space.sample(self.rng)
-        taken.add(_key(self.space, params))
+        taken.add(point_key(self.space, params))
         return params
 
     def _constant_values(self) -> bool:
@@ -362,6 +267,9 @@ class GPStrategy(Strategy):
         xi, kappa = float(self.options["xi"]), float(self.options["kappa"])
 
         def value_and_grad(x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+            # Conditional spaces: score the point that exists (inactive columns imputed); the
+            # value does not depend on the imputed columns, so their gradient is zero.
+            x, imputed = self.encoding.project(x.copy())
             if grad:
                 mean, var, dmean, dvar = predict_with_grad(gp, x)
             else:
@@ -376,7 +284,10 @@ class GPStrategy(Strategy):
                 v, dm, dv = acq.log_expected_improvement(mean, var, y_best, xi)
             if not grad:
                 return v, None
-            return v, dm[:, None] * dmean + dv[:, None] * dvar
+            g = dm[:, None] * dmean + dv[:, None] * dvar
+            if imputed is not None:
+                g[imputed] = 0.0
+            return v, g
 
         return value_and_grad
 
@@ -418,7 +329,7 @@ class GPStrategy(Strategy):
             points = self._hedge(gp, y_best, candidates, first)
         for row in points[:256]:
             params = self.encoding.decode(row)
-            if _key(self.space, params) not in taken:
+            if point_key(self.space, params) not in taken:
                 return self.encoding.encode_params(params), params
         params = self._startup_point(len(self._startup_units), taken)
         return self.encoding.encode_params(params), params

@@ -38,6 +38,12 @@ class SkoptStrategy(Strategy):
                  acq_func_kwargs: dict | None = None,
                  acq_optimizer_kwargs: dict | None = None) -> None:
         super().__init__(space, rng, direction)
+        if space.conditional:
+            conditional = [name for name in space if space.parents(name)]
+            raise StrategyError(
+                f"strategy 'skopt' cannot search a conditional space (scikit-optimize has no "
+                f"conditions; {', '.join(conditional)} have `when`): use 'gp', 'tpe', "
+                "'random' or 'grid', or remove the conditions")
         try:
             from skopt import Optimizer
             from skopt import space as sk
