@@ -22,7 +22,7 @@ def report(
 
     Example: hpsearch report runs/digits_mlp -o digits_report
     """
-    from hpsearch.report.page import write_report
+    from hpsearch.report import write_report
 
     _open_run(run_dir)
     written = write_report(run_dir, output, top=top)

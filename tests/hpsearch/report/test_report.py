@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 import hpsearch as hp
 from hpsearch.cli import app
+from hpsearch.report import write_report
 from hpsearch.report.figures import image_shape as _image_shape
-from hpsearch.report.page import write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECTIONS = ("summary", "history", "parameters", "parallel", "importance", "curves",

@@ -1,0 +1,306 @@
+"""The sections of the study report: each builder draws its figure (if it can) and returns a
+`Section`; the page (`hpsearch.report.page`) lays them out.
+
+Contract:
+- `Section(id, title, figure=None, body="", omitted=None)`: `figure` is the file name of a PNG
+  in the output folder, `body` trusted HTML (every value in it escaped here), `omitted` the
+  reason a section could not be drawn (then it keeps its heading and says why).
+- `build_sections(run, folder, top) -> list[Section]` gives, in page order, the sections with
+  ids `summary`, `history`, `parameters`, `parallel`, `importance`, `curves`,
+  `update-ratios`, `weights`, `ensembles`, writing each drawn figure into `folder` (one of
+  `FIGURES`). The page adds the last one, `omitted`, from the sections' reasons.
+- `table(header, rows)` and `fmt(value)` are the page's HTML table and number format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpsearch.report.figures import (
+    RunData,
+    curves_figure,
+    history_figure,
+    image_shape,
+    importance_figure,
+    importances,
+    parallel_figure,
+    parameters_figure,
+    update_ratios_figure,
+    weights_figure,
+)
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = ["FIGURES", "Section", "build_sections", "table", "fmt"]
+
+logger = logging.getLogger("hpsearch")
+
+FIGURES = ("history.png", "parameters.png", "parallel_coordinates.png", "importance.png",
+           "learning_curves.png", "update_ratios.png", "first_layer_weights.png")
+
+NONE_COMPLETE = "the study has no complete trial with a value"
+
+
+@dataclasses.dataclass
+class Section:
+    """One section of the page (see the module docstring)."""
+
+    id: str
+    title: str
+    figure: str | None = None   # file name
+    body: str = ""              # HTML
+    omitted: str | None = None  # why the figure is not there
+
+
+# ----------------------------------------------------------------------------- HTML pieces
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table (escaped cells) in a horizontally scrolling box."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
+
+
+def fmt(value: Any) -> str:
+    """A table cell: '-' for None and non-finite floats, 4 significant digits for floats."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def draw(section: Section, folder: Path, name: str, make: Callable[[], Any]) -> Section:
+    """Save the figure `make()` returns as `folder/name` and show it in `section`."""
+    make().savefig(folder / name, format="png")
+    section.figure = name
+    return section
+
+
+# ----------------------------------------------------------------------------- summary
+def summary_section(run: RunData, rows: int = 10) -> Section:
+    """Counts by state, the best trial, the top `rows` trials and the failed ones."""
+    counts: dict[str, int] = {}
+    for t in run.trials:
+        counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+    facts = [("run folder", str(run.path)), ("direction", f"{run.direction} {run.metric}"),
+             ("strategy", f"{run.study.strategy_name} (seed {run.study.seed})"),
+             ("trials", ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none")]
+    if run.ranked:
+        best = run.ranked[0]
+        facts.append(("best", f"trial {best.number}: {run.metric} = {best.value:.6g}"))
+    body = "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
+                            for k, v in facts) + "</dl>"
+    return Section("summary", "Summary", body=body + _top_table(run, rows)
+                   + _failed_table(run, rows))
+
+
+def _top_table(run: RunData, rows: int) -> str:
+    ranked = run.ranked[:rows]
+    if not ranked:
+        return ""
+    metric_names = [m for m in sorted({m for t in ranked for m in t.metrics})
+                    if m != run.metric]
+    header = ["rank", "trial", run.metric, *run.space, *metric_names, "seconds"]
+    cells = [[str(i + 1), str(t.number), fmt(t.value),
+              *(fmt(t.params.get(n)) for n in run.space),
+              *(fmt(t.metrics.get(m)) for m in metric_names), fmt(t.duration_s)]
+             for i, t in enumerate(ranked)]
+    return f"<h3>Top {len(ranked)} trials</h3>" + table(header, cells)
+
+
+def _failed_table(run: RunData, rows: int) -> str:
+    failed = [t for t in run.trials if t.state in (TrialState.FAILED, TrialState.INTERRUPTED)]
+    if not failed:
+        return ""
+    cells = [[str(t.number), str(t.state),
+              (t.error or "").strip().splitlines()[-1][:160] if t.error else "-"]
+             for t in failed[:rows]]
+    more = f" (first {rows} of {len(failed)})" if len(failed) > rows else ""
+    return (f"<h3>Failed and interrupted trials{more}</h3>"
+            + table(["trial", "state", "error (last line)"], cells))
+
+
+# ----------------------------------------------------------------------------- figures
+def history_section(run: RunData, folder: Path) -> Section:
+    section = Section("history", "Optimisation history")
+    if not run.trials:
+        section.omitted = "no history: the study has no trial yet"
+        return section
+    return draw(section, folder, "history.png", lambda: history_figure(run))
+
+
+def parameter_sections(run: RunData, folder: Path) -> list[Section]:
+    """The hyperparameters against the value, and the parallel coordinates."""
+    parameters = Section("parameters", "Hyperparameters against the value")
+    parallel = Section("parallel", "Parallel coordinates")
+    if not run.ranked:
+        parameters.omitted = parallel.omitted = f"not drawn: {NONE_COMPLETE}"
+        return [parameters, parallel]
+    return [draw(parameters, folder, "parameters.png", lambda: parameters_figure(run)),
+            draw(parallel, folder, "parallel_coordinates.png", lambda: parallel_figure(run))]
+
+
+def importance_section(run: RunData, folder: Path) -> Section:
+    """fANOVA importances; a failure of Optuna's evaluator only costs this section."""
+    section = Section("importance", "Hyperparameter importance")
+    if len(run.ranked) < 2:
+        section.omitted = (f"no importances: they need at least 2 complete trials, the "
+                           f"study has {len(run.ranked)}")
+        return section
+    if len({tuple(sorted(map(repr, t.params.items()))) for t in run.ranked}) < 2:
+        section.omitted = "no importances: every complete trial has the same parameters"
+        return section
+    try:
+        scores = importances(run)
+    except Exception as err:  # an auxiliary figure must not cost the whole report
+        logger.warning("hyperparameter importance failed: %s", err)
+        section.omitted = ("no importances: Optuna's fANOVA failed ("
+                           f"{type(err).__name__}: {' '.join(str(err).split())[:200]})")
+        return section
+    section.body = ("<p>fANOVA (Optuna's <code>FanovaImportanceEvaluator</code>, "
+                    f"seed 0) over the {len(run.ranked)} complete trials: the share "
+                    "of the value's variance each hyperparameter explains. With few "
+                    "trials treat it as a hint.</p>")
+    return draw(section, folder, "importance.png", lambda: importance_figure(scores))
+
+
+def top_artifacts(run: RunData, top: int, needed: str) -> list[tuple[FrozenTrial, dict]]:
+    """(trial, artifacts) of the `top` best trials whose artifacts hold `needed`."""
+    out = []
+    for trial in run.ranked[:top]:  # only the best: artifacts can be large
+        arrays = run.study.artifacts(trial.number)
+        if needed in arrays:
+            out.append((trial, arrays))
+    return out
+
+
+def curve_sections(run: RunData, folder: Path, top: int) -> list[Section]:
+    """The learning curves and the update/weight ratios of the `top` best trials."""
+    curves = Section("curves", "Learning curves")
+    ratios = Section("update-ratios", "Update/weight ratios")
+    chosen = top_artifacts(run, top, "curve.loss")
+    if not chosen:
+        reason = (NONE_COMPLETE if not run.ranked
+                  else "the objective returned none (only the built-in network objective "
+                       "records curves)")
+        curves.omitted = f"no learning curves: {reason}"
+        ratios.omitted = f"no update/weight ratios: {reason}"
+        return [curves, ratios]
+    draw(curves, folder, "learning_curves.png", lambda: curves_figure(run, chosen))
+    with_ratios = [(t, a) for t, a in chosen
+                   if any(k.startswith("curve.update_ratio.") for k in a)]
+    if with_ratios:
+        draw(ratios, folder, "update_ratios.png", lambda: update_ratios_figure(with_ratios))
+    else:
+        ratios.omitted = "no update/weight ratios: the objective recorded none"
+    return [curves, ratios]
+
+
+def first_layer(arrays: dict) -> tuple[str, np.ndarray] | None:
+    """(layer name, weights (n_inputs, n_units)) of member 0's first layer, if saved."""
+    names = sorted(k for k in arrays if k.startswith("member0.param.") and k.endswith(".w"))
+    for preferred in ("member0.param.hidden1.w", "member0.param.output.w"):
+        if preferred in names:
+            return preferred.removeprefix("member0.param.").removesuffix(".w"), arrays[preferred]
+    return None
+
+
+def _feature_names(run: RunData) -> list[str]:
+    data = run.path / "data.npz"
+    if data.is_file():
+        with np.load(data, allow_pickle=False) as stored:
+            if "feature_names" in stored.files:
+                return [str(n) for n in stored["feature_names"]]
+    return []
+
+
+def weights_section(run: RunData, folder: Path) -> Section:
+    """The best trial's first-layer weights as images, when its inputs are pixels."""
+    section = Section("weights", "First-layer weights")
+    best = run.ranked[0] if run.ranked else None
+    if best is None:
+        section.omitted = "no first-layer weights: the study has no complete trial"
+        return section
+    arrays = run.study.artifacts(best.number)
+    found = first_layer(arrays)
+    if found is None:
+        section.omitted = ("no first-layer weight pictures: the objective saved no network "
+                           "parameters (only the built-in network objective does)")
+        return section
+    layer, weights = found
+    config = json.loads(str(arrays.get("member0.config", "{}")))
+    preprocess = str(config.get("preprocess") or "")
+    shape = image_shape(_feature_names(run), weights.shape[0])
+    if shape is None:
+        section.omitted = (f"no first-layer weight pictures: the {weights.shape[0]} input "
+                           "features are not the pixels of an image")
+    elif "pca" in preprocess or "whiten" in preprocess:
+        section.omitted = (f"no first-layer weight pictures: the network's inputs are "
+                           f"{preprocess} components, not pixels")
+    else:
+        draw(section, folder, "first_layer_weights.png",
+             lambda: weights_figure(best, weights, shape, layer))
+        section.body = (f"<p>The best trial ({best.number}): each tile is one unit's incoming "
+                        f"weights over the {shape[0]}×{shape[1]} input image, after "
+                        f"{html.escape(preprocess or 'no')} preprocessing. Smooth, "
+                        "stroke-like templates are a good sign; uniform noise suggests too "
+                        "little training or regularisation.</p>")
+    return section
+
+
+# ----------------------------------------------------------------------------- ensembles
+def _ensemble_row(name: str, manifest: dict) -> list[str]:
+    metrics = manifest.get("metrics") or {}
+    scores = " ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                      if isinstance(v, (int, float)))
+    members = manifest.get("members") or []
+    trials = sorted({m.get("trial") for m in members if isinstance(m, dict)},
+                    key=lambda n: (n is None, n))
+    single = metrics.get("best_single") if isinstance(metrics.get("best_single"),
+                                                       dict) else {}
+    single_text = " ".join(f"{k} {v:.4f}" for k, v in single.items()
+                           if k != "trial" and isinstance(v, (int, float)))
+    if "trial" in single:
+        single_text = f"trial {single['trial']}: {single_text}"
+    return [name, str(manifest.get("method", "?")), str(len(members)),
+            ", ".join(str(n) for n in trials), scores, single_text or "-",
+            str(manifest.get("note") or "")]
+
+
+def ensemble_section(run: RunData) -> Section:
+    """A table of the ensemble manifests recorded in `<run>/ensembles/*.json`."""
+    section = Section("ensembles", "Exported ensembles")
+    rows = []
+    for path in sorted((run.path / "ensembles").glob("*.json")):
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and "members" in manifest:
+            rows.append(_ensemble_row(path.stem, manifest))
+    if not rows:
+        section.omitted = ("no ensemble table: no ensemble export is recorded in this run "
+                           "folder (looked for ensembles/*.json in it)")
+        return section
+    section.body = table(["ensemble", "method", "members", "trials", "ensemble scores",
+                          "best single trial", "note"], rows)
+    return section
+
+
+# ----------------------------------------------------------------------------- all of them
+def build_sections(run: RunData, folder: Path, top: int) -> list[Section]:
+    """Every section in page order, drawing the figures into `folder`."""
+    return [summary_section(run), history_section(run, folder),
+            *parameter_sections(run, folder), importance_section(run, folder),
+            *curve_sections(run, folder, top), weights_section(run, folder),
+            ensemble_section(run)]
