@@ -19,6 +19,13 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     return value
 
 
+def check_positive_int(name: str, value: object) -> int:
+    """Return `value` as int if it is an integer >= 1 (not a bool), else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
 def check_probability(name: str, value: float, *, low_open: bool, high_open: bool) -> float:
     """Return `value` as float if it lies in the interval between 0 and 1 described by the flags."""
     try:

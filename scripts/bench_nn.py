@@ -15,15 +15,23 @@ measured with np.dot on the same shapes at the start of each round ("% GEMM" is 
 rounds of run rate / that round's GEMM rate). Run it under the machine-wide lock:
 
     flock /tmp/bench.lock /work/venv/bin/python scripts/bench_nn.py
+
+`--against DIR` adds a column for the nn_core of another checkout (say the commit before a
+change: `git worktree add /tmp/nn_before HEAD~1`), interleaved with this one's; both then run
+in fresh subprocesses (one per timed fit, after a warm-up fit), so neither inherits the
+other's modules. `--only-nn-core` leaves the peers out.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -86,6 +94,34 @@ def run_nn_core(X, y, dtype, threads):
     start = time.perf_counter()
     model.fit(X, y)
     return time.perf_counter() - start, model.score(X, y)
+
+
+def nn_core_from(tree: str):
+    """A runner that times `run_nn_core` with nn_core imported from `tree`, in a subprocess."""
+
+    def run(X, y, dtype, threads):
+        command = [sys.executable, __file__, "--worker", tree, "--dtypes", np.dtype(dtype).name,
+                   "--threads", str(threads)]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        result = json.loads(done.stdout)
+        return result["elapsed"], result["accuracy"]
+
+    return run
+
+
+def worker(tree: str, dtype_name: str, threads: int) -> None:
+    """`--worker`: one warm-up and one timed nn_core fit from `tree`; prints JSON."""
+    sys.path.insert(0, tree)
+    import nn_core
+
+    if not Path(nn_core.__file__).resolve().is_relative_to(Path(tree).resolve()):
+        raise SystemExit(f"nn_core came from {nn_core.__file__}, not {tree}")
+    X, y = load()
+    dtype = np.dtype(dtype_name).type
+    with threadpool_limits(threads):
+        run_nn_core(X[:256], y[:256], dtype, threads)
+        elapsed, accuracy = run_nn_core(X, y, dtype, threads)
+    print(json.dumps({"elapsed": elapsed, "accuracy": accuracy}))
 
 
 def run_sklearn(X, y, dtype, threads):
@@ -212,17 +248,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (medians kept)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser.add_argument("--against", metavar="DIR",
+                        help="also time the nn_core of this checkout (see the docstring)")
+    parser.add_argument("--only-nn-core", action="store_true", help="leave the peers out")
+    parser.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.dtypes[0], args.threads[0])
+        return
     sys.stdout.reconfigure(line_buffering=True)  # rows appear as they are measured
 
     X, y = load()
     runners = {"nn_core": run_nn_core}
-    if torch_available():
-        runners["pytorch"] = run_torch
-    else:
-        print("pytorch: not installed, skipped")
-    runners["sklearn"] = run_sklearn
-    runners["numpy_minimal"] = run_minimal_numpy
+    if args.against:
+        runners = {"nn_core": nn_core_from(str(Path(__file__).resolve().parents[1])),
+                   "nn_core@other": nn_core_from(args.against)}
+        print(f"nn_core@other: nn_core from {args.against}")
+    if not args.only_nn_core:
+        if torch_available():
+            runners["pytorch"] = run_torch
+        else:
+            print("pytorch: not installed, skipped")
+        runners["sklearn"] = run_sklearn
+        runners["numpy_minimal"] = run_minimal_numpy
     flops = matmul_flops_per_sample()
     samples = len(X) * EPOCHS
     print(
@@ -273,6 +321,8 @@ def main() -> None:
                         f"{accuracy[name]:>11.3f}"
                     )
 
+    if args.only_nn_core:
+        return
     print("\nTargets (float32):")
     for threads in args.threads:
         own = results.get(("nn_core", "float32", threads))

@@ -276,3 +276,142 @@ def test_inference_keeps_no_helper_arrays():
     network.loss(X[:32], np.zeros(32, dtype=int), training=True)
     assert [z.shape for z in network._zeros.values()] == [(32, 16)]
     assert not any(z.flags.writeable for z in network._zeros.values())
+
+
+# --- the network runs the nn_core.layers pairs -----------------------------------------------
+
+ACTIVATION_PAIRS = {
+    "relu": ("relu_forward", "relu_backward"),
+    "leaky_relu": ("leaky_relu_forward", "leaky_relu_backward"),
+    "prelu": ("prelu_forward", "prelu_backward"),
+    "tanh": ("tanh_forward", "tanh_backward"),
+    "sigmoid": ("sigmoid_forward", "sigmoid_backward"),
+    "maxout": ("max_over_pieces", "max_over_pieces_backward"),
+}
+
+
+def test_the_activation_table_has_a_row_per_activation():
+    from nn_core.hidden import ACTIVATION_LAYERS
+
+    assert tuple(ACTIVATION_LAYERS) == ACTIVATIONS == tuple(ACTIVATION_PAIRS)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_loss_calls_the_layer_functions(activation, batchnorm, monkeypatch):
+    """Every layer of a 2-hidden-layer network goes through nn_core.layers, once per layer."""
+    from nn_core import layers
+
+    calls = {}
+
+    def counted(name):
+        original = getattr(layers, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    for name in layers.__all__:
+        if callable(getattr(layers, name)) and not isinstance(getattr(layers, name), type):
+            monkeypatch.setattr(layers, name, counted(name))
+    config = NetworkConfig(5, 3, (6, 4), activation=activation, batchnorm=batchnorm,
+                           dropout=0.3, dtype="float64")
+    network = Network(config, np.random.default_rng(0))
+    X, y = data()
+    network.loss(X, y, training=True, rng=np.random.default_rng(1))
+    forward, backward = ACTIVATION_PAIRS[activation]
+    expected = {
+        "affine_forward": 3, "affine_weight_gradients": 3, "affine_input_gradient": 2,
+        forward: 2, backward: 2, "dropout_forward": 2, "dropout_backward": 2,
+        "dropout_mask": 2,
+    }
+    if batchnorm:
+        expected.update(batchnorm_forward=2, batchnorm_backward=2)
+    assert calls == expected
+
+
+def test_loss_follows_the_layer_functions_output(monkeypatch):
+    # Not only called: the gradient is what the layer's backward returns.
+    from nn_core import layers
+
+    network = Network(NetworkConfig(5, 3, (6,), dtype="float64"), np.random.default_rng(0))
+    X, y = data()
+    monkeypatch.setattr(layers, "relu_backward", lambda dout, cache, **_: np.zeros_like(dout))
+    _, grads = network.loss(X, y)
+    assert not grads["hidden1.w"].any() and not grads["hidden1.b"].any()
+    assert grads["output.w"].any()
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "prelu", "tanh", "sigmoid"])
+def test_gradients_equal_the_layer_chain_by_hand(activation):
+    """Loss and gradients of affine -> batchnorm -> activation -> dropout (twice) -> affine ->
+    softmax, chained by hand through the plain (out, cache) API, are the network's."""
+    from nn_core import layers
+    from nn_core.losses import softmax_loss
+
+    config = NetworkConfig(5, 3, (6, 4), activation=activation, batchnorm=True, dropout=0.3,
+                           leaky_alpha=0.1, dtype="float64")
+    network = Network(config, np.random.default_rng(0))
+    p = {key: value.copy() for key, value in network.params.items()}
+    X, y = data()
+    loss, grads = network.loss(X, y, training=True, rng=np.random.default_rng(3))
+
+    pairs = {
+        "relu": (layers.relu_forward, layers.relu_backward),
+        "leaky_relu": (lambda x: layers.leaky_relu_forward(x, 0.1), layers.leaky_relu_backward),
+        "tanh": (layers.tanh_forward, layers.tanh_backward),
+        "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
+    }
+    rng = np.random.default_rng(3)
+    h, caches = X, []
+    for i in (1, 2):
+        z, affine_cache = layers.affine_forward(h, p[f"hidden{i}.w"], None)
+        z, bn_cache = layers.batchnorm_forward(z, p[f"bn{i}.gamma"], p[f"bn{i}.beta"],
+                                               np.zeros(z.shape[1]), np.ones(z.shape[1]), True)
+        if activation == "prelu":
+            a, act_cache = layers.prelu_forward(z, p[f"prelu{i}.alpha"])
+        else:
+            a, act_cache = pairs[activation][0](z)
+        h, drop_cache = layers.dropout_forward(a, 0.7, True, rng)
+        caches.append((affine_cache, bn_cache, act_cache, drop_cache))
+    scores, out_cache = layers.affine_forward(h, p["output.w"], p["output.b"])
+    expected_loss, dscores = softmax_loss(scores, y)
+    dh, expected = dscores, {}
+    dh, expected["output.w"], expected["output.b"] = layers.affine_backward(dh, out_cache)
+    for i in (2, 1):
+        affine_cache, bn_cache, act_cache, drop_cache = caches[i - 1]
+        dh = layers.dropout_backward(dh, drop_cache)
+        if activation == "prelu":
+            dh, expected[f"prelu{i}.alpha"] = layers.prelu_backward(dh, act_cache)
+        else:
+            dh = pairs[activation][1](dh, act_cache)
+        dh, expected[f"bn{i}.gamma"], expected[f"bn{i}.beta"] = layers.batchnorm_backward(
+            dh, bn_cache)
+        dh, expected[f"hidden{i}.w"], _ = layers.affine_backward(dh, affine_cache)
+
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    assert set(expected) == set(grads)
+    for key, value in expected.items():
+        np.testing.assert_allclose(grads[key], value, rtol=1e-10, atol=1e-13, err_msg=key)
+
+
+def test_maxout_network_equals_maxout_forward_and_backward():
+    from nn_core import layers
+    from nn_core.losses import softmax_loss
+
+    config = NetworkConfig(5, 3, (4,), activation="maxout", maxout_pieces=3, dtype="float64")
+    network = Network(config, np.random.default_rng(0))
+    p = network.params
+    X, y = data()
+    loss, grads = network.loss(X, y)
+    h, hidden_cache = layers.maxout_forward(X, p["hidden1.w"], p["hidden1.b"])
+    scores, out_cache = layers.affine_forward(h, p["output.w"], p["output.b"])
+    expected_loss, dscores = softmax_loss(scores, y)
+    dh, dw_out, db_out = layers.affine_backward(dscores, out_cache)
+    _, dw, db = layers.maxout_backward(dh, hidden_cache)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for key, value in {"output.w": dw_out, "output.b": db_out, "hidden1.w": dw,
+                       "hidden1.b": db}.items():
+        np.testing.assert_allclose(grads[key], value, rtol=1e-10, atol=1e-13, err_msg=key)
