@@ -36,6 +36,8 @@ class StudyMeta:
     seed: int | None
     strategy_options: Mapping[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    metric: str | None = None  # the name of the value (a study file's metric), if known
+    warm_start: tuple[str, ...] = ()  # earlier run folders told to the strategy first
 
 
 class Storage(Protocol):

@@ -10,12 +10,13 @@ Contract:
     trials.csv, trials.parquet   tables written by the study at the end of each optimize()
 - Schema (JSON in text columns, never pickle; times are epoch seconds, UTC):
     meta(key TEXT PRIMARY KEY, value TEXT)  keys: format, space, direction, strategy,
-        strategy_options, seed, created_at
+        strategy_options, seed, created_at, metric (the value's name, or null), warm_start
+        (the run folders whose trials were told to the strategy first)
     trials(number INTEGER PRIMARY KEY, state TEXT, params TEXT, value REAL, metrics TEXT,
         intermediate TEXT, seed INTEGER, error TEXT, started_at REAL, finished_at REAL,
         artifacts TEXT)  -- artifacts: JSON list of names, or NULL
 - `SqliteStorage.open(folder, meta, overwrite)` creates the study or reopens it. Reopening
-  checks the stored space and direction (and seed, when one is given) and raises
+  checks the stored space and direction (and seed and metric, when given) and raises
   `StudyMismatchError` naming what differs; `overwrite=True` deletes the study's files and
   starts afresh. A file that is not an hpsearch SQLite database raises `StorageError` naming
   it, and nothing is written. `open_readonly(folder)` opens the database with
@@ -30,6 +31,7 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -110,9 +112,56 @@ class SqliteStorage:
             return StudyMeta(space=raw["space"], direction=raw["direction"],
                              strategy=raw["strategy"], seed=raw["seed"],
                              strategy_options=raw.get("strategy_options", {}),
-                             created_at=raw["created_at"])
-        except (sqlite3.DatabaseError, KeyError, ValueError) as err:
+                             created_at=raw["created_at"], metric=raw.get("metric"),
+                             warm_start=tuple(raw.get("warm_start", ())))
+        except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as err:
             raise StorageError(f"{db_path}: the study metadata is damaged ({err})") from None
+
+    @staticmethod
+    def _write_meta(con: sqlite3.Connection, meta: StudyMeta) -> None:
+        with con:
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                ("format", _dumps(FORMAT)), ("space", _dumps(meta.space)),
+                ("direction", _dumps(meta.direction)), ("strategy", _dumps(meta.strategy)),
+                ("strategy_options", _dumps(dict(meta.strategy_options))),
+                ("seed", _dumps(meta.seed)), ("created_at", _dumps(meta.created_at)),
+                ("metric", _dumps(meta.metric)), ("warm_start", _dumps(list(meta.warm_start)))])
+
+    @classmethod
+    def _reconcile(cls, con: sqlite3.Connection, folder: str, meta: StudyMeta) -> StudyMeta:
+        """The stored meta, checked against the given one; StudyMismatchError naming what
+        differs. A metric recorded for the first time and the warm-start folders are updated."""
+        stored = cls._read_meta(con, os.path.join(folder, DB_NAME))
+        differences = []
+        if json.loads(_dumps(meta.space)) != stored.space:
+            differences.append(f"space (stored {stored.space}, given "
+                               f"{json.loads(_dumps(meta.space))})")
+        if meta.direction != stored.direction:
+            differences.append(f"direction (stored {stored.direction!r}, "
+                               f"given {meta.direction!r})")
+        if meta.seed is not None and meta.seed != stored.seed:
+            differences.append(f"seed (stored {stored.seed}, given {meta.seed})")
+        if None not in (meta.metric, stored.metric) and meta.metric != stored.metric:
+            differences.append(f"metric (stored {stored.metric!r}, given {meta.metric!r})")
+        if differences:
+            con.close()
+            raise StudyMismatchError(
+                f"the study in {folder} differs in {'; '.join(differences)}; "
+                "use overwrite=True to start afresh or another storage folder")
+        updated = dataclasses.replace(stored, metric=stored.metric or meta.metric,
+                                      warm_start=tuple(meta.warm_start))
+        if updated != stored:
+            cls._write_meta(con, updated)
+        return updated
+
+    @staticmethod
+    def _clear(folder: str) -> None:
+        """overwrite=True: delete the study's files (under its lock)."""
+        for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "trials.csv",
+                     "trials.parquet"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, name))
+        shutil.rmtree(os.path.join(folder, "trials"), ignore_errors=True)
 
     @classmethod
     def open(cls, folder: str | os.PathLike, meta: StudyMeta,
@@ -125,11 +174,7 @@ class SqliteStorage:
         db_path = os.path.join(folder, DB_NAME)
         with StudyLock(folder).held():
             if overwrite:
-                for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "trials.csv",
-                             "trials.parquet"):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.remove(os.path.join(folder, name))
-                shutil.rmtree(os.path.join(folder, "trials"), ignore_errors=True)
+                cls._clear(folder)
             exists = os.path.exists(db_path)
             try:
                 con = sqlite3.connect(db_path)
@@ -145,32 +190,12 @@ class SqliteStorage:
             if "meta" not in tables:
                 seed = meta.seed if meta.seed is not None else int(
                     np.random.SeedSequence().entropy)
-                stored = StudyMeta(meta.space, meta.direction, meta.strategy, seed,
-                                   meta.strategy_options, meta.created_at)
+                stored = dataclasses.replace(meta, seed=seed)
                 with con:
                     con.executescript(_SCHEMA)
-                    con.executemany("INSERT INTO meta VALUES (?, ?)", [
-                        ("format", _dumps(FORMAT)), ("space", _dumps(meta.space)),
-                        ("direction", _dumps(meta.direction)),
-                        ("strategy", _dumps(meta.strategy)),
-                        ("strategy_options", _dumps(dict(meta.strategy_options))),
-                        ("seed", _dumps(seed)), ("created_at", _dumps(meta.created_at))])
+                cls._write_meta(con, stored)
             else:
-                stored = cls._read_meta(con, db_path)
-                differences = []
-                if json.loads(_dumps(meta.space)) != stored.space:
-                    differences.append(f"space (stored {stored.space}, given "
-                                       f"{json.loads(_dumps(meta.space))})")
-                if meta.direction != stored.direction:
-                    differences.append(f"direction (stored {stored.direction!r}, "
-                                       f"given {meta.direction!r})")
-                if meta.seed is not None and meta.seed != stored.seed:
-                    differences.append(f"seed (stored {stored.seed}, given {meta.seed})")
-                if differences:
-                    con.close()
-                    raise StudyMismatchError(
-                        f"the study in {folder} differs in {'; '.join(differences)}; "
-                        "use overwrite=True to start afresh or another storage folder")
+                stored = cls._reconcile(con, folder, meta)
                 with con:  # the driver that left these running is dead: we hold the lock
                     con.execute("UPDATE trials SET state = 'interrupted' "
                                 "WHERE state = 'running'")

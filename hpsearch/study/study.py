@@ -34,20 +34,22 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from hpsearch.exceptions import SpaceError, StrategyError, StudyError
+from hpsearch.exceptions import HpsearchError, StudyError
 from hpsearch.execution.reports import DirectReportClient
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
 from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta
-from hpsearch.strategies import make_strategy
-from hpsearch.strategies.base import DIRECTIONS, Strategy
-from hpsearch.study.seeds import fresh_seed, strategy_rng, trial_seed
+from hpsearch.strategies.base import DIRECTIONS
+from hpsearch.strategies.keys import point_key
+from hpsearch.study.proposals import Proposals, check_partial
+from hpsearch.study.seeds import fresh_seed
+from hpsearch.study.warmstart import WarmStart, read_warm_start
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -58,10 +60,6 @@ __all__ = ["Study", "load_study"]
 logger = logging.getLogger("hpsearch")
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 class Study:
     """A search over `space`; see the module docstring."""
 
@@ -70,7 +68,8 @@ class Study:
                  storage: str | os.PathLike | None = None, *,
                  strategy_options: Mapping[str, Any] | None = None,
                  pruner: Pruner | None = None, max_consecutive_failures: int | None = 10,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, metric: str | None = None,
+                 warm_start: Sequence[str | os.PathLike] | None = None) -> None:
         if direction not in DIRECTIONS:
             raise StudyError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         if max_consecutive_failures is not None and max_consecutive_failures < 1:
@@ -78,16 +77,26 @@ class Study:
         space = space if isinstance(space, Space) else Space(space)
         if seed is None and storage is None:
             seed = fresh_seed()
-        meta = StudyMeta(space.to_dict(), direction, strategy, seed, dict(strategy_options or {}))
+        if isinstance(warm_start, str | os.PathLike):
+            warm_start = [warm_start]
+        folders = tuple(os.path.abspath(os.fspath(f)) for f in warm_start or ())
+        warm = read_warm_start(folders, space, direction, metric)  # before anything is written
+        meta = StudyMeta(space.to_dict(), direction, strategy, seed, dict(strategy_options or {}),
+                         metric=metric, warm_start=folders)
         if storage is None:
             opened: Storage = MemoryStorage(meta)
         else:
             opened = SqliteStorage.open(storage, meta, overwrite=overwrite)
-        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False)
+        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False, warm=warm)
+        if warm.summary():
+            logger.info("%s", warm.summary())
 
     def _setup(self, storage: Storage, space: Space, pruner: Pruner | None,
-               max_consecutive_failures: int | None, readonly: bool) -> None:
+               max_consecutive_failures: int | None, readonly: bool,
+               warm: WarmStart | None = None) -> None:
         meta = storage.meta
+        self.metric = meta.metric
+        self.warm_start = warm if warm is not None else _stored_warm_start(meta, space)
         self.space = space
         self.direction = meta.direction
         self.strategy_name = meta.strategy
@@ -96,12 +105,14 @@ class Study:
         self.max_consecutive_failures = max_consecutive_failures
         self.readonly = readonly
         self.stop_reason: str | None = None  # set by stop(); see hpsearch.study.stopping
-        self.exhausted = False  # the strategy had no new point at the last ask
         self._storage = storage
         self.seed: int = int(meta.seed)
         self._load(storage.load_trials())
         self.pruning = PruningService(pruner, self.direction, self.finished_trials)
-        self._strategy = None if readonly else self._build_strategy()
+        self._proposals = None if readonly else Proposals(
+            space, self.strategy_name, self.strategy_options, self.seed, self.direction)
+        if self._proposals is not None:
+            self._replay()
 
     def _load(self, trials: Iterable[FrozenTrial]) -> None:
         self._trials = {t.number: t for t in trials}
@@ -131,6 +142,11 @@ class Study:
     def n_finished(self) -> int:
         """How many trials count towards `n_trials` (complete + pruned + failed)."""
         return len(self._finished)
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the strategy had no new point at the last ask (grid)."""
+        return self._proposals is not None and self._proposals.exhausted
 
     @property
     def running(self) -> list[FrozenTrial]:
@@ -163,7 +179,7 @@ class Study:
         """The trials table (see `hpsearch.study.tables`), by number or best first."""
         from hpsearch.study import tables
 
-        frame = tables.results_frame(self.trials, self.space)
+        frame = tables.results_frame(self.trials, self.space, warm=self.warm_start.trials)
         return tables.best_first(frame, self.direction) if best_first else frame
 
     def write_tables(self) -> tuple[str, str]:
@@ -185,16 +201,8 @@ class Study:
                 f"trials={len(self._trials)}, storage={self.path!r})")
 
     # ----- strategy and storage
-    def _build_strategy(self) -> Strategy:
-        strategy = make_strategy(self.strategy_name, self.space, strategy_rng(self.seed),
-                                 self.direction, **self.strategy_options)
-        reserve = getattr(strategy, "reserve", None)  # optional hook (random search)
-        for trial in self.trials:
-            if trial.state.is_finished:
-                strategy.tell(trial)
-            elif reserve is not None:
-                reserve(trial.number)
-        return strategy
+    def _replay(self) -> None:
+        self._proposals.replay(self._trials.values(), [t for _, t in self.warm_start.trials])
 
     def sync(self) -> None:
         """Reload a stored study (another driver may have run it since) and mark the trials
@@ -209,7 +217,7 @@ class Study:
         if {n: t.state for n, t in stored.items()} != {n: t.state
                                                        for n, t in self._trials.items()}:
             self._load(stored.values())
-            self._strategy = self._build_strategy()
+            self._replay()
 
     def _record(self, trial: FrozenTrial,
                 artifacts: Mapping[str, np.ndarray] | None = None) -> None:
@@ -265,22 +273,25 @@ class Study:
         return waiting[:count]
 
     def _propose(self, count: int) -> list[FrozenTrial]:
-        pending = [t.params for t in self._pending.values()]
-        points = self._strategy.ask(count, pending)
-        self.exhausted = len(points) < count and (self._strategy.exhausted or not points)
-        out = []
-        for point in points:
-            params = {name: _plain(point[name]) for name in point}
-            try:
-                self.space.validate(params)
-            except SpaceError as err:
-                raise StrategyError(f"strategy {self.strategy_name!r} proposed an invalid "
-                                    f"point {params}: {err}") from None
-            number = self._next_number
-            self._next_number += 1
-            out.append(FrozenTrial(number, params, TrialState.RUNNING,
-                                   trial_seed(self.seed, number)))
-        return out
+        numbers = list(range(self._next_number, self._next_number + count))
+        trials = self._proposals.propose(numbers, [t.params for t in self._pending.values()])
+        self._next_number += len(trials)
+        return trials
+
+    def enqueue(self, params: Mapping[str, Any], skip_if_exists: bool = False) -> bool:
+        """Queue a configuration to try before the strategy's own proposals (in order).
+        Partial params are allowed: the strategy fills the rest. With `skip_if_exists`, a
+        configuration some trial already has (its given names, same values) is not queued.
+        Returns whether it was queued; SpaceError for a name or value the space refuses."""
+        self._writable()
+        checked = check_partial(self.space, params)
+        if skip_if_exists and any(
+                all(name in t.params and point_key(self.space, {name: t.params[name]})
+                    == point_key(self.space, {name: value}) for name, value in checked.items())
+                for t in self._trials.values()):
+            return False
+        self._proposals.enqueue(checked)
+        return True
 
     # ----- tell
     def tell(self, trial: Trial | FrozenTrial | int, value: float | Result | None = None, *,
@@ -304,7 +315,7 @@ class Study:
         del self._pending[done.number]
         self._finished.append(done)
         self.pruning.forget(done.number)
-        self._strategy.tell(done)
+        self._proposals.tell(done)
         return done
 
     def _pending_trial(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
@@ -357,6 +368,21 @@ class Study:
             self.sync()
             self.stop_reason = None
             OptimizeLoop(self, objective, settings, tuple(callbacks)).run()
+
+
+def _stored_warm_start(meta: StudyMeta, space: Space) -> WarmStart:
+    """The warm-start trials a run folder recorded, for its tables; folders that are gone or
+    no longer match are left out with a warning (the study itself needs nothing of them)."""
+    trials, skipped = [], {}
+    for folder in meta.warm_start:
+        try:
+            found = read_warm_start([folder], space, meta.direction, meta.metric)
+        except HpsearchError as err:
+            logger.warning("warm-start folder left out of the tables: %s", err)
+            continue
+        trials += found.trials
+        skipped.update(found.skipped)
+    return WarmStart(tuple(trials), skipped)
 
 
 def _settle(state: str | TrialState | None, value: float | Result | None, error: str | None,

@@ -5,9 +5,12 @@ light). `results_frame(trials, space)` has one row per trial, sorted by number, 
 number, state (lower-case), value, last_step (the last step the trial reported, e.g. the
 epoch a pruned trial reached; empty when it reported none), params_<name> (space order),
 metrics_<name> (sorted), seed, duration_s, error, started_at, finished_at (epoch seconds,
-UTC). A categorical parameter whose choices mix types is written as the repr of each value,
-so CSV and Parquet read back the same. `best_first(frame, direction)` orders rows best
-first: complete trials by value, then pruned by value, then failed, interrupted and running.
+UTC), source (empty for the study's own trials; the run folder of a warm-start trial, whose
+rows follow the study's own with their original numbers). An inactive parameter of a
+conditional space is empty. A categorical parameter whose choices mix types is written as the
+repr of each value, so CSV and Parquet read back the same. `best_first(frame, direction)`
+orders rows best first: complete trials by value, then pruned by value, then failed,
+interrupted and running.
 `write_tables(frame, folder)` writes trials.csv and trials.parquet atomically and returns
 their paths; `read_table(path)` reads either back.
 """
@@ -37,13 +40,16 @@ def _mixed(dim: Any) -> bool:
     return len({type(c) for c in dim.choices if c is not None}) > 1
 
 
-def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:
-    """One row per trial, sorted by number (see the module docstring for the columns)."""
+def results_frame(trials: Sequence[FrozenTrial], space: Space,
+                  warm: Sequence[tuple[str, FrozenTrial]] = ()) -> pd.DataFrame:
+    """One row per trial, sorted by number, then the warm-start trials (see the module
+    docstring for the columns)."""
     import pandas as pd
 
-    metric_names = sorted({name for t in trials for name in t.metrics})
+    ordered = [(None, t) for t in sorted(trials, key=lambda t: t.number)] + list(warm)
+    metric_names = sorted({name for _, t in ordered for name in t.metrics})
     rows = []
-    for t in sorted(trials, key=lambda t: t.number):
+    for source, t in ordered:
         row: dict[str, Any] = {"number": t.number, "state": str(t.state), "value": t.value,
                                "last_step": max(t.intermediate) if t.intermediate else None}
         for name, dim in space.items():
@@ -52,10 +58,10 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:
         for name in metric_names:
             row[f"metrics_{name}"] = t.metrics.get(name)
         row.update(seed=t.seed, duration_s=t.duration_s, error=t.error,
-                   started_at=t.started_at, finished_at=t.finished_at)
+                   started_at=t.started_at, finished_at=t.finished_at, source=source)
         rows.append(row)
     columns = (["number", "state", "value", "last_step"] + [f"params_{n}" for n in space]
-               + [f"metrics_{n}" for n in metric_names] + list(COLUMNS[3:]))
+               + [f"metrics_{n}" for n in metric_names] + list(COLUMNS[3:]) + ["source"])
     frame = pd.DataFrame(rows, columns=columns)
     for name in ("value", "duration_s", "started_at", "finished_at",
                  *(f"metrics_{n}" for n in metric_names)):
@@ -64,6 +70,7 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space) -> pd.DataFrame:
     frame["last_step"] = frame["last_step"].astype("Int64")  # nullable: no report, no step
     frame["seed"] = frame["seed"].astype("int64")
     frame["error"] = frame["error"].astype("object")
+    frame["source"] = frame["source"].astype("object")
     return frame
 
 

@@ -1,0 +1,142 @@
+"""Where a new trial's params come from: the enqueue queue first, then the strategy.
+
+Contract: `Proposals(space, strategy_name, strategy_options, seed, direction)` owns the study's
+strategy and queue. `replay(trials, warm)` builds the strategy afresh and tells it the warm-start
+trials (under negative numbers), then the study's finished trials in number order (interrupted
+ones are reserved, as random search needs). `propose(numbers, pending)` returns one
+`FrozenTrial` (state running) per number: queued configurations first, in order, then the
+strategy's points; fewer only when the strategy is exhausted (`exhausted` then says so).
+A partially enqueued configuration is completed from a strategy proposal, and any active
+dimension still missing is drawn from the trial's own seed, so the result is reproducible.
+`enqueue(params)` checks names and values against the space (`SpaceError` naming the first
+bad one); `tell(trial)` passes a finished trial to the strategy.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hpsearch.exceptions import SpaceError, StrategyError
+from hpsearch.space import Space
+from hpsearch.strategies import make_strategy
+from hpsearch.strategies.base import Strategy
+from hpsearch.study.seeds import strategy_rng, trial_seed
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = ["Proposals", "check_partial"]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_partial(space: Space, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A partial configuration checked against `space`: known names, values in range, and no
+    name that its given parents make inactive. Returns it as a plain dict."""
+    if not isinstance(params, Mapping) or not params:
+        raise SpaceError(f"enqueue: expected a non-empty {{name: value}} mapping, got {params!r}")
+    out = {str(name): _plain(value) for name, value in params.items()}
+    for name, value in out.items():
+        if name not in space:
+            raise SpaceError(f"enqueue: {name!r} is not a dimension of the space "
+                             f"({', '.join(space)})")
+        if not space[name].contains(value):
+            raise SpaceError(f"enqueue: {name}={value!r} is outside {space[name]!r}")
+        parents = space.parents(name)
+        if set(parents) <= set(out) and not space.is_active(name, out):
+            raise SpaceError(f"enqueue: {name!r} is inactive when "
+                             f"{', '.join(f'{p}={out[p]!r}' for p in parents)} (active only "
+                             f"when {space.describe_when(name)})")
+    return out
+
+
+class Proposals:
+    """The study's strategy and queue; see the module docstring."""
+
+    def __init__(self, space: Space, strategy_name: str, strategy_options: Mapping[str, Any],
+                 seed: int, direction: str) -> None:
+        self.space, self.seed, self.direction = space, seed, direction
+        self.strategy_name, self.strategy_options = strategy_name, dict(strategy_options)
+        self.queue: collections.deque[dict[str, Any]] = collections.deque()
+        self.exhausted = False
+        self.strategy: Strategy = self._make()
+
+    def _make(self) -> Strategy:
+        return make_strategy(self.strategy_name, self.space, strategy_rng(self.seed),
+                             self.direction, **self.strategy_options)
+
+    def replay(self, trials: Iterable[FrozenTrial], warm: Sequence[FrozenTrial] = ()) -> None:
+        """A fresh strategy told the warm-start trials, then the study's own."""
+        strategy = self._make()
+        for k, trial in enumerate(warm):
+            strategy.tell(dataclasses.replace(trial, number=-(k + 1)))
+        reserve = getattr(strategy, "reserve", None)  # optional hook (random search)
+        for trial in sorted(trials, key=lambda t: t.number):
+            if trial.state.is_finished:
+                strategy.tell(trial)
+            elif reserve is not None:
+                reserve(trial.number)
+        self.strategy = strategy
+        self.exhausted = False
+
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        self.queue.append(check_partial(self.space, params))
+
+    def tell(self, trial: FrozenTrial) -> None:
+        self.strategy.tell(trial)
+
+    def propose(self, numbers: Sequence[int], pending: list[Mapping[str, Any]]
+                ) -> list[FrozenTrial]:
+        """One running trial per number (fewer when the strategy is exhausted)."""
+        out: list[FrozenTrial] = []
+        reserve = getattr(self.strategy, "reserve", None)
+        while self.queue and len(out) < len(numbers):
+            number = numbers[len(out)]
+            params = self._complete(self.queue.popleft(), number, pending)
+            if reserve is not None:
+                reserve(number)
+            out.append(self._trial(number, params))
+            pending = [*pending, params]
+        wanted = len(numbers) - len(out)
+        if wanted:
+            points = self.strategy.ask(wanted, pending)
+            self.exhausted = len(points) < wanted and (self.strategy.exhausted or not points)
+            for number, point in zip(numbers[len(out):], points, strict=False):
+                out.append(self._trial(number, {k: _plain(v) for k, v in point.items()}))
+        return out
+
+    def _complete(self, partial: dict[str, Any], number: int,
+                  pending: list[Mapping[str, Any]]) -> dict[str, Any]:
+        """A queued configuration made whole: the strategy fills what it leaves out."""
+        full = dict(partial)
+        if set(self.space.active(_Defaulting(partial))) - set(partial):
+            proposed = self.strategy.ask(1, pending)
+            for name, value in (proposed[0] if proposed else {}).items():
+                full.setdefault(name, _plain(value))
+        rng = np.random.default_rng(trial_seed(self.seed, number))
+        drawn: dict[str, Any] = {}
+        for name in self.space.order:
+            if self.space.is_active(name, drawn):
+                drawn[name] = full[name] if name in full else self.space[name].sample(rng)
+        return self.space.active(drawn)
+
+    def _trial(self, number: int, params: dict[str, Any]) -> FrozenTrial:
+        try:
+            self.space.validate(params)
+        except SpaceError as err:
+            raise StrategyError(f"strategy {self.strategy_name!r} proposed an invalid point "
+                                f"{params}: {err}") from None
+        return FrozenTrial(number, params, TrialState.RUNNING, trial_seed(self.seed, number))
+
+
+class _Defaulting(dict):
+    """A partial assignment that answers every missing name with a placeholder, so that
+    `Space.active` can tell which names a partial configuration still needs."""
+
+    def __missing__(self, key: str) -> Any:
+        return None
