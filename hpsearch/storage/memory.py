@@ -1,4 +1,8 @@
-"""MemoryStorage: storage=None, trials and artifacts kept in this process only."""
+"""MemoryStorage: storage=None, trials and artifacts kept in this process only.
+
+Artifacts are copied in and out, as the SQLite backend's files are: an objective that reuses
+its buffers, or a caller that changes an array it loaded, cannot change what was stored.
+"""
 
 from __future__ import annotations
 
@@ -28,11 +32,11 @@ class MemoryStorage:
     def save_trial(self, trial: FrozenTrial,
                    artifacts: Mapping[str, np.ndarray] | None = None) -> None:
         if artifacts:
-            self._artifacts[trial.number] = dict(artifacts)
+            self._artifacts[trial.number] = {k: np.array(v) for k, v in artifacts.items()}
         self._trials[trial.number] = trial
 
     def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
-        return dict(self._artifacts.get(number, {}))
+        return {k: np.array(v) for k, v in self._artifacts.get(number, {}).items()}
 
     def lock(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()

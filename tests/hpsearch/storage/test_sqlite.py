@@ -1,4 +1,6 @@
-"""Durable studies: the run folder, resume after a crash, locks, mismatches, tables."""
+"""Durable studies in SqliteStorage: the run folder, resume after a crash, locks, mismatches,
+tables, and what only this backend has (the lock between processes, read-only views). The
+interface contract both backends pass is in test_contract.py."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import pandas as pd
 import pytest
 
 import hpsearch as hp
+from hpsearch.storage import SqliteStorage, StudyLock
 from hpsearch.study.tables import read_table
+from hpsearch.testing.storage import study_meta, trials_of_every_state
 
 SPACE = {"x": hp.Float(0.0, 10.0), "k": hp.Categorical(["a", "b"])}
 
@@ -209,3 +213,34 @@ def test_random_params_of_trial_i_survive_an_interrupted_resume(tmp_path):
     straight.optimize(lambda p: p["x"], n_trials=5)
     assert [(t.params, t.seed) for t in resumed.trials] == [
         (t.params, t.seed) for t in straight.trials]
+
+
+def test_lock_excludes_another_writer_until_the_outermost_exit(tmp_path):
+    storage = SqliteStorage.open(tmp_path, study_meta())
+    rival = StudyLock(str(tmp_path))
+    with storage.lock():
+        with storage.lock():
+            pass
+        with pytest.raises(hp.StudyLockedError, match="another driver"):
+            rival.acquire()  # still held: only the inner level was left
+        with pytest.raises(hp.StudyLockedError):
+            SqliteStorage.open(tmp_path, study_meta())
+    with pytest.raises(RuntimeError), storage.lock():
+        raise RuntimeError("inside the lock")
+    rival.acquire()  # free again, also after the exception
+    rival.release()
+    storage.close()
+
+
+def test_read_only_view_refuses_writes_and_changes_nothing(tmp_path):
+    storage = SqliteStorage.open(tmp_path, study_meta())
+    running = trials_of_every_state()[0]
+    storage.save_trial(running)
+    view = SqliteStorage.open_readonly(tmp_path)
+    assert view.readonly is True
+    with pytest.raises(hp.StorageError, match="read-only"):
+        view.save_trial(trials_of_every_state()[1], {"weights": np.ones(2)})
+    assert view.load_trials() == [running]  # a reader leaves a running trial running
+    assert not (tmp_path / "trials").exists()
+    view.close()
+    storage.close()
