@@ -54,8 +54,7 @@ def ensemble(
 
     Example: hpsearch ensemble runs/digits_mlp --method greedy -o digits.npz
     """
-    from hpsearch.ensembles.build import build_ensemble
-    from hpsearch.ensembles.file import save_ensemble
+    from hpsearch.ensembles import build_ensemble, save_ensemble
 
     if not run_dir.exists():
         raise _error(f"{run_dir}: no such run folder")
@@ -179,7 +178,7 @@ def predict(
     import csv
     import io
 
-    from hpsearch.ensembles.file import load_ensemble
+    from hpsearch.ensembles import load_ensemble
 
     model = load_ensemble(ensemble_file)
     X = _read_input(input_file, model.feature_names, model.n_features)

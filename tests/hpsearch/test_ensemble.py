@@ -7,14 +7,10 @@ import numpy as np
 import pytest
 
 import hpsearch as hp
-from hpsearch.ensembles.build import (
-    average_parameters,
-    bagged_greedy_selection,
-    build_ensemble,
-    check_averaging,
-    greedy_selection,
-)
-from hpsearch.ensembles.file import FORMAT_VERSION, load_ensemble, make_ensemble, save_ensemble
+from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
+from hpsearch.ensembles.averaging import average_parameters, check_averaging
+from hpsearch.ensembles.file import FORMAT_VERSION, make_ensemble
+from hpsearch.ensembles.selection import bagged_greedy_selection, greedy_selection
 from hpsearch.exceptions import EnsembleError
 from hpsearch.objectives.mlp import model_from_arrays
 from hpsearch.studyfile.reader import load_study_file

@@ -1,0 +1,129 @@
+"""The network objective's hyperparameters: nn_core's estimator keywords, checked and translated.
+
+Contract: the names a study may fix or search are exactly nn_core's estimator keywords
+(`nn_core.estimator.KEYWORDS`, all but `seed`, which comes from the trial), plus the convenience
+pair `hidden_size` and `num_layers` (giving `hidden_sizes = (hidden_size,) * num_layers`;
+`num_layers = 0` is a linear model). `check_hyperparameters(spec)` checks names, types and every
+fixed value and choice against that table and raises `StudyFileError` naming the file and key;
+`estimator_keywords(params)` turns a trial's hyperparameters into estimator keywords.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from hpsearch.exceptions import StudyFileError
+from hpsearch.space import Categorical, Float, Int
+from hpsearch.studyfile.reader import StudySpec
+from nn_core.estimator import KEYWORDS
+
+__all__ = ["HYPERPARAMETERS", "check_hyperparameters", "estimator_keywords", "spec_error"]
+
+_KEYWORDS = {k.name: k for k in KEYWORDS if k.name != "seed"}
+#: every name a study file may fix or search for the built-in network
+HYPERPARAMETERS: tuple[str, ...] = (*_KEYWORDS, "hidden_size", "num_layers")
+_CONVENIENCE = {"hidden_size": (1, None), "num_layers": (0, None)}
+_DEFAULT_HIDDEN_SIZE = 100
+_LOSSES = {"classification": ("softmax", "svm"), "regression": ("l2", "l1"), "multilabel": ()}
+
+
+def spec_error(spec: StudySpec, where: str, what: str) -> StudyFileError:
+    """The error for key `where` of the study file: '<file>: <where>: <what>'."""
+    return StudyFileError(f"{spec.path}: {where}: {what}")
+
+
+def _check_value(spec: StudySpec, where: str, name: str, value: Any) -> None:
+    if name in _CONVENIENCE:
+        low = _CONVENIENCE[name][0]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise spec_error(spec, where, f"expected an integer >= {low}, got {value!r}")
+        return
+    keyword = _KEYWORDS[name]
+    if keyword.kind == "sizes" and isinstance(value, list):
+        value = tuple(value)
+    try:
+        keyword.validate(value)
+    except ValueError as err:
+        raise spec_error(spec, where, str(err)) from None
+
+
+def _check_names(spec: StudySpec) -> None:
+    """Every name known, none both fixed and searched, one way of giving the hidden layers."""
+    fixed, space = spec.objective.fixed, spec.space
+    for section, names in (("objective.fixed", fixed), ("space", space)):
+        for name in names:
+            if name not in HYPERPARAMETERS:
+                close = difflib.get_close_matches(name, HYPERPARAMETERS, n=1, cutoff=0.6)
+                if name == "lr":
+                    close = ["learning_rate"]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise spec_error(spec, f"[{section}].{name}",
+                                 f"unknown hyperparameter{hint}; the network takes: "
+                                 f"{', '.join(HYPERPARAMETERS)}")
+    both = sorted(set(fixed) & set(space))
+    if both:
+        raise spec_error(spec, f"[space].{both[0]}", "is both fixed in [objective.fixed] and "
+                                                     "searched in [space]; keep one")
+    names = set(fixed) | set(space)
+    if "hidden_sizes" in names and names & set(_CONVENIENCE):
+        raise spec_error(spec, "[objective.fixed]", "give hidden_sizes, or hidden_size and "
+                                                    "num_layers, not both")
+    if "hidden_sizes" in space:
+        raise spec_error(spec, "[space].hidden_sizes", "cannot be searched (a list); search "
+                                                       "hidden_size and num_layers instead")
+
+
+def _check_space(spec: StudySpec) -> None:
+    """Every searched dimension's type suits its keyword, and its ends or choices are valid."""
+    for name, dim in spec.space.items():
+        where = f"[space].{name}"
+        kind = "int" if name in _CONVENIENCE else _KEYWORDS[name].kind
+        if isinstance(dim, Categorical):
+            for choice in dim.choices:
+                _check_value(spec, where, name, choice)
+            continue
+        if kind in ("str", "bool"):
+            raise spec_error(spec, where, f"{name} takes {_KEYWORDS[name].allowed()}; search "
+                                          "it with type = \"categorical\"")
+        if kind == "int" and isinstance(dim, Float):
+            raise spec_error(spec, where, f"{name} is an integer; use type = \"int\"")
+        for value in (dim.grid() if dim.values is not None else (dim.low, dim.high)):
+            _check_value(spec, where, name, int(value) if isinstance(dim, Int) else value)
+
+
+def _check_loss(spec: StudySpec) -> None:
+    """The fixed loss, or every searched one, suits the task."""
+    fixed, space = spec.objective.fixed, spec.space
+    loss = fixed.get("loss")
+    allowed = _LOSSES[spec.objective.task]
+    losses = [loss] if loss is not None else []
+    if isinstance(space.get("loss"), Categorical):
+        losses = list(space["loss"].choices)
+    for value in losses:
+        if value not in allowed:
+            raise spec_error(spec, "[objective.fixed].loss" if loss else "[space].loss",
+                             f"{spec.objective.task} takes loss "
+                             f"{' | '.join(allowed) or 'unset (sigmoid cross-entropy)'}, "
+                             f"got {value!r}")
+
+
+def check_hyperparameters(spec: StudySpec) -> None:
+    """Check `[objective.fixed]` and `[space]` against nn_core's keyword table."""
+    _check_names(spec)
+    for name, value in spec.objective.fixed.items():
+        _check_value(spec, f"[objective.fixed].{name}", name, value)
+    _check_space(spec)
+    _check_loss(spec)
+
+
+def estimator_keywords(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Study hyperparameters -> MLPClassifier/MLPRegressor keywords."""
+    kw = {k: v for k, v in params.items() if k not in _CONVENIENCE}
+    if "hidden_size" in params or "num_layers" in params:
+        size = int(params.get("hidden_size", _DEFAULT_HIDDEN_SIZE))
+        kw["hidden_sizes"] = (size,) * int(params.get("num_layers", 1))
+    elif isinstance(kw.get("hidden_sizes"), list):
+        kw["hidden_sizes"] = tuple(kw["hidden_sizes"])
+    return kw

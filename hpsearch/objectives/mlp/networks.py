@@ -1,0 +1,50 @@
+"""Member networks as the objective stores them: rebuilt from a config and arrays, and run.
+
+Contract: `model_from_arrays(config, arrays)` rebuilds a fitted `MLPClassifier` / `MLPRegressor`
+from a member's config and arrays (nn_core's `to_arrays`; no pickle), ValueError when they do
+not describe a network. `network_output(model, X)` is what the objective stores as a network's
+predictions for features X (N, D): probabilities (N, C) (N, L for multi-label) or, for a
+regressor, values (N,) or (N, L); float64 either way. These are the seam through which
+`hpsearch.ensembles` runs members without importing nn_core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from nn_core.estimator import MLPClassifier, MLPRegressor
+
+__all__ = ["ESTIMATORS", "estimator_for", "model_from_arrays", "network_output"]
+
+#: the estimator classes by the name a member config records
+ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+
+
+def estimator_for(task: str) -> type:
+    """The estimator class that trains networks for `task`."""
+    return MLPRegressor if task == "regression" else MLPClassifier
+
+
+def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
+    """A fitted MLPClassifier/MLPRegressor from a member's config and arrays (no pickle).
+
+    The seam through which `hpsearch.ensembles` rebuilds members without importing nn_core;
+    ValueError when the config or arrays do not describe a network.
+    """
+    cls = ESTIMATORS.get(config.get("estimator"))
+    if cls is None:
+        raise ValueError(f"unknown estimator {config.get('estimator')!r}")
+    try:
+        return cls.from_arrays(dict(config), dict(arrays))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"config does not describe a network: {err!r}") from None
+
+
+def network_output(model: Any, X: np.ndarray) -> np.ndarray:
+    """A fitted network's predictions for X (N, D), as stored: see the module docstring."""
+    if isinstance(model, MLPRegressor):
+        return np.asarray(model.predict(X), dtype=np.float64)
+    return np.asarray(model.predict_proba(X), dtype=np.float64)
