@@ -1,6 +1,8 @@
 """hpsearch: hyperparameter search for neural networks.
 
-The public API: spaces (`Float`, `Int`, `Categorical`, `Space`), `Study` and `load_study`,
+The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes
+`when=` for conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize) and
+`load_study`, the live trial (`Trial`, what `study.ask()` returns and what an objective gets),
 objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
 the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
 `ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
@@ -25,20 +27,16 @@ from hpsearch.exceptions import (
     TrialPruned,
 )
 from hpsearch.objectives.python import load_objective
-from hpsearch.pruners.asha import ASHAPruner
-from hpsearch.pruners.base import Pruner
-from hpsearch.pruners.median import MedianPruner
-from hpsearch.pruners.threshold import ThresholdPruner
+from hpsearch.pruners import ASHAPruner, MedianPruner, Pruner, ThresholdPruner
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.strategies import STRATEGY_NAMES
-from hpsearch.study.stopping import NoImprovementStop
-from hpsearch.study.study import Study, load_study
-from hpsearch.trial import FrozenTrial, Result, TrialHandle, TrialState
+from hpsearch.study import NoImprovementStop, Study, load_study
+from hpsearch.trial import FrozenTrial, Result, Trial, TrialHandle, TrialState
 
 __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
-    "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner", "MedianPruner",
-    "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
+    "Trial", "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner",
+    "MedianPruner", "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",

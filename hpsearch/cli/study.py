@@ -33,20 +33,30 @@ def run(
     top: Annotated[int, typer.Option("--top", help="Rows of the final table.")] = 5,
     backend: Annotated[Backend | None, typer.Option("--backend", help="Override \\[study].backend: local (this machine) or dask (a Dask cluster).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override \\[study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
+    enqueue: Annotated[list[Path] | None, typer.Option("--enqueue", help="A TOML file of hyperparameter values to try first (\\[\\[study.enqueue]] tables, an \\[objective.fixed] table as `hpsearch best --toml` prints, or plain keys); partial values are completed by the strategy. Repeatable.")] = None,
+    warm_start: Annotated[list[Path] | None, typer.Option("--warm-start", help="An earlier run folder whose finished trials are told to the strategy before the first trial (not rerun, not counted). Repeatable.")] = None,
 ) -> None:
     """Run a study file; run it again to resume where it stopped.
 
     Example: hpsearch run studies/digits_mlp.toml --n-jobs 2
+    Warm start and a configuration to try first:
+    hpsearch run study.toml --warm-start runs/old --enqueue best.toml
     On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
     """
     from hpsearch.studyfile import runner
-    from hpsearch.studyfile.reader import load_study_file
+    from hpsearch.studyfile.reader import load_study_file, read_enqueue_file
 
     if scheduler is not None and backend is None:
         backend = Backend.dask
     spec = load_study_file(study_file, n_trials=n_trials, n_jobs=n_jobs, storage=storage,
                            backend=None if backend is None else str(backend),
-                           scheduler=scheduler)
+                           scheduler=scheduler, warm_start=warm_start or None)
+    if enqueue:
+        queued = [params for path in enqueue for params in read_enqueue_file(path, spec.space)]
+        spec = load_study_file(study_file, n_trials=n_trials, n_jobs=n_jobs, storage=storage,
+                               backend=None if backend is None else str(backend),
+                               scheduler=scheduler, warm_start=warm_start or None,
+                               enqueue=queued)
     progress = _Progress(spec)
     try:
         study = runner.run(spec, fresh=fresh, callbacks=[progress.update],
@@ -223,7 +233,13 @@ def validate(
     else:
         typer.echo(f"  objective python {spec.objective.entry}")
     for name, dim in spec.space.items():
-        typer.echo(f"  space     {name}: {dim.to_dict()}")
+        when = spec.space.describe_when(name)
+        shown = {k: v for k, v in dim.to_dict().items() if k != "when"}
+        typer.echo(f"  space     {name}: {shown}" + (f"  (inactive unless {when})" if when else ""))
+    for params in spec.enqueue:
+        typer.echo(f"  enqueue   {params}")
+    for folder in spec.warm_start:
+        typer.echo(f"  warm start {folder}")
     grid = checked.grid_size
     typer.echo(f"  grid size {grid if grid is not None else 'infinite (continuous dimensions)'}")
     if spec.strategy == "grid" and grid is not None and grid < spec.n_trials:

@@ -105,7 +105,7 @@ class Proposals:
         wanted = len(numbers) - len(out)
         if wanted:
             points = self.strategy.ask(wanted, pending)
-            self.exhausted = len(points) < wanted and (self.strategy.exhausted or not points)
+            self.exhausted = len(points) < wanted  # fewer only when the strategy ran out
             for number, point in zip(numbers[len(out):], points, strict=False):
                 out.append(self._trial(number, {k: _plain(v) for k, v in point.items()}))
         return out

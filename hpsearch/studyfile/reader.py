@@ -21,15 +21,17 @@ from typing import Any
 from hpsearch.exceptions import SpaceError, StudyFileError
 from hpsearch.pruners import PRUNER_OPTIONS
 from hpsearch.space import Space, dimension_from_dict
+from hpsearch.strategies import STRATEGY_NAMES
+from hpsearch.study.proposals import check_partial
 
-STRATEGIES = ("grid", "random", "gp", "skopt", "tpe")
+STRATEGIES = tuple(STRATEGY_NAMES)
 TASKS = ("classification", "regression", "multilabel")
 BACKENDS = ("local", "dask")
 
 _STUDY_KEYS = {
     "name", "strategy", "n_trials", "n_jobs", "seed", "direction", "metric", "storage",
     "timeout", "trial_timeout", "max_memory_mb", "backend", "scheduler",
-    "max_consecutive_failures", "stop_after_no_improvement",
+    "max_consecutive_failures", "stop_after_no_improvement", "enqueue", "warm_start",
 }
 _OBJECTIVE_KEYS = {
     "kind", "task", "dataset", "target", "val_fraction", "test_fraction", "entry", "fixed",
@@ -78,6 +80,8 @@ class StudySpec:
     scheduler: str | None = None
     max_consecutive_failures: int | None = None
     stop_after_no_improvement: int | None = None
+    enqueue: tuple[Mapping[str, Any], ...] = ()  # [[study.enqueue]] tables, tried first
+    warm_start: tuple[Path, ...] = ()  # earlier run folders told to the strategy first
 
     @property
     def run_dir(self) -> Path:
@@ -199,7 +203,8 @@ def parse_space(path: Path, table: Any) -> Space:
 
 def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     """Read and check a study file. `overrides` (n_trials, n_jobs, storage, backend, scheduler,
-    seed) replace the file's values after its own checks, as the command line's options do."""
+    seed) replace the file's values after its own checks, as the command line's options do;
+    `warm_start` (run folders) and `enqueue` (checked configurations) are added to the file's."""
     path = Path(path)
     data = read_toml(path)
     top = _Reader(path, "top level", data)
@@ -221,6 +226,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     _Reader(path, "strategy_options", strategy_options)
     pruner = _parse_pruner(path, data.get("pruner", {}))
 
+    space = parse_space(path, data.get("space"))
     default_metric = {"regression": "val_loss", "multilabel": "val_accuracy"}.get(
         objective.task, "val_accuracy") if objective.kind == "mlp" else "value"
     metric = study.get("metric", "str", default=default_metric)
@@ -237,7 +243,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
                             choices=("minimize", "maximize")),
         metric=metric,
         storage=Path(study.get("storage", "str", default="runs")),
-        space=parse_space(path, data.get("space")),
+        space=space,
         objective=objective,
         strategy_options=dict(strategy_options),
         pruner=dict(pruner),
@@ -248,15 +254,67 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
         scheduler=study.get("scheduler", "str"),
         max_consecutive_failures=study.get("max_consecutive_failures", "int", low=1),
         stop_after_no_improvement=study.get("stop_after_no_improvement", "int", low=1),
+        enqueue=parse_enqueue(path, "[[study.enqueue]]", study.table.get("enqueue", []), space),
+        warm_start=_warm_start(study),
     )
     clean = {k: v for k, v in overrides.items() if v is not None}
     if "storage" in clean:
         clean["storage"] = Path(clean["storage"])
+    if "warm_start" in clean:
+        clean["warm_start"] = spec.warm_start + tuple(Path(p) for p in clean["warm_start"])
+    if "enqueue" in clean:
+        clean["enqueue"] = spec.enqueue + tuple(clean["enqueue"])
     if clean.get("n_trials", 1) < 1 or clean.get("n_jobs", 1) not in (-1,) and \
             clean.get("n_jobs", 1) < 1:
         raise StudyFileError(f"{path}: --n-trials must be a positive integer and --n-jobs a "
                              "positive integer or -1 (every core, or every Dask worker thread)")
     return replace(spec, **clean)
+
+
+def parse_enqueue(path: Path, where: str, tables: Any, space: Space
+                  ) -> tuple[dict[str, Any], ...]:
+    """`[[study.enqueue]]` (a list of {name: value} tables) checked against the space."""
+    if isinstance(tables, dict):
+        tables = [tables]
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise StudyFileError(f"{path}: {where}: expected tables of hyperparameter values, "
+                             f"e.g. [[study.enqueue]] learning_rate = 1e-3, got {_show(tables)}")
+    out = []
+    for k, table in enumerate(tables):
+        try:
+            out.append(check_partial(space, table))
+        except SpaceError as err:
+            raise StudyFileError(f"{path}: {where} #{k + 1}: "
+                                 f"{str(err).removeprefix('enqueue: ')}") from None
+    return tuple(out)
+
+
+def read_enqueue_file(path: str | Path, space: Space) -> tuple[dict[str, Any], ...]:
+    """Configurations to enqueue from a TOML file (`hpsearch run --enqueue FILE`): its
+    `[[study.enqueue]]` tables, or its `[objective.fixed]` table (what `hpsearch best --toml`
+    prints), or its top-level keys; only the names of `space` are kept from `[objective.fixed]`
+    (it may also hold the study's constant hyperparameters)."""
+    path = Path(path)
+    data = read_toml(path)
+    if isinstance(data.get("study"), dict) and "enqueue" in data["study"]:
+        return parse_enqueue(path, "[[study.enqueue]]", data["study"]["enqueue"], space)
+    if isinstance(data.get("objective"), dict) and isinstance(data["objective"].get("fixed"),
+                                                              dict):
+        fixed = {k: v for k, v in data["objective"]["fixed"].items() if k in space}
+        return parse_enqueue(path, "[objective.fixed]", [fixed], space)
+    return parse_enqueue(path, "top level", [data], space)
+
+
+def _warm_start(study: _Reader) -> tuple[Path, ...]:
+    """`[study].warm_start`: a run folder or a list of them (relative to the working folder,
+    like `storage`)."""
+    value = study.table.get("warm_start", [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        study.fail("warm_start", f"expected a run folder or a list of run folders, got "
+                                 f"{_show(value)}")
+    return tuple(Path(v) for v in value)
 
 
 def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:

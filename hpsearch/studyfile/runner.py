@@ -10,8 +10,10 @@ Contract:
   `NoImprovementStop` among the callbacks when `[study].stop_after_no_improvement` is set
   (`[study].timeout` is the wall-clock budget), on `[study].backend` ("local", or "dask" at
   `[study].scheduler`) with `[study].trial_timeout` and `[study].max_memory_mb` per trial
-  (see `Study.optimize`). Tables are written by the study at the end
-  of the run, also when it is interrupted or stopped early.
+  (see `Study.optimize`). `[[study.enqueue]]` configurations are queued first (skipped when
+  a trial already has them, so a resume does not repeat them) and `[study].warm_start` run
+  folders are told to the strategy first. Tables are written by the study at the end of the
+  run, also when it is interrupted or stopped early.
 """
 
 from __future__ import annotations
@@ -47,14 +49,20 @@ class Validation:
     data: Any = None
 
 
+_MAX_GRID_COUNT = 1_000_000
+
+
 def grid_size(spec: StudySpec) -> int | None:
-    """Number of points in the space's grid, or None when a dimension is continuous."""
+    """Number of points in the space's grid (only the active combinations of a conditional
+    space), or None when a dimension is continuous."""
     total = 1
     for dim in spec.space.values():
         try:
             total *= len(dim.grid())
         except SpaceError:
             return None
+    if spec.space.conditional and total <= _MAX_GRID_COUNT:
+        return len(spec.space.grid())
     return total
 
 
@@ -89,13 +97,16 @@ def run(spec: StudySpec, fresh: bool = False,
         study = Study(spec.space, direction=spec.direction, strategy=spec.strategy,
                       seed=spec.seed, storage=run_dir, strategy_options=spec.strategy_options,
                       max_consecutive_failures=spec.max_consecutive_failures or 10,
-                      pruner=make_pruner(spec.pruner), overwrite=fresh)
+                      pruner=make_pruner(spec.pruner), overwrite=fresh, metric=spec.metric,
+                      warm_start=list(spec.warm_start))
     except StudyMismatchError as err:
         message = str(err).replace("use overwrite=True", "run with --fresh")
         raise StudyMismatchError(f"{spec.path}: {message}") from None
     if fresh:
         with contextlib.suppress(FileNotFoundError):
             os.remove(run_dir / "data.npz")
+    for params in spec.enqueue:  # a resumed study does not try them twice
+        study.enqueue(params, skip_if_exists=True)
     objective = objectives.build(spec, run_dir, checked.data)
     if on_start is not None:
         on_start(study)
