@@ -1,8 +1,9 @@
 """nn_core: a NumPy neural-network library covering the CS231n "Neural Networks" notes.
 
 Layers, losses, initialisation, regularisation, a config-built network and gradient checks
-(the model half); update rules, schedules, preprocessing, data, a trainer, sanity checks and
-scikit-learn-style estimators (the training half). It knows nothing about hyperparameter search.
+(the model half); update rules, schedules, preprocessing, data, a trainer, metrics, sanity
+checks and scikit-learn-style estimators (the training half). It knows nothing about
+hyperparameter search.
 """
 
 from nn_core import (
@@ -11,6 +12,7 @@ from nn_core import (
     init,
     layers,
     losses,
+    metrics,
     optim,
     preprocess,
     regularization,
@@ -26,6 +28,6 @@ from nn_core.trainer import History, StopTraining, TrainConfig, train
 __all__ = [
     "KEYWORDS", "GradientCheckReport", "History", "MLPClassifier", "MLPRegressor", "Network",
     "NetworkConfig", "StopTraining", "TrainConfig", "check_network_gradients", "data",
-    "gradcheck", "init", "keyword_table", "layers", "losses", "optim", "preprocess",
+    "gradcheck", "init", "keyword_table", "layers", "losses", "metrics", "optim", "preprocess",
     "regularization", "sanity", "schedules", "train", "trainer",
 ]

@@ -1,9 +1,10 @@
 """scikit-learn style estimators over Network + train: `MLPClassifier` and `MLPRegressor`.
 
-`KEYWORDS` is the one table of the estimators' keyword arguments (the same names are the
-vocabulary of hpsearch study files): each entry gives the default, the accepted type, the
-allowed values or range, and one line of documentation. Validation (`validate_params`) and the
-docs (`keyword_table()`, the constructors' signatures) are derived from it.
+`KEYWORDS` (from `nn_core.keywords`, re-exported here) is the one table of the estimators'
+keyword arguments (the same names are the vocabulary of hpsearch study files): each entry
+gives the default, the accepted type, the allowed values or range, and one line of
+documentation. Validation (`validate_params`) and the docs (`keyword_table()`, the
+constructors' signatures) are derived from it.
 
 Habits kept from scikit-learn: constructors only store their keywords; `fit` validates them
 (ValueError naming the keyword and what is allowed) and learns attributes ending in `_`:
@@ -21,203 +22,26 @@ plain NumPy arrays; `from_arrays(config, arrays)` rebuilds the fitted estimator.
 
 from __future__ import annotations
 
-import difflib
 import inspect
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
 
+from nn_core import metrics
 from nn_core import preprocess as preprocess_module
 from nn_core.data import split as split_data
-from nn_core.init import INITIALIZERS
-from nn_core.network import ACTIVATIONS, Network, NetworkConfig
-from nn_core.optim import OPTIMIZERS
-from nn_core.regularization import REGULARIZERS
-from nn_core.schedules import SCHEDULE_NAMES
-from nn_core.trainer import History, TrainConfig, score, train
+from nn_core.history import History
+from nn_core.keywords import BY_NAME, KEYWORDS, Keyword, keyword_table, validate_params
+from nn_core.network import Network, NetworkConfig
+from nn_core.trainer import TrainConfig, train
 
-__all__ = ["KEYWORDS", "Keyword", "MLPClassifier", "MLPRegressor", "keyword_table"]
-
-
-@dataclass(frozen=True)
-class Keyword:
-    """One estimator keyword: default, type, allowed values or range, documentation.
-
-    kind: "int", "float", "bool", "str", "sizes" (tuple of positive ints) or "components"
-    (int >= 1 or float in (0, 1]). low/high bound numbers (open ends with low_open/high_open).
-    choices: allowed strings. optional: None is also allowed.
-    """
-
-    name: str
-    default: Any
-    kind: str
-    doc: str
-    choices: tuple[str, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    optional: bool = False
-
-    def allowed(self) -> str:
-        """Human-readable description of the accepted values."""
-        if self.choices:
-            text = " | ".join(self.choices)
-        elif self.kind == "sizes":
-            text = "tuple of positive ints, e.g. (100,) or (256, 256); () = linear model"
-        elif self.kind == "bool":
-            text = "True | False"
-        elif self.kind == "components":
-            text = "int >= 1 (components) or float in (0, 1] (variance kept)"
-        else:
-            low = "-inf" if self.low is None else f"{self.low:g}"
-            high = "inf" if self.high is None else f"{self.high:g}"
-            left = "(" if self.low_open or self.low is None else "["
-            right = ")" if self.high_open or self.high is None else "]"
-            text = f"{self.kind} in {left}{low}, {high}{right}"
-        return text + (" or None" if self.optional else "")
-
-    def validate(self, value: Any) -> Any:
-        """Return the value in canonical form, or raise ValueError naming the keyword."""
-        if value is None and self.optional:
-            return None
-        problem = f"{self.name} must be {self.allowed()}; got {value!r}"
-        if self.kind == "str":
-            if not isinstance(value, str) or value not in self.choices:
-                raise ValueError(problem)
-            return value
-        if self.kind == "bool":
-            if not isinstance(value, bool | np.bool_):
-                raise ValueError(problem)
-            return bool(value)
-        if self.kind == "sizes":
-            if isinstance(value, int | np.integer) and not isinstance(value, bool):
-                value = (value,)
-            try:
-                sizes = tuple(value)
-            except TypeError:
-                raise ValueError(problem) from None
-            if not all(isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1
-                       for s in sizes):
-                raise ValueError(problem)
-            return tuple(int(s) for s in sizes)
-        if self.kind == "components":
-            if isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1:
-                return int(value)
-            if isinstance(value, float) and 0.0 < value <= 1.0:
-                return value
-            raise ValueError(problem)
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            raise ValueError(problem)
-        if self.kind == "int":
-            if not float(value).is_integer():
-                raise ValueError(problem)
-            value = int(value)
-        else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(problem)
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            raise ValueError(problem)
-        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
-            raise ValueError(problem)
-        return value
+__all__ = ["KEYWORDS", "Keyword", "MLPClassifier", "MLPRegressor", "keyword_table",
+           "validate_params"]
 
 
-def _k(name, default, kind, doc, **rest) -> Keyword:
-    return Keyword(name, default, kind, doc, **rest)
-
-
-KEYWORDS: tuple[Keyword, ...] = (
-    # architecture
-    _k("hidden_sizes", (100,), "sizes", "Units of each hidden layer."),
-    _k("activation", "relu", "str", "Hidden-layer nonlinearity.", choices=ACTIVATIONS),
-    _k("leaky_alpha", 0.01, "float", "Slope of leaky_relu for negative inputs.",
-       low=0.0, high=1.0, high_open=True),
-    _k("maxout_pieces", 2, "int", "Linear pieces per maxout unit.", low=2),
-    _k("batchnorm", False, "bool", "Batch normalisation before each hidden activation."),
-    _k("dropout", 0.0, "float", "Drop probability of hidden units in training (0 = off).",
-       low=0.0, high=1.0, high_open=True),
-    _k("init", "he", "str", "Weight initialisation.", choices=tuple(INITIALIZERS)),
-    _k("loss", None, "str", "Data loss; None = softmax (classifier; sigmoid_cross_entropy for "
-       "a 0/1 label matrix) or l2 (regressor).",
-       choices=("softmax", "svm", "l2", "l1"), optional=True),
-    _k("dtype", "float32", "str", "Floating-point type of parameters and computation.",
-       choices=("float32", "float64")),
-    # regularisation
-    _k("regularization", "l2", "str", "Weight penalty (biases are never penalised).",
-       choices=tuple(REGULARIZERS)),
-    _k("reg", 0.0, "float", "Penalty strength lambda (0 = off).", low=0.0),
-    _k("l1_ratio", 0.5, "float", "L1 share of the elastic penalty.", low=0.0, high=1.0),
-    _k("max_norm", None, "float", "Max-norm radius of each unit's incoming weights.",
-       low=0.0, low_open=True, optional=True),
-    # optimisation
-    _k("optimizer", "adam", "str", "Update rule (lbfgs: full batch through SciPy).",
-       choices=(*OPTIMIZERS, "lbfgs")),
-    _k("learning_rate", 1e-3, "float", "Initial learning rate.", low=0.0, low_open=True),
-    _k("momentum", 0.9, "float", "mu of momentum and nesterov.", low=0.0, high=1.0,
-       high_open=True),
-    _k("beta1", 0.9, "float", "Adam's first-moment decay.", low=0.0, high=1.0, high_open=True),
-    _k("beta2", 0.999, "float", "Adam's second-moment decay.", low=0.0, high=1.0,
-       high_open=True),
-    _k("epsilon", 1e-8, "float", "Denominator guard of adagrad, rmsprop, adam.",
-       low=0.0, low_open=True),
-    _k("decay_rate", 0.99, "float", "RMSprop's cache decay.", low=0.0, high=1.0,
-       high_open=True),
-    _k("batch_size", 128, "int", "Minibatch size (capped at the training-set size); a "
-       "remainder under half a batch joins the last batch.", low=1),
-    _k("epochs", 20, "int", "Passes over the training data.", low=1),
-    _k("max_iter", 200, "int", "Iterations of lbfgs (other optimizers use epochs).", low=1),
-    _k("lr_schedule", None, "str", "Learning-rate schedule (None = constant).",
-       choices=SCHEDULE_NAMES, optional=True),
-    _k("lr_decay", None, "float", "Schedule factor: step drop (0.5), plateau cut (0.1), or k "
-       "per iteration of exponential / inverse_time (1e-3); None = those defaults.",
-       low=0.0, low_open=True, optional=True),
-    _k("lr_step", 5, "int", "Epochs between drops of the step schedule.", low=1),
-    _k("lr_patience", 3, "int", "Epochs without improvement before plateau cuts.", low=1),
-    _k("early_stopping", False, "bool", "Stop when the validation score stalls; keep the best "
-       "epoch's parameters."),
-    _k("patience", 10, "int", "Epochs without validation improvement before early stopping.",
-       low=1),
-    _k("validation_fraction", 0.1, "float", "Share of the training data held out (stratified) "
-       "for validation when early_stopping is on and no X_val is given.",
-       low=0.0, high=1.0, low_open=True, high_open=True),
-    # data
-    _k("preprocess", "standardize", "str", "Preprocessing fitted on the training split.",
-       choices=preprocess_module.PREPROCESSOR_NAMES),
-    _k("n_components", None, "components", "Components kept by pca/whiten (None = all).",
-       optional=True),
-    _k("seed", 0, "int", "Seed of every random draw (weights, hold-out, shuffling, dropout).",
-       low=0),
-)
-
-_BY_NAME = {keyword.name: keyword for keyword in KEYWORDS}
 _NETWORK_FIELDS = {f.name for f in fields(NetworkConfig)}
 _TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
-
-
-def keyword_table() -> str:
-    """The keyword table as Markdown (name, default, allowed, meaning)."""
-    rows = ["| keyword | default | allowed | meaning |", "|---|---|---|---|"]
-    for keyword in KEYWORDS:
-        allowed = keyword.allowed().replace("|", "\\|")
-        rows.append(f"| `{keyword.name}` | `{keyword.default!r}` | {allowed} | {keyword.doc} |")
-    return "\n".join(rows)
-
-
-def validate_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Check every keyword against the table; ValueError names the first bad one."""
-    out = {}
-    for name, value in params.items():
-        keyword = _BY_NAME.get(name)
-        if keyword is None:
-            close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown keyword {name!r}{hint}; known: {', '.join(_BY_NAME)}")
-        out[name] = keyword.validate(value)
-    return out
 
 
 class _BaseMLP:
@@ -242,7 +66,7 @@ class _BaseMLP:
     def set_params(self, **params: Any) -> _BaseMLP:
         """Store keywords (checked in fit); returns self."""
         for name, value in params.items():
-            if name in _BY_NAME:
+            if name in BY_NAME:
                 setattr(self, name, value)
             else:
                 self._extra[name] = value  # rejected with a clear message in fit
@@ -280,7 +104,8 @@ class _BaseMLP:
     ) -> _BaseMLP:
         """Train on X (N, D) and y; X_val/y_val (optional) are scored each epoch.
 
-        callback(epoch, score) may return True (or raise trainer.StopTraining) to stop.
+        callback(epoch, score, val_loss) may return True (or raise trainer.StopTraining) to
+        stop (see `nn_core.trainer`).
         """
         params = self._validated()
         X = _as_features(X, "X")
@@ -304,10 +129,7 @@ class _BaseMLP:
             X_val, y_val_encoded = parts.X_val, parts.y_val
         else:
             y_val_encoded = None
-        settings = {}
-        if params["preprocess"] in ("pca", "whiten"):
-            settings["n_components"] = params["n_components"]
-        preprocessor = preprocess_module.make_preprocessor(params["preprocess"], **settings)
+        preprocessor = _make_preprocessor(params)
         dtype = np.dtype(params["dtype"])
         X = preprocessor.fit_transform(X.astype(dtype, copy=False))
         if X_val is not None:
@@ -399,6 +221,14 @@ class _BaseMLP:
         pass
 
 
+def _make_preprocessor(params: dict[str, Any]) -> Any:
+    """The unfitted preprocessor the validated keywords ask for."""
+    settings = {}
+    if params["preprocess"] in ("pca", "whiten"):
+        settings["n_components"] = params["n_components"]
+    return preprocess_module.make_preprocessor(params["preprocess"], **settings)
+
+
 def _as_features(X: Any, name: str) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 2:
@@ -478,11 +308,7 @@ class MLPClassifier(_BaseMLP):
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """Accuracy (subset accuracy for multi-label)."""
-        predicted = self.predict(X)
-        y = np.asarray(y)
-        if self._multilabel:
-            return float(np.mean(np.all(predicted == y, axis=1)))
-        return float(np.mean(predicted == y))
+        return metrics.accuracy(np.asarray(y), self.predict(X))
 
     def _extra_config(self):
         return {
@@ -521,8 +347,7 @@ class MLPRegressor(_BaseMLP):
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """R^2, averaged uniformly over outputs."""
-        scores = self.decision_function(X)
-        return score("regression", scores.astype(np.float64), np.asarray(y, dtype=np.float64))
+        return metrics.r2(np.asarray(y), self.decision_function(X))
 
     def _extra_config(self):
         return {"single_output": self._single_output}

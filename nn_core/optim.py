@@ -20,7 +20,8 @@ The contract every rule follows::
 for an unknown name. `TRAINER_RULES` names faster equivalents the trainer runs instead
 (`adam_scaled_moments` for `adam`: the same steps in fewer passes, with private state).
 `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it trains a network's
-flattened parameters directly and suits small data sets.
+flattened parameters directly and suits small data sets. `FlatParameters` rebinds a
+network's parameters as views of one vector, so that one rule call updates them all.
 """
 
 from __future__ import annotations
@@ -269,6 +270,35 @@ def unflatten_into(params: dict[str, np.ndarray], vector: np.ndarray) -> None:
         offset += size
 
 
+class FlatParameters:
+    """Rebinds every array of `params` (in place, in dict order) as a view of one flat vector.
+
+    `flat` (P,) holds the parameters and `grad` (P,) a gradient of the same layout; `views` and
+    `grad_views` map each name to its view (the parameter's shape) of either, `slices` to its
+    slice. One rule call on the flat vector replaces a dozen small ones per step.
+    """
+
+    def __init__(self, params: dict[str, np.ndarray]) -> None:
+        keys = list(params)
+        dtype = params[keys[0]].dtype
+        total = sum(value.size for value in params.values())
+        self.flat = np.empty(total, dtype=dtype)
+        self.grad = np.empty(total, dtype=dtype)
+        self.views: dict[str, np.ndarray] = {}
+        self.grad_views: dict[str, np.ndarray] = {}
+        self.slices: dict[str, slice] = {}
+        offset = 0
+        for key in keys:
+            value = params[key]
+            end = offset + value.size
+            view = self.flat[offset:end].reshape(value.shape)
+            view[...] = value
+            params[key] = self.views[key] = view
+            self.grad_views[key] = self.grad[offset:end].reshape(value.shape)
+            self.slices[key] = slice(offset, end)
+            offset = end
+
+
 def lbfgs(
     network: Any,
     X: np.ndarray,
@@ -291,56 +321,65 @@ def lbfgs(
 
     params = network.params
     dtype = next(iter(params.values())).dtype
-    last: dict[str, float] = {}
+    objective = _FullBatchObjective(network, X, y, seed, callback)
+    try:
+        result = minimize(
+            objective,
+            flatten_params(params),
+            jac=True,
+            method="L-BFGS-B",
+            callback=objective.on_iteration,
+            options={"maxiter": int(max_iter), "gtol": tol, "ftol": tol},
+        )
+    except _StopLbfgs:
+        unflatten_into(params, objective.accepted.astype(dtype))
+        return {
+            "loss": objective.losses[-1],
+            "losses": objective.losses,
+            "n_iterations": len(objective.losses),
+            "n_evaluations": -1,
+            "converged": False,
+            "message": "stopped by callback",
+        }
+    unflatten_into(params, result.x.astype(dtype))
+    return {
+        "loss": float(result.fun),
+        "losses": objective.losses,
+        "n_iterations": int(result.nit),
+        "n_evaluations": int(result.nfev),
+        "converged": bool(result.success),
+        "message": str(result.message),
+    }
 
-    def objective(vector: np.ndarray) -> tuple[float, np.ndarray]:
-        unflatten_into(params, vector.astype(dtype, copy=False))
-        loss, grads = network.loss(X, y, training=True, rng=np.random.default_rng(seed))
-        last["loss"] = float(loss)
+
+class _StopLbfgs(Exception):  # noqa: N818 - raised only to leave scipy's loop
+    """The callback asked L-BFGS to stop."""
+
+
+class _FullBatchObjective:
+    """`lbfgs`'s objective on the flat float64 parameter vector, and its iteration callback."""
+
+    def __init__(self, network: Any, X: np.ndarray, y: np.ndarray, seed: int,
+                 callback: Callable[[int, float], bool | None] | None) -> None:
+        self.network, self.X, self.y, self.seed, self.callback = network, X, y, seed, callback
+        self.dtype = next(iter(network.params.values())).dtype
+        self.losses: list[float] = []
+        self.last_loss = math.nan
+        self.accepted: np.ndarray | None = None  # the last iteration's parameters
+
+    def __call__(self, vector: np.ndarray) -> tuple[float, np.ndarray]:
+        params = self.network.params
+        unflatten_into(params, vector.astype(self.dtype, copy=False))
+        loss, grads = self.network.loss(self.X, self.y, training=True,
+                                        rng=np.random.default_rng(self.seed))
+        self.last_loss = float(loss)
         gradient = np.concatenate(
             [np.asarray(grads[key], dtype=np.float64).ravel() for key in params]
         )
         return float(loss), gradient
 
-    losses: list[float] = []
-
-    class _Stop(Exception):
-        pass
-
-    accepted: dict[str, np.ndarray] = {}
-
-    def on_iteration(vector: np.ndarray) -> None:
-        accepted["x"] = np.array(vector, dtype=np.float64)
-        losses.append(last.get("loss", math.nan))
-        if callback is not None and callback(len(losses), losses[-1]):
-            raise _Stop
-
-    start = flatten_params(params)
-    try:
-        result = minimize(
-            objective,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            callback=on_iteration,
-            options={"maxiter": int(max_iter), "gtol": tol, "ftol": tol},
-        )
-        unflatten_into(params, result.x.astype(dtype))
-        return {
-            "loss": float(result.fun),
-            "losses": losses,
-            "n_iterations": int(result.nit),
-            "n_evaluations": int(result.nfev),
-            "converged": bool(result.success),
-            "message": str(result.message),
-        }
-    except _Stop:
-        unflatten_into(params, accepted["x"].astype(dtype))
-        return {
-            "loss": losses[-1],
-            "losses": losses,
-            "n_iterations": len(losses),
-            "n_evaluations": -1,
-            "converged": False,
-            "message": "stopped by callback",
-        }
+    def on_iteration(self, vector: np.ndarray) -> None:
+        self.accepted = np.array(vector, dtype=np.float64)
+        self.losses.append(self.last_loss)
+        if self.callback is not None and self.callback(len(self.losses), self.losses[-1]):
+            raise _StopLbfgs

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from nn_core._validate import check_generator
+from nn_core.metrics import network_score, task_of
 from nn_core.network import Network, NetworkConfig
-from nn_core.trainer import TrainConfig, score, task_of, train
+from nn_core.trainer import TrainConfig, train
 
 __all__ = ["InitialLossCheck", "OverfitCheck", "initial_loss_check", "overfit_check"]
 
@@ -97,7 +98,7 @@ def overfit_check(
     )
     history = train(network, X_small, y_small, config=train_config, rng=rng)
     task = task_of(config.loss)
-    accuracy = score(task, network.predict_scores(X_small), y_small)
+    accuracy = network_score(task, network.predict_scores(X_small), y_small)
     return OverfitCheck(
         n_samples=len(rows),
         train_accuracy=accuracy,

@@ -153,7 +153,7 @@ def test_keyword_table_documents_every_keyword():
 
 def test_early_stopping_holds_out_validation_and_callback_prunes():
     model = MLPClassifier(epochs=50, early_stopping=True, patience=2, learning_rate=1e-2)
-    model.fit(SPIRAL.X, SPIRAL.y, callback=lambda epoch, score: epoch == 1)
+    model.fit(SPIRAL.X, SPIRAL.y, callback=lambda epoch, score, val_loss: epoch == 1)
     assert model.history_.stop_reason == "callback"
     assert len(model.history_.val_score) == 2
 

@@ -116,7 +116,7 @@ def test_early_stopping_restores_best_params():
                          patience=3)
     snapshots = {}
 
-    def remember(epoch, score):
+    def remember(epoch, score, val_loss):
         snapshots[epoch] = {k: v.copy() for k, v in network.params.items()}
 
     history = train(network, SPIRAL.X, SPIRAL.y, SPIRAL.X, y_val, config,
@@ -132,7 +132,7 @@ def test_early_stopping_restores_best_params():
 def test_callback_returning_true_stops():
     seen = []
 
-    def prune(epoch, score):
+    def prune(epoch, score, val_loss):
         seen.append((epoch, score))
         return epoch == 2
 
@@ -144,7 +144,7 @@ def test_callback_returning_true_stops():
 
 
 def test_callback_raising_stop_training():
-    def prune(epoch, score):
+    def prune(epoch, score, val_loss):
         raise StopTraining("pruned by median rule")
 
     history = train(fresh(), SPIRAL.X, SPIRAL.y, config=TrainConfig(epochs=10),
@@ -208,3 +208,50 @@ def test_eval_train_pass_matches_minibatch_score_when_frozen():
     history = train(network, SPIRAL.X, SPIRAL.y, config=config, rng=np.random.default_rng(0))
     initial = np.mean(network.predict_scores(SPIRAL.X).argmax(axis=1) == SPIRAL.y)
     assert history.train_score[0] == pytest.approx(initial)
+
+
+def test_callback_gets_epoch_score_and_validation_loss():
+    seen = []
+    history = train(fresh(), SPIRAL.X, SPIRAL.y, SPIRAL.X[:60], SPIRAL.y[:60],
+                    TrainConfig(epochs=3), np.random.default_rng(0),
+                    callback=lambda epoch, score, val_loss: seen.append((epoch, score, val_loss)))
+    assert seen == list(zip(range(3), history.val_score, history.val_loss, strict=True))
+    without = []
+    train(fresh(), SPIRAL.X, SPIRAL.y, config=TrainConfig(epochs=2), rng=np.random.default_rng(0),
+          callback=lambda epoch, score, val_loss: without.append(val_loss))
+    assert len(without) == 2 and all(math.isnan(v) for v in without)
+
+
+def test_lbfgs_calls_the_callback_once():
+    seen = []
+    history = train(fresh(), SPIRAL.X, SPIRAL.y, SPIRAL.X, SPIRAL.y,
+                    TrainConfig(optimizer="lbfgs", max_iter=5), np.random.default_rng(0),
+                    callback=lambda epoch, score, val_loss: seen.append((epoch, score, val_loss)))
+    assert seen == [(0, history.val_score[0], history.val_loss[0])]
+
+
+class DuckNetwork:
+    """The documented contract and nothing more: no `last_scores`, not a Network."""
+
+    def __init__(self, network):
+        self._network = network
+        self.params, self.buffers = network.params, network.buffers
+        self.weight_keys, self.config = network.weight_keys, network.config
+        self.calls = {"predict_scores": 0}
+
+    def loss(self, X, y, training, rng, grads_out):
+        return self._network.loss(X, y, training=training, rng=rng, grads_out=grads_out)
+
+    def predict_scores(self, X):
+        self.calls["predict_scores"] += 1
+        return self._network.predict_scores(X)
+
+
+def test_a_duck_typed_network_trains_with_a_scoring_pass():
+    network = fresh(replace(NET, dtype="float64"))
+    duck = DuckNetwork(network)
+    config = TrainConfig(optimizer="sgd", learning_rate=0.0, epochs=2, batch_size=50)
+    history = train(duck, SPIRAL.X, SPIRAL.y, config=config, rng=np.random.default_rng(0))
+    initial = np.mean(network.predict_scores(SPIRAL.X).argmax(axis=1) == SPIRAL.y)
+    assert history.train_score == pytest.approx((initial, initial))
+    assert duck.calls["predict_scores"] == 2  # one training-score pass per epoch
