@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hpsearch.ensembles.build import build_ensemble
+from hpsearch.ensembles import build_ensemble
 from hpsearch.exceptions import EnsembleError
 from hpsearch.studyfile import runner
 from hpsearch.studyfile.reader import load_study_file

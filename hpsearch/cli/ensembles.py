@@ -91,50 +91,44 @@ def ensemble(
                    f"hpsearch predict {output} INPUT.csv")
 
 
-def _read_input(path: Path, feature_names: list[str], n_features: int) -> Any:
-    """Features (N, D) from a CSV (matched by header names, or by position without a header)
-    or an NPZ (array `X`, or its only array; by position)."""
-    import csv
+def _read_npz(path: Path, n_features: int) -> Any:
+    """Features (N, D) from an NPZ: array `X`, or its only array (by position)."""
     import zipfile
 
     import numpy as np
 
-    if not path.is_file():
-        raise _error(f"{path}: no such file")
-    if path.suffix.lower() == ".npz":
-        try:
-            loaded = np.load(path, allow_pickle=False)
-            if not hasattr(loaded, "files"):
-                raise _error(f"{path}: a single .npy array; save features with "
-                             "numpy.savez(path, X=X)")
-            with loaded as stored:
-                names = list(stored.files)
-                if "X" not in names and len(names) != 1:
-                    raise _error(f"{path}: expected an array named X (or a single array); "
-                                 f"found {', '.join(names) or 'none'}")
-                X = stored["X" if "X" in names else names[0]]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise _error(f"{path}: not a readable .npz: {' '.join(str(err).split())}") from None
-        X = X.reshape(len(X), -1) if X.ndim == 1 and n_features == 1 else X
-        if X.ndim != 2 or X.shape[1] != n_features:
-            raise _error(f"{path}: X has shape {X.shape}; the ensemble expects "
-                         f"(n_samples, {n_features})")
-        return X
-    if path.suffix.lower() != ".csv":
-        raise _error(f"{path}: INPUT must be a .csv or .npz file")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    if not rows:
-        raise _error(f"{path}: empty file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not hasattr(loaded, "files"):
+            raise _error(f"{path}: a single .npy array; save features with "
+                         "numpy.savez(path, X=X)")
+        with loaded as stored:
+            names = list(stored.files)
+            if "X" not in names and len(names) != 1:
+                raise _error(f"{path}: expected an array named X (or a single array); "
+                             f"found {', '.join(names) or 'none'}")
+            X = stored["X" if "X" in names else names[0]]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise _error(f"{path}: not a readable .npz: {' '.join(str(err).split())}") from None
+    X = X.reshape(len(X), -1) if X.ndim == 1 and n_features == 1 else X
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise _error(f"{path}: X has shape {X.shape}; the ensemble expects "
+                     f"(n_samples, {n_features})")
+    return X
 
-    def number(cell: str) -> float | None:
-        try:
-            return float(cell)
-        except ValueError:
-            return None
 
-    first = [cell.strip() for cell in rows[0]]
-    has_header = any(number(cell) is None for cell in first)
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _csv_columns(path: Path, first: list[str], feature_names: list[str], n_features: int
+                 ) -> tuple[list[int], bool]:
+    """The columns holding the features, in the ensemble's order, and whether the first row
+    is a header: matched by name when both have names, else by position."""
+    has_header = any(_number(cell) is None for cell in first)
     if has_header and feature_names:
         missing = [name for name in feature_names if name not in first]
         if missing:
@@ -142,26 +136,50 @@ def _read_input(path: Path, feature_names: list[str], n_features: int) -> Any:
                                               if len(missing) > 5 else "")
             raise _error(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} "
                          f"{shown}")
-        columns = [first.index(name) for name in feature_names]
-        body, offset = rows[1:], 2
-    else:
-        body, offset = (rows[1:], 2) if has_header else (rows, 1)
-        if len(first) != n_features:
-            raise _error(f"{path}: {len(first)} columns; the ensemble expects {n_features} "
-                         "features (matched by position)")
-        columns = list(range(n_features))
+        return [first.index(name) for name in feature_names], True
+    if len(first) != n_features:
+        raise _error(f"{path}: {len(first)} columns; the ensemble expects {n_features} "
+                     "features (matched by position)")
+    return list(range(n_features)), has_header
+
+
+def _read_csv(path: Path, feature_names: list[str], n_features: int) -> Any:
+    """Features (N, D) from a CSV (matched by header names, or by position without one)."""
+    import csv
+
+    import numpy as np
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise _error(f"{path}: empty file")
+    first = [cell.strip() for cell in rows[0]]
+    columns, has_header = _csv_columns(path, first, feature_names, n_features)
+    body, offset = (rows[1:], 2) if has_header else (rows, 1)
     X = np.empty((len(body), len(columns)), dtype=np.float64)
     for i, row in enumerate(body):
         if len(row) != len(first):
             raise _error(f"{path}: line {i + offset}: expected {len(first)} cells, found "
                          f"{len(row)}")
         for j, column in enumerate(columns):
-            value = number(row[column])
+            value = _number(row[column])
             if value is None:
                 raise _error(f"{path}: line {i + offset}, column {column + 1}: not a number: "
                              f"{row[column]!r}")
             X[i, j] = value
     return X
+
+
+def _read_input(path: Path, feature_names: list[str], n_features: int) -> Any:
+    """Features (N, D) from a CSV (matched by header names, or by position without a header)
+    or an NPZ (array `X`, or its only array; by position)."""
+    if not path.is_file():
+        raise _error(f"{path}: no such file")
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path, n_features)
+    if path.suffix.lower() != ".csv":
+        raise _error(f"{path}: INPUT must be a .csv or .npz file")
+    return _read_csv(path, feature_names, n_features)
 
 
 @app.command()
