@@ -253,8 +253,8 @@ class Study:
             now = time.time()
             for trial in trials:
                 running = dataclasses.replace(trial, state=TrialState.RUNNING, started_at=now)
-                self._record(running)
                 self._pending[running.number] = running
+                self._record(running)
         handles = [self._handle(t) for t in trials]
         if n is not None:
             return handles
@@ -336,8 +336,9 @@ class Study:
         raise StudyError(f"the study has no trial {number}")
 
     def interrupt_running(self) -> None:
-        """Mark every pending trial `interrupted` (the driver is stopping abnormally)."""
-        for trial in self.running:
+        """Mark every running trial `interrupted` (the driver is stopping abnormally; an
+        interrupt may even land between a trial's commit and its bookkeeping)."""
+        for trial in [t for t in self._trials.values() if t.state is TrialState.RUNNING]:
             self._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
         self._pending.clear()
 

@@ -69,9 +69,7 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space,
     frame["number"] = frame["number"].astype("int64")
     frame["last_step"] = frame["last_step"].astype("Int64")  # nullable: no report, no step
     frame["seed"] = frame["seed"].astype("int64")
-    frame["error"] = frame["error"].astype("object")
-    frame["source"] = frame["source"].astype("object")
-    return frame
+    return _text_columns(frame)
 
 
 def best_first(frame: pd.DataFrame, direction: str = "minimize") -> pd.DataFrame:
@@ -98,4 +96,14 @@ def read_table(path: str) -> pd.DataFrame:
     """Read trials.csv or trials.parquet back."""
     import pandas as pd
 
-    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    return _text_columns(frame)
+
+
+def _text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text columns as objects with None for an empty cell, however the frame was made
+    (a CSV reads an empty cell back as NaN)."""
+    for name in ("error", "source"):
+        if name in frame:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame

@@ -84,7 +84,8 @@ def test_run_results_best_and_resume(tmp_path):
     assert list(table["number"]) == [0, 1, 2] and set(table["state"]) == {"complete"}
     assert table["metrics_val_accuracy"].between(0, 1).all()
     parquet = pd.read_parquet(run_dir / "trials.parquet")
-    pd.testing.assert_frame_equal(parquet.drop(columns="error"), table.drop(columns="error"),
+    text = ["error", "source"]  # all-empty text columns: None in Parquet, NaN in CSV
+    pd.testing.assert_frame_equal(parquet.drop(columns=text), table.drop(columns=text),
                                   check_dtype=False)
 
     # running it again with more trials resumes: the three finished trials are kept as they were
