@@ -119,14 +119,19 @@ def parameters_figure(run: RunData) -> Any:
     rows = math.ceil(len(names) / columns)
     figure = _figure(4.3 * columns, 3.4 * rows)
     axes = figure.subplots(rows, columns, squeeze=False)
-    values = np.array([t.value for t in done])
     best = done[0]
     for k, name in enumerate(names):
         ax = axes[k // columns][k % columns]
         dim = run.space[name]
-        if isinstance(dim, Categorical):
+        # a conditional parameter: only the trials where it is active have a point
+        has = [t for t in done if name in t.params]
+        best_has = name in best.params
+        if not has:
+            ax.text(0.5, 0.5, "inactive in every complete trial", ha="center", va="center",
+                    transform=ax.transAxes)
+        elif isinstance(dim, Categorical):
             labels = [str(c) for c in dim.choices]
-            groups = [[t.value for t in done if t.params.get(name) == c] for c in dim.choices]
+            groups = [[t.value for t in has if t.params[name] == c] for c in dim.choices]
             filled = [i for i, g in enumerate(groups) if g]
             ax.boxplot([groups[i] for i in filled], positions=filled, widths=0.5,
                        showfliers=False)
@@ -136,14 +141,20 @@ def parameters_figure(run: RunData) -> Any:
             ax.set_xticks(range(len(labels)), labels,
                           rotation=30 if max(map(len, labels)) > 6 else 0)
             ax.set_xlim(-0.6, len(labels) - 0.4)
-            ax.plot([dim.choices.index(best.params[name])], [best.value], "*", color="C3",
-                    markersize=12, label="best trial")
+            if best_has:
+                ax.plot([dim.choices.index(best.params[name])], [best.value], "*", color="C3",
+                        markersize=12, label="best trial")
         else:
-            xs = np.array([float(t.params[name]) for t in done])
-            ax.plot(xs, values, "o", color="C0", alpha=0.7, label="complete trial")
-            ax.plot([float(best.params[name])], [best.value], "*", color="C3", markersize=12,
-                    label="best trial")
+            xs = np.array([float(t.params[name]) for t in has])
+            ax.plot(xs, [t.value for t in has], "o", color="C0", alpha=0.7,
+                    label="complete trial")
+            if best_has:
+                ax.plot([float(best.params[name])], [best.value], "*", color="C3",
+                        markersize=12, label="best trial")
             _numeric_axis(ax, dim)
+        when = run.space.describe_when(name)
+        if when:
+            ax.set_title(f"active when {when} ({len(has)} trials)", fontsize="small")
         ax.set_xlabel(name + (" (log scale)" if getattr(dim, "log", False) else ""))
         if k % columns == 0:
             ax.set_ylabel(run.metric)
@@ -217,7 +228,9 @@ def parallel_figure(run: RunData) -> Any:
     cmap = colormaps["viridis" if run.direction == "maximize" else "viridis_r"]
     positions = np.arange(len(names) + 1)
     for t in reversed(done):  # the best drawn last, on top
-        ys = [_unit(run.space[n], t.params[n]) for n in names] + [norm(t.value)]
+        # an inactive parameter is a gap in the line (NaN), never a point at 0
+        ys = [_unit(run.space[n], t.params[n]) if n in t.params else math.nan
+              for n in names] + [norm(t.value)]
         ax.plot(positions, ys, color=cmap(norm(t.value)), alpha=0.8, linewidth=1.4)
     for i, name in enumerate(names):
         ax.axvline(i, color="0.3", linewidth=0.8)
@@ -249,11 +262,27 @@ def importances(run: RunData) -> dict[str, float]:
 
     from hpsearch.export.optuna import in_memory_study
 
-    study = in_memory_study(run.ranked, run.space, run.direction)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        return dict(optuna.importance.get_param_importances(study, evaluator=evaluator))
+    always = [n for n in run.space if not run.space.parents(n)]
+    conditional = [n for n in run.space if run.space.parents(n)]
+
+    def fanova(trials: list, names: list[str]) -> dict[str, float]:
+        study = in_memory_study(trials, run.space, run.direction)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+            return dict(optuna.importance.get_param_importances(study, evaluator=evaluator,
+                                                                params=names))
+
+    scores = fanova(run.ranked, always)
+    # Conditional parameters: fANOVA over the trials where each is active (beside the
+    # always-active ones), its share weighted by how often it is active; then renormalised.
+    for name in conditional:
+        active = [t for t in run.ranked if name in t.params]
+        if len(active) >= 4:
+            within = fanova(active, [*always, name])
+            scores[name] = within.get(name, 0.0) * len(active) / len(run.ranked)
+    total = sum(scores.values()) or 1.0
+    return dict(sorted(((n, v / total) for n, v in scores.items()), key=lambda kv: -kv[1]))
 
 
 def importance_figure(importances: dict[str, float]) -> Any:
