@@ -10,10 +10,29 @@ Methods: gp, random, skopt, tpe (hpsearch strategies through `make_strategy`), a
 sk_gp_minimize (scikit-optimize's gp_minimize / Optimizer with its defaults), optuna_tpe
 (TPESampler) and optuna_gp (GPSampler; needs torch, skipped when it is missing).
 
+Conditional search (`--problems conditional,conditional_disjoint`):
+- conditional (5-D): Branin on a shared x, y whose formula depends on a categorical parent
+  `branch`, as a network's learning rate is shared by every optimizer: "a" adds
+  2 (u - 0.3)^2 with u active only there, "b" is 1.5 Branin + 0.5 + |v - 3| / 5 with an
+  integer v active only there, "c" is Branin + 2. Minimum 0.397887 (branch a, u = 0.3).
+- conditional_disjoint (7-D): the branches share nothing but w: "a" activates x_a, y_a
+  (Branin), "b" x_b, y_b (Branin mirrored, + 1), "c" an integer z (a flat 5 + (z - 3)^2 / 10);
+  w in [0, 1] adds (w - 0.2)^2 everywhere. Minimum 0.397887. Harder: what a trial learns in
+  one branch says nothing of another.
+Peers that cannot express conditions (skopt, sk_gp_minimize) are skipped; Optuna's samplers
+run define-by-run, as Optuna users would write it.
+
+Warm start (`--warm-start`): per seed, a 30-trial random study of Branin, then a gp study of
+Branin warm-started from it against a cold one; prints the median number of new trials to
+reach a regret of 0.05 (the budget + 1 when never reached).
+
     flock /tmp/bench.lock python scripts/bench_search.py                      # everything
     flock /tmp/bench.lock python scripts/bench_search.py --quick      # gp vs random, 3 seeds
     python scripts/bench_search.py --methods gp --problems branin --seeds 3 --no-timing
     python scripts/bench_search.py --cache .bench_cache ...                  # reuse finished runs
+    flock /tmp/bench.lock python scripts/bench_search.py --problems \
+        conditional,conditional_disjoint --methods gp,tpe,random,optuna_tpe --no-timing
+    flock /tmp/bench.lock python scripts/bench_search.py --warm-start        # warm vs cold
 
 `--cache DIR` stores each (method, problem, seed) curve as JSON, so the slow peers run once.
 """
@@ -32,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpsearch.space import Float, Space
+from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.testing.benchmarks import (
     branin,
     branin_space,
@@ -43,10 +62,54 @@ from hpsearch.testing.benchmarks import (
 )
 from hpsearch.trial import FrozenTrial, TrialState
 
+
+def conditional_space() -> Space:
+    """The conditional benchmark's space (see the module docstring)."""
+    return Space({
+        "branch": Categorical(["a", "b", "c"]),
+        "x": Float(-5, 10), "y": Float(0, 15),
+        "u": Float(0, 1, when={"branch": ["a"]}),
+        "v": Int(0, 10, when={"branch": ["b"]}),
+    })
+
+
+def conditional(params: dict) -> float:
+    """Branin whose formula depends on the branch (see the module docstring); min 0.397887."""
+    core = branin({"x": params["x"], "y": params["y"]})
+    if params["branch"] == "a":
+        return core + 2 * (params["u"] - 0.3) ** 2
+    if params["branch"] == "b":
+        return 1.5 * core + 0.5 + abs(params["v"] - 3) / 5
+    return core + 2
+
+
+def disjoint_space() -> Space:
+    """The disjoint conditional benchmark's space (see the module docstring)."""
+    return Space({
+        "branch": Categorical(["a", "b", "c"]),
+        "x_a": Float(-5, 10, when={"branch": ["a"]}), "y_a": Float(0, 15, when={"branch": ["a"]}),
+        "x_b": Float(-5, 10, when={"branch": ["b"]}), "y_b": Float(0, 15, when={"branch": ["b"]}),
+        "z": Int(0, 10, when={"branch": ["c"]}),
+        "w": Float(0, 1),
+    })
+
+
+def disjoint(params: dict) -> float:
+    """The disjoint conditional benchmark (see the module docstring); minimum 0.397887."""
+    shared = (params["w"] - 0.2) ** 2
+    if params["branch"] == "a":
+        return branin({"x": params["x_a"], "y": params["y_a"]}) + shared
+    if params["branch"] == "b":  # the same landscape mirrored and lifted by 1
+        return branin({"x": 5 - params["x_b"], "y": 15 - params["y_b"]}) + 1 + shared
+    return 5 + (params["z"] - 3) ** 2 / 10 + shared
+
+
 PROBLEMS: dict[str, tuple[Callable, Space, float]] = {
     "branin": (branin, branin_space(), 0.397887),
     "hartmann6": (hartmann6, hartmann6_space(), -3.32237),
     "styblinski_tang4": (styblinski_tang, styblinski_tang_space(4), -39.16617 * 4),
+    "conditional": (conditional, conditional_space(), 0.397887),
+    "conditional_disjoint": (disjoint, disjoint_space(), 0.397887),
 }
 OURS = ("gp", "random", "skopt", "tpe")
 PEERS = ("sk_gp_minimize", "optuna_tpe", "optuna_gp")
@@ -86,9 +149,21 @@ def run_gp_minimize(function: Callable, space: Space, seed: int, budget: int) ->
 
 
 def _optuna_objective(function: Callable, space: Space) -> Callable:
+    """Define-by-run, parents first, only the active dimensions (flat spaces: every one)."""
+
     def objective(trial) -> float:
-        params = {n: trial.suggest_float(n, d.low, d.high, log=d.log) for n, d in space.items()}
-        return float(function(params))
+        drawn: dict = {}
+        for name in space.order:
+            if not space.is_active(name, drawn):
+                continue
+            dim = space[name]
+            if isinstance(dim, Categorical):
+                drawn[name] = trial.suggest_categorical(name, list(dim.choices))
+            elif isinstance(dim, Int):
+                drawn[name] = trial.suggest_int(name, dim.low, dim.high, log=dim.log)
+            else:
+                drawn[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+        return float(function(drawn))
 
     return objective
 
@@ -104,11 +179,18 @@ def _optuna_sampler(name: str, seed: int):
 def run_optuna(name: str, function: Callable, space: Space, seed: int, budget: int) -> list[float]:
     import optuna
 
-    _check_floats(space)
+    if not space.conditional:
+        _check_floats(space)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=_optuna_sampler(name, seed))
     study.optimize(_optuna_objective(function, space), n_trials=budget)
     return [float(t.value) for t in study.trials]
+
+
+def runs_on(method: str, problem: str) -> bool:
+    """Whether a method can express the problem's space (conditions need gp, tpe, random,
+    or Optuna's define-by-run samplers)."""
+    return not PROBLEMS[problem][1].conditional or method not in ("skopt", "sk_gp_minimize")
 
 
 def run_one(method: str, problem: str, seed: int, budget: int) -> list[float]:
@@ -199,6 +281,40 @@ def _curve(method: str, problem: str, seed: int, budget: int, cache: Path | None
     return values
 
 
+def trials_to_regret(study_kwargs: dict, target: float, budget: int) -> int:
+    """New trials a gp study of Branin needs to reach `target` regret (budget + 1: never)."""
+    import hpsearch as hp
+
+    study = hp.Study(branin_space(), strategy="gp", **study_kwargs)
+    for k in range(budget):
+        trial = study.ask()
+        value = branin(trial.params)
+        study.tell(trial, value)
+        if value - PROBLEMS["branin"][2] <= target:
+            return k + 1
+    return budget + 1
+
+
+def warm_start_comparison(seeds: int, budget: int, target: float = 0.05) -> None:
+    import tempfile
+
+    import hpsearch as hp
+
+    cold, warm = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for seed in range(seeds):
+            old = f"{folder}/old{seed}"
+            hp.Study(branin_space(), strategy="random", seed=1000 + seed,
+                     storage=old).optimize(branin, n_trials=30)
+            cold.append(trials_to_regret({"seed": seed}, target, budget))
+            warm.append(trials_to_regret({"seed": seed, "warm_start": [old]}, target, budget))
+    print(f"## warm start: new gp trials to reach regret {target} on branin "
+          f"({seeds} seeds, budget {budget}; {budget + 1} = not reached)")
+    print(f"cold  median {statistics.median(cold):>5}  per seed {cold}")
+    print(f"warm  median {statistics.median(warm):>5}  per seed {warm}  "
+          "(warm-started from a 30-trial random study of another seed)")
+
+
 def _quartiles(x: np.ndarray) -> str:
     q1, q2, q3 = np.quantile(x, [0.25, 0.5, 0.75])
     return f"{q2:.3g} [{q1:.3g}, {q3:.3g}]"
@@ -217,7 +333,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="gp and random on branin, 3 seeds, timing at 25 and 100 only")
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--warm-start", action="store_true",
+                        help="only the warm-start comparison (gp warm against gp cold)")
     args = parser.parse_args(argv)
+    if args.warm_start:
+        warm_start_comparison(args.seeds, args.budget)
+        return
     if args.quick:
         args.methods, args.problems, args.seeds = "gp,random", "branin", 3
         args.timing_sizes = "25,100"
@@ -236,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
             header = f"{'method':<16}{'seconds':>9}  " + "  ".join(
                 f"{'regret@' + str(c):<28}" for c in checkpoints)
             print(header + f"  best@{args.budget}")
-            for method in methods:
+            for method in [m for m in methods if runs_on(m, problem)]:
                 start = time.perf_counter()
                 curves = np.array([np.minimum.accumulate(
                     _curve(method, problem, seed, args.budget, args.cache))

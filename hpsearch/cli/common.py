@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 
-def _error(message: str, code: int = 2) -> typer.Exit:
+def error(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"hpsearch: error: {message}", err=True)
     return typer.Exit(code)
 
@@ -27,18 +27,18 @@ def user_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except HpsearchError as err:
-            raise _error(" ".join(str(err).split("\n"))) from None
+            raise error(" ".join(str(err).split("\n"))) from None
 
     return wrapper
 
 
-def _open_run(run_dir: Path) -> Any:
+def open_run(run_dir: Path) -> Any:
     from hpsearch.study.study import load_study
 
     if not run_dir.exists():
-        raise _error(f"{run_dir}: no such run folder")
+        raise error(f"{run_dir}: no such run folder")
     if not (run_dir / "study.db").is_file():
-        raise _error(f"{run_dir}: not a study run folder (no study.db in it)")
+        raise error(f"{run_dir}: not a study run folder (no study.db in it)")
     return load_study(run_dir)
 
 
@@ -54,26 +54,26 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-def _markdown(frame: Any) -> str:
+def markdown(frame: Any) -> str:
     columns = [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in frame.itertuples(index=False):
-        cells = ["" if _missing(v) else _cell(v) for v in row]
+        cells = ["" if missing(v) else cell(v) for v in row]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 
-def _missing(value: Any) -> bool:
+def missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value).replace("\n", " ")
 
 
-def _table_frame(frame: Any, top: int | None) -> Any:
+def table_frame(frame: Any, top: int | None) -> Any:
     shown = frame.head(top) if top else frame
     drop = [c for c in ("started_at", "finished_at", "seed") if c in shown.columns]
     shown = shown.drop(columns=drop)
@@ -82,11 +82,11 @@ def _table_frame(frame: Any, top: int | None) -> Any:
             shown = shown.drop(columns=["error"])
         else:
             shown = shown.assign(error=shown["error"].map(
-                lambda e: e if _missing(e) else str(e).strip().splitlines()[-1][:60]))
+                lambda e: e if missing(e) else str(e).strip().splitlines()[-1][:60]))
     return shown.rename(columns=lambda c: c.removeprefix("params_").removeprefix("metrics_"))
 
 
-def _print_table(frame: Any) -> None:
+def print_table(frame: Any) -> None:
     import pandas as pd
 
     with pd.option_context("display.max_columns", None, "display.width", 200,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hpsearch.cli.app import app
-from hpsearch.cli.common import _error, user_errors
+from hpsearch.cli.common import error, user_errors
 
 
 class Method(StrEnum):
@@ -57,7 +57,7 @@ def ensemble(
     from hpsearch.ensembles import build_ensemble, save_ensemble
 
     if not run_dir.exists():
-        raise _error(f"{run_dir}: no such run folder")
+        raise error(f"{run_dir}: no such run folder")
     built = build_ensemble(run_dir, method.value, top_k=top_k, size=size, trial=trial,
                            bags=bags, bag_fraction=bag_fraction, refit=refit, n_jobs=n_jobs,
                            progress=lambda line: typer.echo(line, err=True))
@@ -100,19 +100,19 @@ def _read_npz(path: Path, n_features: int) -> Any:
     try:
         loaded = np.load(path, allow_pickle=False)
         if not hasattr(loaded, "files"):
-            raise _error(f"{path}: a single .npy array; save features with "
+            raise error(f"{path}: a single .npy array; save features with "
                          "numpy.savez(path, X=X)")
         with loaded as stored:
             names = list(stored.files)
             if "X" not in names and len(names) != 1:
-                raise _error(f"{path}: expected an array named X (or a single array); "
+                raise error(f"{path}: expected an array named X (or a single array); "
                              f"found {', '.join(names) or 'none'}")
             X = stored["X" if "X" in names else names[0]]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise _error(f"{path}: not a readable .npz: {' '.join(str(err).split())}") from None
+        raise error(f"{path}: not a readable .npz: {' '.join(str(err).split())}") from None
     X = X.reshape(len(X), -1) if X.ndim == 1 and n_features == 1 else X
     if X.ndim != 2 or X.shape[1] != n_features:
-        raise _error(f"{path}: X has shape {X.shape}; the ensemble expects "
+        raise error(f"{path}: X has shape {X.shape}; the ensemble expects "
                      f"(n_samples, {n_features})")
     return X
 
@@ -134,11 +134,11 @@ def _csv_columns(path: Path, first: list[str], feature_names: list[str], n_featu
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
                                               if len(missing) > 5 else "")
-            raise _error(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} "
+            raise error(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} "
                          f"{shown}")
         return [first.index(name) for name in feature_names], True
     if len(first) != n_features:
-        raise _error(f"{path}: {len(first)} columns; the ensemble expects {n_features} "
+        raise error(f"{path}: {len(first)} columns; the ensemble expects {n_features} "
                      "features (matched by position)")
     return list(range(n_features)), has_header
 
@@ -152,19 +152,19 @@ def _read_csv(path: Path, feature_names: list[str], n_features: int) -> Any:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     if not rows:
-        raise _error(f"{path}: empty file")
+        raise error(f"{path}: empty file")
     first = [cell.strip() for cell in rows[0]]
     columns, has_header = _csv_columns(path, first, feature_names, n_features)
     body, offset = (rows[1:], 2) if has_header else (rows, 1)
     X = np.empty((len(body), len(columns)), dtype=np.float64)
     for i, row in enumerate(body):
         if len(row) != len(first):
-            raise _error(f"{path}: line {i + offset}: expected {len(first)} cells, found "
+            raise error(f"{path}: line {i + offset}: expected {len(first)} cells, found "
                          f"{len(row)}")
         for j, column in enumerate(columns):
             value = _number(row[column])
             if value is None:
-                raise _error(f"{path}: line {i + offset}, column {column + 1}: not a number: "
+                raise error(f"{path}: line {i + offset}, column {column + 1}: not a number: "
                              f"{row[column]!r}")
             X[i, j] = value
     return X
@@ -174,11 +174,11 @@ def _read_input(path: Path, feature_names: list[str], n_features: int) -> Any:
     """Features (N, D) from a CSV (matched by header names, or by position without a header)
     or an NPZ (array `X`, or its only array; by position)."""
     if not path.is_file():
-        raise _error(f"{path}: no such file")
+        raise error(f"{path}: no such file")
     if path.suffix.lower() == ".npz":
         return _read_npz(path, n_features)
     if path.suffix.lower() != ".csv":
-        raise _error(f"{path}: INPUT must be a .csv or .npz file")
+        raise error(f"{path}: INPUT must be a .csv or .npz file")
     return _read_csv(path, feature_names, n_features)
 
 

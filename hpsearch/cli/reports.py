@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hpsearch.cli.app import app
-from hpsearch.cli.common import _open_run, user_errors
+from hpsearch.cli.common import open_run, user_errors
 
 
 @app.command()
@@ -24,7 +24,7 @@ def report(
     """
     from hpsearch.report import write_report
 
-    _open_run(run_dir)
+    open_run(run_dir)
     written = write_report(run_dir, output, top=top)
     typer.echo(f"wrote {written.html} ({len(written.figures)} figures beside it)")
     for section, reason in written.omitted:
@@ -47,7 +47,7 @@ def export_optuna(
     """
     from hpsearch.export.optuna import export_to_optuna
 
-    _open_run(run_dir)
+    open_run(run_dir)
     done = export_to_optuna(run_dir, storage_url, study_name=study_name, overwrite=overwrite)
     verb = "replaced" if done.overwritten else "created"
     typer.echo(f"{verb} Optuna study {done.study_name!r} ({done.direction}) in {storage_url} "

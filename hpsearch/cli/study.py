@@ -13,11 +13,11 @@ from hpsearch.cli.app import app
 from hpsearch.cli.common import (
     Backend,
     Format,
-    _error,
-    _markdown,
-    _open_run,
-    _print_table,
-    _table_frame,
+    error,
+    markdown,
+    open_run,
+    print_table,
+    table_frame,
     user_errors,
 )
 
@@ -78,10 +78,10 @@ def run(
         last = frame["error"].dropna()
         reason = str(last.iloc[0]).strip().splitlines()[-1] if len(last) else "unknown"
         if states.get("failed", 0) == len(frame):
-            raise _error(f"every trial failed; the first error: {reason}", code=1)
-        raise _error("no trial completed (" + ", ".join(
+            raise error(f"every trial failed; the first error: {reason}", code=1)
+        raise error("no trial completed (" + ", ".join(
             f"{n} {s}" for s, n in sorted(states.items())) + ")", code=1)
-    _print_table(_table_frame(frame, top))
+    print_table(table_frame(frame, top))
     typer.echo(f"\nbest {spec.metric} = {study.best_value:.6g} (trial {study.best_trial.number})")
     typer.echo(f"run folder: {spec.run_dir}  (trials.csv, trials.parquet, study.db, trials/)")
 
@@ -148,13 +148,13 @@ def results(
 
     Example: hpsearch results runs/digits_mlp --top 10 --format markdown
     """
-    study = _open_run(run_dir)
+    study = open_run(run_dir)
     frame = study.results(best_first=True)
     if sort is not None:
         column = sort if sort in frame.columns else next(
             (c for c in frame.columns if c in (f"params_{sort}", f"metrics_{sort}")), None)
         if column is None:
-            raise _error(f"--sort {sort}: no such column; columns: {', '.join(frame.columns)}")
+            raise error(f"--sort {sort}: no such column; columns: {', '.join(frame.columns)}")
         frame = frame.sort_values(column, kind="stable", na_position="last")
     if top is not None:
         frame = frame.head(top)
@@ -163,9 +163,9 @@ def results(
     elif fmt is Format.json:
         typer.echo(frame.to_json(orient="records", indent=2))
     elif fmt is Format.markdown:
-        typer.echo(_markdown(_table_frame(frame, None)))
+        typer.echo(markdown(table_frame(frame, None)))
     else:
-        _print_table(_table_frame(frame, None))
+        print_table(table_frame(frame, None))
 
 
 def _toml_value(value: Any) -> str:
@@ -188,7 +188,7 @@ def best(
 
     Example: hpsearch best runs/digits_mlp --toml
     """
-    study = _open_run(run_dir)
+    study = open_run(run_dir)
     trial = study.best_trial
     if toml:
         typer.echo(f"# best trial {trial.number} of {run_dir}: value = {trial.value:.6g}")

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hpsearch.pruners.base import Pruner, _better, _check_ints, _previous_step, _value_at
+from hpsearch.pruners.base import Pruner, better, check_ints, previous_step, value_at
 from hpsearch.trial import FrozenTrial
 
 
@@ -29,9 +29,9 @@ class ASHAPruner(Pruner):
     max_resource: int | None = None
 
     def __post_init__(self) -> None:
-        _check_ints(self, min_resource=1, reduction_factor=2, min_early_stopping_rate=0)
+        check_ints(self, min_resource=1, reduction_factor=2, min_early_stopping_rate=0)
         if self.max_resource is not None:
-            _check_ints(self, max_resource=1)
+            check_ints(self, max_resource=1)
 
     def rungs(self, up_to: int) -> list[int]:
         """The rung steps <= `up_to` (and < max_resource)."""
@@ -45,17 +45,17 @@ class ASHAPruner(Pruner):
 
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
               history: Sequence[FrozenTrial], direction: str) -> bool:
-        previous = _previous_step(intermediate, step)
+        previous = previous_step(intermediate, step)
         for rung in self.rungs(step):
             if previous is not None and previous >= rung:
                 continue  # passed this rung at an earlier report
             if not math.isfinite(value):
                 return True
-            recorded = [v for v in (_value_at(t.intermediate, rung) for t in history)
+            recorded = [v for v in (value_at(t.intermediate, rung) for t in history)
                         if v is not None and math.isfinite(v)]
             recorded.append(value)
             recorded.sort(reverse=direction == "maximize")
             top = max(len(recorded) // self.reduction_factor, 1)
-            if _better(recorded[top - 1], value, direction):
+            if better(recorded[top - 1], value, direction):
                 return True
         return False

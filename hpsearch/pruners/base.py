@@ -17,24 +17,24 @@ class Pruner(ABC):
         """True to prune the trial that just reported `value` at `step`."""
 
 
-def _better(a: float, b: float, direction: str) -> bool:
+def better(a: float, b: float, direction: str) -> bool:
     """True when `a` is strictly better than `b`."""
     return a < b if direction == "minimize" else a > b
 
 
-def _previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
+def previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
     """The last step this trial reported before `step` (None at its first report)."""
     return max((s for s in intermediate if s < step), default=None)
 
 
-def _value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
+def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
     """A trial's value at a rung: its first report at a step >= rung (None if it never got
     there)."""
     steps = [s for s in intermediate if s >= rung]
     return intermediate[min(steps)] if steps else None
 
 
-def _check_ints(pruner: Pruner, **lows: int) -> None:
+def check_ints(pruner: Pruner, **lows: int) -> None:
     for name, low in lows.items():
         value = getattr(pruner, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hpsearch.pruners.base import Pruner, _better, _check_ints, _previous_step
+from hpsearch.pruners.base import Pruner, better, check_ints, previous_step
 from hpsearch.trial import FrozenTrial, TrialState
 
 
@@ -33,7 +33,7 @@ class MedianPruner(Pruner):
     n_min_trials: int = 1
 
     def __post_init__(self) -> None:
-        _check_ints(self, n_startup_trials=0, n_warmup_steps=0, interval_steps=1,
+        check_ints(self, n_startup_trials=0, n_warmup_steps=0, interval_steps=1,
                     n_min_trials=1)
 
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
@@ -45,7 +45,7 @@ class MedianPruner(Pruner):
             return False
         if self.interval_steps > 1:
             point = step - (step - self.n_warmup_steps) % self.interval_steps
-            previous = _previous_step(intermediate, step)
+            previous = previous_step(intermediate, step)
             if previous is not None and previous >= point:
                 return False  # already judged in this interval
         others = [t.intermediate[step] for t in complete if step in t.intermediate]
@@ -56,4 +56,4 @@ class MedianPruner(Pruner):
         if not math.isfinite(value) or not own:
             return True
         best = min(own) if direction == "minimize" else max(own)
-        return _better(statistics.median(others), best, direction)
+        return better(statistics.median(others), best, direction)

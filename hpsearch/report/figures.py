@@ -2,7 +2,7 @@
 
 Contract: each `*_figure` function takes a `RunData` (the run folder's trials, space,
 direction and metric, read once) or the chosen trials' artifacts, and returns a Figure (no
-pyplot state, nothing shown). `importances` uses Optuna's fANOVA evaluator. `image_shape`
+pyplot state, nothing shown). `image_shape`
 says whether the network's inputs are image pixels (digits: 8x8). The page that embeds them
 is built in `hpsearch.report`.
 """
@@ -52,7 +52,7 @@ def metric_name(trials: Sequence[FrozenTrial]) -> str:
 
 
 # ----------------------------------------------------------------------------- figures
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -65,7 +65,7 @@ def history_figure(run: RunData) -> Any:
     from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
-    figure = _figure(8, 4.2)
+    figure = new_figure(8, 4.2)
     ax = figure.add_subplot()
     done = [t for t in run.trials if t.state is TrialState.COMPLETE and t.has_value]
     pruned = [t for t in run.trials if t.state is TrialState.PRUNED and t.has_value]
@@ -117,7 +117,7 @@ def parameters_figure(run: RunData) -> Any:
     names = list(run.space)
     columns = min(3, len(names))
     rows = math.ceil(len(names) / columns)
-    figure = _figure(4.3 * columns, 3.4 * rows)
+    figure = new_figure(4.3 * columns, 3.4 * rows)
     axes = figure.subplots(rows, columns, squeeze=False)
     best = done[0]
     for k, name in enumerate(names):
@@ -217,7 +217,7 @@ def parallel_figure(run: RunData) -> Any:
 
     done = run.ranked
     names = list(run.space)
-    figure = _figure(max(6.0, 1.6 * (len(names) + 1)), 4.6)
+    figure = new_figure(max(6.0, 1.6 * (len(names) + 1)), 4.6)
     ax = figure.add_subplot()
     values = np.array([t.value for t in done])
     low, high = float(values.min()), float(values.max())
@@ -255,51 +255,6 @@ def parallel_figure(run: RunData) -> Any:
     return figure
 
 
-def importances(run: RunData) -> dict[str, float]:
-    import warnings
-
-    import optuna
-
-    from hpsearch.export.optuna import in_memory_study
-
-    always = [n for n in run.space if not run.space.parents(n)]
-    conditional = [n for n in run.space if run.space.parents(n)]
-
-    def fanova(trials: list, names: list[str]) -> dict[str, float]:
-        study = in_memory_study(trials, run.space, run.direction)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-            return dict(optuna.importance.get_param_importances(study, evaluator=evaluator,
-                                                                params=names))
-
-    scores = fanova(run.ranked, always)
-    # Conditional parameters: fANOVA over the trials where each is active (beside the
-    # always-active ones), its share weighted by how often it is active; then renormalised.
-    for name in conditional:
-        active = [t for t in run.ranked if name in t.params]
-        if len(active) >= 4:
-            within = fanova(active, [*always, name])
-            scores[name] = within.get(name, 0.0) * len(active) / len(run.ranked)
-    total = sum(scores.values()) or 1.0
-    return dict(sorted(((n, v / total) for n, v in scores.items()), key=lambda kv: -kv[1]))
-
-
-def importance_figure(importances: dict[str, float]) -> Any:
-    names = list(importances)[::-1]
-    figure = _figure(7, 0.45 * len(names) + 1.6)
-    ax = figure.add_subplot()
-    ax.barh(names, [importances[n] for n in names], color="C0")
-    for y, name in enumerate(names):
-        ax.annotate(f"{importances[name]:.2f}", (importances[name], y), xytext=(3, 0),
-                    textcoords="offset points", va="center", fontsize="small")
-    ax.set_xlim(0, max(1e-9, max(importances.values())) * 1.15)
-    ax.set_xlabel("importance (fANOVA share of the value's variance; sums to 1)")
-    ax.set_title("Hyperparameter importance (Optuna, fANOVA)")
-    ax.grid(axis="x", alpha=0.3)
-    return figure
-
-
 def _smooth(values: np.ndarray, width: int) -> np.ndarray:
     if width < 2 or len(values) < width:
         return values
@@ -309,7 +264,7 @@ def _smooth(values: np.ndarray, width: int) -> np.ndarray:
 def curves_figure(run: RunData, chosen: list[tuple[FrozenTrial, dict]]) -> Any:
     score = "accuracy" if any("val_accuracy" in t.metrics for t, _ in chosen) else "R²" \
         if any("val_r2" in t.metrics for t, _ in chosen) else "score"
-    figure = _figure(12, 4.4)
+    figure = new_figure(12, 4.4)
     loss_ax, score_ax = figure.subplots(1, 2)
     for k, (trial, arrays) in enumerate(chosen):
         color = f"C{k}"
@@ -346,7 +301,7 @@ def curves_figure(run: RunData, chosen: list[tuple[FrozenTrial, dict]]) -> Any:
 
 
 def update_ratios_figure(chosen: list[tuple[FrozenTrial, dict]]) -> Any:
-    figure = _figure(4.6 * len(chosen) + 0.6, 4.0)
+    figure = new_figure(4.6 * len(chosen) + 0.6, 4.0)
     axes = figure.subplots(1, len(chosen), squeeze=False, sharey=True)[0]
     for ax, (trial, arrays) in zip(axes, chosen, strict=True):
         keys = sorted(k for k in arrays if k.startswith("curve.update_ratio."))
@@ -400,7 +355,7 @@ def weights_figure(trial: FrozenTrial, weights: np.ndarray, shape: tuple[int, in
         r, c = divmod(k, per_row)
         top, left = gap + r * (rows + gap), gap + c * (cols + gap)
         canvas[top:top + rows, left:left + cols] = tile
-    figure = _figure(min(10.0, 0.9 * per_row + 1.5), min(10.0, 0.9 * grid_rows + 1.2))
+    figure = new_figure(min(10.0, 0.9 * per_row + 1.5), min(10.0, 0.9 * grid_rows + 1.2))
     ax = figure.add_subplot()
     ax.imshow(np.ma.masked_invalid(canvas), cmap="gray", interpolation="nearest")
     ax.set_facecolor("#c62828")

@@ -30,13 +30,12 @@ from hpsearch.report.figures import (
     curves_figure,
     history_figure,
     image_shape,
-    importance_figure,
-    importances,
     parallel_figure,
     parameters_figure,
     update_ratios_figure,
     weights_figure,
 )
+from hpsearch.report.importance import importance_figure, importances
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["FIGURES", "Section", "build_sections", "table", "fmt"]

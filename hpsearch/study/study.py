@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from hpsearch.exceptions import HpsearchError, StudyError
+from hpsearch.exceptions import StudyError
 from hpsearch.execution.reports import DirectReportClient
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.service import PruningService
@@ -49,7 +48,8 @@ from hpsearch.strategies.base import DIRECTIONS
 from hpsearch.strategies.keys import point_key
 from hpsearch.study.proposals import Proposals, check_partial
 from hpsearch.study.seeds import fresh_seed
-from hpsearch.study.warmstart import WarmStart, read_warm_start
+from hpsearch.study.told import settle
+from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class Study:
                warm: WarmStart | None = None) -> None:
         meta = storage.meta
         self.metric = meta.metric
-        self.warm_start = warm if warm is not None else _stored_warm_start(meta, space)
+        self.warm_start = warm if warm is not None else stored_warm_start(meta, space)
         self.space = space
         self.direction = meta.direction
         self.strategy_name = meta.strategy
@@ -305,7 +305,7 @@ class Study:
         if intermediate is None:
             intermediate = (trial.intermediate if isinstance(trial, Trial)
                             else self.pruning.intermediate(running.number))
-        state, value, error, metrics, artifacts = _settle(state, value, error, intermediate)
+        state, value, error, metrics, artifacts = settle(state, value, error, intermediate)
         done = FrozenTrial(running.number, running.params, state, running.seed, value=value,
                            metrics=metrics, intermediate=dict(intermediate), error=error,
                            started_at=started_at or running.started_at,
@@ -369,56 +369,6 @@ class Study:
             self.sync()
             self.stop_reason = None
             OptimizeLoop(self, objective, settings, tuple(callbacks)).run()
-
-
-def _stored_warm_start(meta: StudyMeta, space: Space) -> WarmStart:
-    """The warm-start trials a run folder recorded, for its tables; folders that are gone or
-    no longer match are left out with a warning (the study itself needs nothing of them)."""
-    trials, skipped = [], {}
-    for folder in meta.warm_start:
-        try:
-            found = read_warm_start([folder], space, meta.direction, meta.metric)
-        except HpsearchError as err:
-            logger.warning("warm-start folder left out of the tables: %s", err)
-            continue
-        trials += found.trials
-        skipped.update(found.skipped)
-    return WarmStart(tuple(trials), skipped)
-
-
-def _settle(state: str | TrialState | None, value: float | Result | None, error: str | None,
-            intermediate: Mapping[int, float]) -> tuple:
-    """(state, value, error, metrics, artifacts) of a told trial, checked."""
-    result = value if isinstance(value, Result) else None
-    number = result.value if result is not None else value
-    try:
-        state = TrialState(state) if state is not None else (
-            TrialState.COMPLETE if number is not None else TrialState.FAILED)
-    except ValueError:
-        raise StudyError(f"tell(): state must be 'complete', 'pruned' or 'failed', "
-                         f"got {state!r}") from None
-    if not state.is_finished:
-        raise StudyError(f"tell(): state must be 'complete', 'pruned' or 'failed', got {state!r}")
-    metrics = dict(result.metrics) if result is not None else {}
-    artifacts = dict(result.artifacts) if result is not None else None
-    if state is TrialState.PRUNED and number is None and intermediate:
-        number = intermediate[max(intermediate)]
-    if number is not None:
-        try:
-            number = float(number)
-        except (TypeError, ValueError):
-            raise StudyError(f"tell(): value must be a number or an hp.Result, "
-                             f"got {value!r}") from None
-        if not math.isfinite(number):
-            if state is TrialState.COMPLETE:
-                error = error or f"the objective returned {number}, not a finite number"
-                state = TrialState.FAILED
-            number = None
-    if state is TrialState.COMPLETE and number is None:
-        raise StudyError("tell(): a complete trial needs a value")
-    if state is TrialState.FAILED and error is None:
-        error = "failed (told by the caller)"
-    return state, number, error, metrics, artifacts
 
 
 def load_study(path: str | os.PathLike) -> Study:

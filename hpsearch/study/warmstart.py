@@ -8,20 +8,26 @@ from a known `metric`, raises `StudyMismatchError` naming it; a folder that is n
 folder raises `StorageError`. The trials keep their own number, params and values; the study
 tells them to its strategy under negative numbers (so counters such as random search's are
 not moved), never runs them again, and does not count them in `n_trials`.
+`stored_warm_start(meta, space)` reads back the folders a run folder recorded, for its tables
+(a folder that is gone or no longer matches is left out with a warning).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hpsearch.exceptions import SpaceError, StudyMismatchError
+from hpsearch.exceptions import HpsearchError, SpaceError, StudyMismatchError
 from hpsearch.space import Space
+from hpsearch.storage.base import StudyMeta
 from hpsearch.storage.sqlite import SqliteStorage
 from hpsearch.trial import FrozenTrial
 
-__all__ = ["WarmStart", "read_warm_start"]
+__all__ = ["WarmStart", "read_warm_start", "stored_warm_start"]
+
+logger = logging.getLogger("hpsearch")
 
 
 @dataclass(frozen=True)
@@ -71,4 +77,19 @@ def read_warm_start(folders: Sequence[str | os.PathLike], space: Space, directio
                 trials.append((path, trial))
         finally:
             storage.close()
+    return WarmStart(tuple(trials), skipped)
+
+
+def stored_warm_start(meta: StudyMeta, space: Space) -> WarmStart:
+    """The warm-start trials a run folder recorded, for its tables; folders that are gone or
+    no longer match are left out with a warning (the study itself needs nothing of them)."""
+    trials, skipped = [], {}
+    for folder in meta.warm_start:
+        try:
+            found = read_warm_start([folder], space, meta.direction, meta.metric)
+        except HpsearchError as err:
+            logger.warning("warm-start folder left out of the tables: %s", err)
+            continue
+        trials += found.trials
+        skipped.update(found.skipped)
     return WarmStart(tuple(trials), skipped)

@@ -217,10 +217,14 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
                              "and n_trials")
     study = _Reader(path, "study", data["study"])
     study.check_keys(_STUDY_KEYS)
+    return _with_overrides(_read_spec(path, data, study), overrides)
+
+
+def _read_spec(path: Path, data: dict[str, Any], study: _Reader) -> StudySpec:
+    """Every section of a parsed study file, checked, as a StudySpec."""
     name = study.get("name", "str", default=path.stem)
     if not name or "/" in name or "\\" in name or name in (".", ".."):
         study.fail("name", f"expected a plain folder name, got {name!r}")
-
     objective = _parse_objective(path, data.get("objective", {}))
     strategy_options = data.get("strategy_options", {})
     _Reader(path, "strategy_options", strategy_options)
@@ -232,7 +236,7 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     metric = study.get("metric", "str", default=default_metric)
     default_direction = "minimize" if metric.endswith(("loss", "error")) or \
         metric == "value" else "maximize"
-    spec = StudySpec(
+    return StudySpec(
         path=path,
         name=name,
         strategy=study.get("strategy", "str", choices=STRATEGIES, required=True),
@@ -257,6 +261,11 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
         enqueue=parse_enqueue(path, "[[study.enqueue]]", study.table.get("enqueue", []), space),
         warm_start=_warm_start(study),
     )
+
+
+def _with_overrides(spec: StudySpec, overrides: dict[str, Any]) -> StudySpec:
+    """The command line's options over the file's values (see `load_study_file`)."""
+    path = spec.path
     clean = {k: v for k, v in overrides.items() if v is not None}
     if "storage" in clean:
         clean["storage"] = Path(clean["storage"])

@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch import objectives
 from hpsearch.exceptions import SpaceError, StudyFileError, StudyMismatchError
 from hpsearch.pruners import make_pruner
 from hpsearch.strategies import make_strategy
 from hpsearch.study.stopping import NoImprovementStop
 from hpsearch.study.study import Study
+from hpsearch.studyfile import objectives
 from hpsearch.studyfile.reader import StudySpec
 
 __all__ = ["Validation", "run", "validate", "grid_size"]

@@ -6,7 +6,8 @@ import math
 
 import hpsearch as hp
 from hpsearch.report import write_report
-from hpsearch.report.figures import RunData, importances, parallel_figure, parameters_figure
+from hpsearch.report.figures import RunData, parallel_figure, parameters_figure
+from hpsearch.report.importance import importances
 
 SPACE = {
     "optimizer": hp.Categorical(["sgd", "momentum", "adam"]),

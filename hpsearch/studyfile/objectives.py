@@ -1,0 +1,82 @@
+"""The objective a study file names: the built-in network (`mlp`) or a Python function.
+
+Contract: `check(spec)` does every check that can fail before the first trial (hyperparameter
+names and values, the dataset, importing a Python entry) and raises a `StudyFileError` naming
+the file and key; `build(spec, run_dir)` returns the objective to hand to `Study.optimize`.
+This package imports `nn_core` only through `hpsearch.objectives.mlp`, and only when a study
+uses the network, so the command line stays quick to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpsearch.exceptions import ObjectiveError, StudyFileError
+from hpsearch.objectives.python import load_objective, takes_trial, to_result
+from hpsearch.studyfile.reader import StudySpec
+from hpsearch.trial import Result
+
+__all__ = ["MetricObjective", "build", "check", "resolve_entry"]
+
+
+def resolve_entry(spec: StudySpec) -> str:
+    """`[objective].entry` with a file, or a module beside the study file, made absolute."""
+    source, _, name = (spec.objective.entry or "").rpartition(":")
+    folder = spec.path.parent
+    if source.endswith(".py") or "/" in source:
+        path = Path(source).expanduser()
+        return f"{path if path.is_absolute() else (folder / path).resolve()}:{name}"
+    beside = folder / (source.replace(".", "/") + ".py")
+    return f"{beside.resolve()}:{name}" if beside.is_file() else f"{source}:{name}"
+
+
+@dataclass(frozen=True)
+class MetricObjective:
+    """A Python objective whose study metric is one of the metrics it returns.
+
+    Sent to workers as the entry string and imported there (see `hpsearch.objectives.python`).
+    """
+
+    entry: str
+    metric: str
+
+    def __call__(self, params: dict[str, Any], trial: Any) -> Result:
+        function = load_objective(self.entry)
+        result = to_result(function(params, trial) if takes_trial(function) else function(params))
+        if self.metric == "value":
+            return result
+        if self.metric not in result.metrics:
+            returned = ", ".join(sorted(result.metrics)) or "none (it returned a bare value)"
+            raise ObjectiveError(f"the study's metric {self.metric!r} is not among the metrics "
+                                 f"the objective returned: {returned}")
+        return Result(result.metrics[self.metric], result.metrics, result.artifacts)
+
+
+def check(spec: StudySpec) -> Any:
+    """Up-front checks; returns the loaded dataset for `mlp` (None for `python`)."""
+    if spec.objective.kind == "mlp":
+        from hpsearch.objectives import mlp
+
+        mlp.check_hyperparameters(spec)
+        return mlp.load_data(spec)
+    if spec.objective.fixed:
+        raise StudyFileError(f"{spec.path}: [objective.fixed]: only kind = \"mlp\" takes fixed "
+                             "hyperparameters; a Python objective sets its own")
+    entry = resolve_entry(spec)
+    try:
+        load_objective(entry)
+    except ObjectiveError as err:
+        raise StudyFileError(f"{spec.path}: [objective].entry: {err}") from None
+    return None
+
+
+def build(spec: StudySpec, run_dir: Path, data: Any = None) -> Any:
+    """The objective for `Study.optimize`; `data` is what `check` returned."""
+    if spec.objective.kind == "mlp":
+        from hpsearch.objectives import mlp
+
+        return mlp.prepare(spec, run_dir, data)
+    entry = resolve_entry(spec)
+    return entry if spec.metric == "value" else MetricObjective(entry, spec.metric)
