@@ -2,9 +2,12 @@
 
 Contract: the names a study may fix or search are exactly nn_core's estimator keywords
 (`nn_core.estimator.KEYWORDS`, all but `seed`, which comes from the trial), plus the convenience
-pair `hidden_size` and `num_layers` (giving `hidden_sizes = (hidden_size,) * num_layers`;
-`num_layers = 0` is a linear model). `check_hyperparameters(spec)` checks names, types and every
-fixed value and choice against that table and raises `StudyFileError` naming the file and key;
+keywords `hidden_size` and `num_layers` (giving `hidden_sizes = (hidden_size,) * num_layers`;
+`num_layers = 0` is a linear model), `hidden_size_2` and `hidden_size_3` (the widths of the
+second and third hidden layers, `hidden_size` where absent: in a conditional space, active for
+`num_layers` >= 2 and >= 3), and `mu`, the seed's name for `momentum`.
+`check_hyperparameters(spec)` checks names, types and every fixed value and choice against that
+table and raises `StudyFileError` naming the file and key;
 `estimator_keywords(params)` turns a trial's hyperparameters into estimator keywords.
 """
 
@@ -23,8 +26,10 @@ __all__ = ["HYPERPARAMETERS", "check_hyperparameters", "estimator_keywords", "sp
 
 _KEYWORDS = {k.name: k for k in KEYWORDS if k.name != "seed"}
 #: every name a study file may fix or search for the built-in network
-HYPERPARAMETERS: tuple[str, ...] = (*_KEYWORDS, "hidden_size", "num_layers")
-_CONVENIENCE = {"hidden_size": (1, None), "num_layers": (0, None)}
+_CONVENIENCE = {"hidden_size": (1, None), "num_layers": (0, None), "hidden_size_2": (1, None),
+                "hidden_size_3": (1, None)}
+_ALIASES = {"mu": "momentum"}  # the seed's symbol for the momentum coefficient
+HYPERPARAMETERS: tuple[str, ...] = (*_KEYWORDS, *_CONVENIENCE, *_ALIASES)
 _DEFAULT_HIDDEN_SIZE = 100
 _LOSSES = {"classification": ("softmax", "svm"), "regression": ("l2", "l1"), "multilabel": ()}
 
@@ -40,7 +45,7 @@ def _check_value(spec: StudySpec, where: str, name: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise spec_error(spec, where, f"expected an integer >= {low}, got {value!r}")
         return
-    keyword = _KEYWORDS[name]
+    keyword = _KEYWORDS[_ALIASES.get(name, name)]
     if keyword.kind == "sizes" and isinstance(value, list):
         value = tuple(value)
     try:
@@ -73,20 +78,30 @@ def _check_names(spec: StudySpec) -> None:
     if "hidden_sizes" in space:
         raise spec_error(spec, "[space].hidden_sizes", "cannot be searched (a list); search "
                                                        "hidden_size and num_layers instead")
+    for alias, name in _ALIASES.items():
+        if alias in names and name in names:
+            raise spec_error(spec, "[space]" if alias in space else "[objective.fixed]",
+                             f"give {alias} or {name} (the same hyperparameter), not both")
+    for width in ("hidden_size_2", "hidden_size_3"):
+        if width in names and "num_layers" not in names:
+            raise spec_error(spec, f"[space].{width}" if width in space else
+                             f"[objective.fixed].{width}", "needs num_layers (fixed or "
+                             "searched): it is the width of a layer that num_layers adds")
 
 
 def _check_space(spec: StudySpec) -> None:
     """Every searched dimension's type suits its keyword, and its ends or choices are valid."""
     for name, dim in spec.space.items():
         where = f"[space].{name}"
-        kind = "int" if name in _CONVENIENCE else _KEYWORDS[name].kind
+        kind = "int" if name in _CONVENIENCE else _KEYWORDS[_ALIASES.get(name, name)].kind
         if isinstance(dim, Categorical):
             for choice in dim.choices:
                 _check_value(spec, where, name, choice)
             continue
         if kind in ("str", "bool"):
-            raise spec_error(spec, where, f"{name} takes {_KEYWORDS[name].allowed()}; search "
-                                          "it with type = \"categorical\"")
+            allowed = _KEYWORDS[_ALIASES.get(name, name)].allowed()
+            raise spec_error(spec, where, f"{name} takes {allowed}; search it with "
+                                          "type = \"categorical\"")
         if kind == "int" and isinstance(dim, Float):
             raise spec_error(spec, where, f"{name} is an integer; use type = \"int\"")
         for value in (dim.grid() if dim.values is not None else (dim.low, dim.high)):
@@ -120,10 +135,13 @@ def check_hyperparameters(spec: StudySpec) -> None:
 
 def estimator_keywords(params: Mapping[str, Any]) -> dict[str, Any]:
     """Study hyperparameters -> MLPClassifier/MLPRegressor keywords."""
-    kw = {k: v for k, v in params.items() if k not in _CONVENIENCE}
-    if "hidden_size" in params or "num_layers" in params:
+    kw = {_ALIASES.get(k, k): v for k, v in params.items() if k not in _CONVENIENCE}
+    if set(params) & set(_CONVENIENCE):
         size = int(params.get("hidden_size", _DEFAULT_HIDDEN_SIZE))
-        kw["hidden_sizes"] = (size,) * int(params.get("num_layers", 1))
+        widths = (size, int(params.get("hidden_size_2", size)),
+                  int(params.get("hidden_size_3", size)))
+        layers = int(params.get("num_layers", 1))
+        kw["hidden_sizes"] = widths[:layers] + (size,) * max(0, layers - len(widths))
     elif isinstance(kw.get("hidden_sizes"), list):
         kw["hidden_sizes"] = tuple(kw["hidden_sizes"])
     return kw
