@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hpsearch.exceptions import SpaceError, StudyFileError
+from hpsearch.exceptions import SpaceError, StudyError, StudyFileError
+from hpsearch.execution.workers import check_n_jobs
 from hpsearch.pruners import PRUNER_OPTIONS
 from hpsearch.space import Space, dimension_from_dict
 from hpsearch.strategies import STRATEGY_NAMES
@@ -273,10 +274,14 @@ def _with_overrides(spec: StudySpec, overrides: dict[str, Any]) -> StudySpec:
         clean["warm_start"] = spec.warm_start + tuple(Path(p) for p in clean["warm_start"])
     if "enqueue" in clean:
         clean["enqueue"] = spec.enqueue + tuple(clean["enqueue"])
-    if clean.get("n_trials", 1) < 1 or clean.get("n_jobs", 1) not in (-1,) and \
-            clean.get("n_jobs", 1) < 1:
-        raise StudyFileError(f"{path}: --n-trials must be a positive integer and --n-jobs a "
-                             "positive integer or -1 (every core, or every Dask worker thread)")
+    if clean.get("n_trials", 1) < 1:
+        raise StudyFileError(f"{path}: --n-trials must be a positive integer, got "
+                             f"{clean['n_trials']}")
+    if "n_jobs" in clean:
+        try:
+            check_n_jobs(clean["n_jobs"], "--n-jobs")
+        except StudyError as err:
+            raise StudyFileError(f"{path}: {err}") from None
     return replace(spec, **clean)
 
 
@@ -347,10 +352,13 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
 
 def _n_jobs(study: _Reader) -> int:
     """Workers: a positive integer, or -1 for every core (every Dask worker thread)."""
-    n_jobs = study.get("n_jobs", "int", default=1, low=-1)
-    if n_jobs == 0:
-        study.fail("n_jobs", "expected a positive integer or -1 (every core), got 0")
-    return n_jobs
+    n_jobs = study.table.get("n_jobs", 1)
+    try:
+        return check_n_jobs(n_jobs, "n_jobs")
+    except StudyError:
+        study.fail("n_jobs", f"expected a positive integer or -1 (every core), got "
+                             f"{_show(n_jobs)}")
+        raise
 
 
 def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
