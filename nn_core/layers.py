@@ -65,7 +65,7 @@ def affine_forward(
     (no bias, as before a batchnorm layer). out: optional (N, M) array the result is written
     into (the network's reused activation buffer). Returns out (N, M).
     """
-    x2 = x.reshape(x.shape[0], -1)
+    x2 = x if x.ndim == 2 else x.reshape(x.shape[0], -1)
     out = np.matmul(x2, w, out=out)
     if b is not None:
         out += b
@@ -108,13 +108,13 @@ def affine_weight_gradients(
     receive a (D, k*M) gradient); ones: an optional cached ones vector (N,) (the bias
     gradient as a matrix-vector product runs about 2x faster than dout.sum(axis=0)).
     """
-    x2 = x.reshape(x.shape[0], -1)
-    dw = x2.T @ dout if dw_out is None else matmul_into(x2.T, dout, dw_out)
+    x2 = x if x.ndim == 2 else x.reshape(x.shape[0], -1)
+    dw = np.matmul(x2.T, dout) if dw_out is None else matmul_into(x2.T, dout, dw_out)
     if not has_bias:
         return dw, None
     if ones is None:
         ones = np.ones(dout.shape[0], dtype=dout.dtype)
-    db = ones @ dout if db_out is None else matmul_into(ones, dout, db_out)
+    db = np.matmul(ones, dout) if db_out is None else matmul_into(ones, dout, db_out)
     return dw, db
 
 
@@ -124,10 +124,12 @@ def matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     out has the product's shape, or any shape with as many entries (a maxout weight's
     (D, k, M) for a (D, k*M) product); a C-contiguous out receives the product directly.
     """
+    try:
+        return np.matmul(a, b, out=out)
+    except ValueError:  # out has another shape (matmul checks before it writes)
+        pass
     product_shape = (a.shape[0], b.shape[1]) if a.ndim == 2 else (b.shape[1],)
-    if out.shape == product_shape:
-        np.matmul(a, b, out=out)
-    elif out.flags.c_contiguous:  # then the reshape is a view of out
+    if out.flags.c_contiguous:  # then the reshape is a view of out
         np.matmul(a, b, out=out.reshape(product_shape))
     else:
         np.copyto(out, np.matmul(a, b).reshape(out.shape))

@@ -214,7 +214,9 @@ class Network:
         for layer in self._layers:
             cache = _HiddenCache(inputs=h)
             w2 = _as_matrix(p[layer.weight])
-            bias = None if cfg.batchnorm else p[layer.bias].reshape(-1)
+            bias = None if cfg.batchnorm else p[layer.bias]
+            if bias is not None and bias.ndim == 2:  # maxout's (k, M)
+                bias = bias.reshape(-1)
             buffer = work.product(layer.z, h, w2) if work is not None else None
             z, _ = layers.affine_forward(h, w2, bias, out=buffer)
             if cfg.batchnorm:

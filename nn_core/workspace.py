@@ -26,11 +26,18 @@ class Workspace:
 
     def product(self, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """A reusable (a.shape[0], b.shape[1]) array for the product a @ b."""
-        return self._array(name, (a.shape[0], b.shape[1]), self.dtype)
+        shape = (a.shape[0], b.shape[1])
+        array = self.arrays.get(name)
+        if array is None or array.shape != shape:
+            array = self.arrays[name] = np.empty(shape, dtype=self.dtype)
+        return array
 
     def mask(self, name: str, like: np.ndarray) -> np.ndarray:
         """A reusable boolean array shaped like `like`."""
-        return self._array(name, like.shape, np.dtype(bool))
+        array = self.arrays.get(name)
+        if array is None or array.shape != like.shape:
+            array = self.arrays[name] = np.empty(like.shape, dtype=bool)
+        return array
 
     def zeros_like(self, like: np.ndarray) -> np.ndarray:
         """Read-only zeros shaped like the 2-D `like`: rows of one cached array per width."""
@@ -47,9 +54,3 @@ class Workspace:
         if ones is None or ones.shape != (n,):
             ones = self.arrays["ones"] = np.ones(n, dtype=self.dtype)
         return ones
-
-    def _array(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        array = self.arrays.get(name)
-        if array is None or array.shape != shape:
-            array = self.arrays[name] = np.empty(shape, dtype=dtype)
-        return array

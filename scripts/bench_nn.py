@@ -16,18 +16,18 @@ rounds of run rate / that round's GEMM rate). Run it under the machine-wide lock
 
     flock /tmp/bench.lock /work/venv/bin/python scripts/bench_nn.py
 
-`--against DIR` adds a column for the nn_core of another checkout (say the commit before a
-change: `git worktree add /tmp/nn_before HEAD~1`), interleaved with this one's; both then run
-in fresh subprocesses (one per timed fit, after a warm-up fit), so neither inherits the
-other's modules. `--only-nn-core` leaves the peers out.
+`--against DIR` adds a row for the nn_core of another checkout (say the commit before a
+change: `git worktree add /tmp/nn_before HEAD~1`), interleaved with this one's in the same
+process: each checkout's package is imported as module objects of its own and then taken out
+of `sys.modules` (a run that imports nn_core lazily is refused, as it would mix the two), so
+both meet the same process, allocator and machine drift. `--only-nn-core` leaves the peers out.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -85,9 +85,8 @@ def standardized(X: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return ((X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)).astype(dtype)
 
 
-def run_nn_core(X, y, dtype, threads):
-    from nn_core import MLPClassifier
-
+def run_nn_core(X, y, dtype, threads, package=None):
+    MLPClassifier = package.MLPClassifier if package is not None else nn_core_classifier()
     model = MLPClassifier(
         hidden_sizes=SIZES[1:-1], epochs=EPOCHS, batch_size=BATCH, dtype=np.dtype(dtype).name
     )
@@ -96,32 +95,45 @@ def run_nn_core(X, y, dtype, threads):
     return time.perf_counter() - start, model.score(X, y)
 
 
+def nn_core_classifier():
+    from nn_core import MLPClassifier
+
+    return MLPClassifier
+
+
+def import_nn_core(tree: str):
+    """nn_core imported from checkout `tree` as module objects of its own, then taken out of
+    sys.modules so that another checkout's can be imported beside it."""
+
+    def ours():
+        return [name for name in sys.modules if name == "nn_core" or name.startswith("nn_core.")]
+
+    saved = {name: sys.modules.pop(name) for name in ours()}
+    sys.path.insert(0, tree)
+    try:
+        package = importlib.import_module("nn_core")
+        if not Path(package.__file__).resolve().is_relative_to(Path(tree).resolve()):
+            raise SystemExit(f"nn_core came from {package.__file__}, not {tree}")
+    finally:
+        sys.path.remove(tree)
+        for name in ours():
+            del sys.modules[name]
+        sys.modules.update(saved)
+    return package
+
+
 def nn_core_from(tree: str):
-    """A runner that times `run_nn_core` with nn_core imported from `tree`, in a subprocess."""
+    """A runner timing `run_nn_core` with the nn_core of checkout `tree` (see the docstring)."""
+    package = import_nn_core(tree)
 
     def run(X, y, dtype, threads):
-        command = [sys.executable, __file__, "--worker", tree, "--dtypes", np.dtype(dtype).name,
-                   "--threads", str(threads)]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
-        result = json.loads(done.stdout)
-        return result["elapsed"], result["accuracy"]
+        result = run_nn_core(X, y, dtype, threads, package)
+        if any(name == "nn_core" or name.startswith("nn_core.") for name in sys.modules):
+            raise SystemExit("nn_core was imported during a run: with --against the two "
+                             "checkouts would mix")
+        return result
 
     return run
-
-
-def worker(tree: str, dtype_name: str, threads: int) -> None:
-    """`--worker`: one warm-up and one timed nn_core fit from `tree`; prints JSON."""
-    sys.path.insert(0, tree)
-    import nn_core
-
-    if not Path(nn_core.__file__).resolve().is_relative_to(Path(tree).resolve()):
-        raise SystemExit(f"nn_core came from {nn_core.__file__}, not {tree}")
-    X, y = load()
-    dtype = np.dtype(dtype_name).type
-    with threadpool_limits(threads):
-        run_nn_core(X[:256], y[:256], dtype, threads)
-        elapsed, accuracy = run_nn_core(X, y, dtype, threads)
-    print(json.dumps({"elapsed": elapsed, "accuracy": accuracy}))
 
 
 def run_sklearn(X, y, dtype, threads):
@@ -251,11 +263,7 @@ def main() -> None:
     parser.add_argument("--against", metavar="DIR",
                         help="also time the nn_core of this checkout (see the docstring)")
     parser.add_argument("--only-nn-core", action="store_true", help="leave the peers out")
-    parser.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.worker, args.dtypes[0], args.threads[0])
-        return
     sys.stdout.reconfigure(line_buffering=True)  # rows appear as they are measured
 
     X, y = load()
@@ -294,9 +302,12 @@ def main() -> None:
                 times: dict[str, list[float]] = {name: [] for name in runners}
                 accuracy: dict[str, float] = {}
                 peaks = []
-                for _ in range(args.repeats):
+                for round_number in range(args.repeats):
                     peaks.append(gemm_rate(np.dtype(dtype)))
-                    for name, runner in runners.items():
+                    order = list(runners.items())
+                    if round_number % 2:  # alternate the order: no implementation always first
+                        order.reverse()
+                    for name, runner in order:
                         elapsed, accuracy[name] = runner(X, y, dtype, threads)
                         times[name].append(elapsed)
                 peak = statistics.median(peaks)
@@ -320,6 +331,13 @@ def main() -> None:
                         f"{rate / base:>11.2f}{achieved:>9.1f}{100 * share:>7.0f}%"
                         f"{accuracy[name]:>11.3f}"
                     )
+                if "nn_core@other" in times:
+                    # Paired per round: the drift between rounds cancels out.
+                    pairs = [new / other for new, other in
+                             zip(times["nn_core"], times["nn_core@other"], strict=True)]
+                    print(f"nn_core time / nn_core@other time, per round: median "
+                          f"{statistics.median(pairs):.3f} (rounds {min(pairs):.3f}-"
+                          f"{max(pairs):.3f})")
 
     if args.only_nn_core:
         return
