@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +38,8 @@ class FrozenTrial:
 
     number: 0-based position in the study; params: {name: value}; seed: the trial's own
     integer seed (from SeedSequence(study_seed).spawn); intermediate: {step: reported value}.
+    `values` is the tuple of objective values: `(value,)` for one objective (filled in from
+    `value`), one per objective for a multi-objective study, whose `value` is None.
     """
 
     number: int
@@ -50,6 +52,13 @@ class FrozenTrial:
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    values: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.values is None and self.value is not None:
+            object.__setattr__(self, "values", (self.value,))
+        elif self.values is not None:
+            object.__setattr__(self, "values", tuple(float(v) for v in self.values))
 
     @property
     def duration_s(self) -> float | None:
@@ -61,7 +70,7 @@ class FrozenTrial:
     def has_value(self) -> bool:
         """A finite objective value is available (complete trials, and pruned ones that kept
         their last reported value)."""
-        return self.value is not None and math.isfinite(self.value)
+        return self.values is not None and all(math.isfinite(v) for v in self.values)
 
 
 class ReportClient(Protocol):
@@ -72,11 +81,13 @@ class ReportClient(Protocol):
 
 @dataclass(frozen=True)
 class Result:
-    """What an objective may return instead of a bare number."""
+    """What an objective may return instead of a bare number: `value`, or `values` (one per
+    objective of a multi-objective study), with metrics and artifacts."""
 
-    value: float
+    value: float | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    values: Sequence[float] | None = None
 
 
 class Trial:

@@ -62,6 +62,7 @@ class TrialOutcome:
     started_at: float | None = None
     finished_at: float | None = None
     pid: int | None = None
+    values: tuple[float, ...] | None = None  # a multi-objective trial's values (value None)
 
 
 def error_text(err: BaseException, tail_lines: int = 6) -> str:
@@ -79,6 +80,7 @@ def _call(task: TrialTask) -> TrialOutcome:
         with open(os.path.join(task.marker_dir, str(task.number)), "w") as marker:
             marker.write(str(os.getpid()))
     state, value, metrics, artifacts, error = TrialState.FAILED, None, {}, {}, None
+    values = None
     try:
         objective = task.objective.resolve()
         params = dict(task.params)
@@ -86,7 +88,7 @@ def _call(task: TrialTask) -> TrialOutcome:
             returned = (objective(params, handle) if takes_trial(objective)
                         else objective(params))
         result = to_result(returned)
-        state, value = TrialState.COMPLETE, result.value
+        state, value, values = TrialState.COMPLETE, result.value, result.values
         metrics, artifacts = dict(result.metrics), dict(result.artifacts)
     except MemoryError as err:
         error = (memory_error_text(task.max_memory_mb) + f"\n{error_text(err)}"
@@ -98,7 +100,7 @@ def _call(task: TrialTask) -> TrialOutcome:
     except Exception as err:
         error = error_text(err)
     return TrialOutcome(task.number, state, value, metrics, artifacts, handle.intermediate,
-                        error, started, time.time(), os.getpid())
+                        error, started, time.time(), os.getpid(), values)
 
 
 def _run(task: TrialTask) -> TrialOutcome:

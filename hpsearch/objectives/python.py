@@ -128,19 +128,39 @@ def objective_ref(objective: Callable | str) -> ObjectiveRef:
     return ObjectiveRef(function=objective)
 
 
-def to_result(returned: Any) -> Result:
-    """Normalise an objective's return value; raise `ObjectiveError` when it is unusable."""
-    result = returned if isinstance(returned, Result) else Result(returned)
-    value = result.value
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        if isinstance(value, np.ndarray) and value.size == 1:
-            value = value.item()
-        else:
-            raise ObjectiveError(f"objective returned {type(value).__name__} {value!r}, "
-                                 "expected a number or hp.Result")
+        raise ObjectiveError(f"objective returned {what} {type(value).__name__} {value!r}, "
+                             "expected a number")
     value = float(value)
     if not math.isfinite(value):
-        raise ObjectiveError(f"objective returned {value}")
+        raise ObjectiveError(f"objective returned {what} {value}")
+    return value
+
+
+def to_result(returned: Any) -> Result:
+    """Normalise an objective's return value: a number, a sequence of numbers (one per
+    objective), or an `hp.Result` with `value` or `values`; raise `ObjectiveError` when it is
+    unusable."""
+    if isinstance(returned, Result):
+        result = returned
+    elif isinstance(returned, list | tuple) or (isinstance(returned, np.ndarray)
+                                                and returned.ndim == 1 and returned.size > 1):
+        result = Result(values=list(returned))
+    else:
+        result = Result(returned)
+    if result.values is not None and result.value is not None:
+        raise ObjectiveError("objective returned hp.Result with both value and values; give "
+                             "value (one objective) or values (one per objective)")
+    values = None
+    if result.values is not None:
+        if isinstance(result.values, str | bytes) or not len(result.values):
+            raise ObjectiveError(f"objective returned values {result.values!r}, expected a "
+                                 "non-empty sequence of numbers")
+        values = tuple(_finite(v, f"values[{k}]") for k, v in enumerate(result.values))
+    value = None if values is not None else _finite(result.value, "value")
     metrics = {}
     for name, metric in dict(result.metrics).items():
         try:
@@ -154,4 +174,4 @@ def to_result(returned: Any) -> Result:
             raise ObjectiveError(f"artifact {name!r} has dtype object; artifacts are saved "
                                  "without pickle, so give numeric or string arrays")
         artifacts[str(name)] = array
-    return Result(value, metrics, artifacts)
+    return Result(value, metrics, artifacts, values)

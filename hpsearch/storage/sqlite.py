@@ -14,7 +14,10 @@ Contract:
         (the run folders whose trials were told to the strategy first)
     trials(number INTEGER PRIMARY KEY, state TEXT, params TEXT, value REAL, metrics TEXT,
         intermediate TEXT, seed INTEGER, error TEXT, started_at REAL, finished_at REAL,
-        artifacts TEXT)  -- artifacts: JSON list of names, or NULL
+        artifacts TEXT, "values" TEXT)  -- artifacts: JSON list of names, or NULL; values: the
+        JSON list of a multi-objective trial's values (NULL for one objective). Columns added
+        since the first release (`_ADDED_COLUMNS`) are added on open when missing and read by
+        name, so older run folders open unchanged.
 - `SqliteStorage.open(folder, meta, overwrite)` creates the study or reopens it. Reopening
   checks the stored space and direction (and seed and metric, when given) and raises
   `StudyMismatchError` naming what differs; `overwrite=True` deletes the study's files and
@@ -59,28 +62,45 @@ CREATE TABLE IF NOT EXISTS trials (
     metrics TEXT NOT NULL, intermediate TEXT NOT NULL, seed INTEGER NOT NULL, error TEXT,
     started_at REAL, finished_at REAL, artifacts TEXT);
 """
+#: columns added after format 1's first release: (name, SQL type); added on open when missing,
+#: so older run folders open (as NULL) and newer code reads them by name
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("\"values\"", "TEXT"),)
+_COLUMNS = ("number", "state", "params", "value", "metrics", "intermediate", "seed", "error",
+            "started_at", "finished_at", "artifacts", *(name for name, _ in _ADDED_COLUMNS))
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=repr)
 
 
+def _add_columns(con: sqlite3.Connection) -> None:
+    """Bring an older trials table up to `_COLUMNS` (ALTER TABLE ... ADD COLUMN, NULL)."""
+    present = {row[1] for row in con.execute("PRAGMA table_info(trials)")}
+    with con:
+        for name, kind in _ADDED_COLUMNS:
+            if name.strip('"') not in present:
+                con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+
+
 def _trial_row(trial: FrozenTrial, artifacts: list[str] | None) -> tuple:
+    values = None if trial.values is None or len(trial.values) < 2 else _dumps(
+        list(trial.values))
     return (trial.number, str(trial.state), _dumps(dict(trial.params)), trial.value,
             _dumps(dict(trial.metrics)),
             _dumps({str(k): v for k, v in trial.intermediate.items()}), int(trial.seed),
             trial.error, trial.started_at, trial.finished_at,
-            None if artifacts is None else _dumps(artifacts))
+            None if artifacts is None else _dumps(artifacts), values)
 
 
-def _row_trial(row: tuple) -> FrozenTrial:
-    (number, state, params, value, metrics, intermediate, seed, error, started_at,
-     finished_at, _artifacts) = row
+def _row_trial(row: sqlite3.Row) -> FrozenTrial:
+    values = row["values"]
     return FrozenTrial(
-        number=int(number), params=json.loads(params), state=TrialState(state),
-        seed=int(seed), value=value, metrics=json.loads(metrics),
-        intermediate={int(k): v for k, v in json.loads(intermediate).items()}, error=error,
-        started_at=started_at, finished_at=finished_at)
+        number=int(row["number"]), params=json.loads(row["params"]),
+        state=TrialState(row["state"]), seed=int(row["seed"]), value=row["value"],
+        metrics=json.loads(row["metrics"]),
+        intermediate={int(k): v for k, v in json.loads(row["intermediate"]).items()},
+        error=row["error"], started_at=row["started_at"], finished_at=row["finished_at"],
+        values=None if values is None else tuple(json.loads(values)))
 
 
 class SqliteStorage:
@@ -193,9 +213,11 @@ class SqliteStorage:
                 stored = dataclasses.replace(meta, seed=seed)
                 with con:
                     con.executescript(_SCHEMA)
+                _add_columns(con)
                 cls._write_meta(con, stored)
             else:
                 stored = cls._reconcile(con, folder, meta)
+                _add_columns(con)
                 with con:  # the driver that left these running is dead: we hold the lock
                     con.execute("UPDATE trials SET state = 'interrupted' "
                                 "WHERE state = 'running'")
@@ -220,8 +242,13 @@ class SqliteStorage:
     # ----- trials
     def load_trials(self) -> list[FrozenTrial]:
         try:
-            rows = self._con.execute("SELECT * FROM trials ORDER BY number").fetchall()
-            return [_row_trial(row) for row in rows]
+            present = {row[1] for row in self._con.execute("PRAGMA table_info(trials)")}
+            # a read-only view of an older run folder lacks the added columns: NULL them
+            columns = [c if c.strip('"') in present else f"NULL AS {c}" for c in _COLUMNS]
+            cursor = self._con.execute(f"SELECT {', '.join(columns)} FROM trials "
+                                       "ORDER BY number")
+            cursor.row_factory = sqlite3.Row
+            return [_row_trial(row) for row in cursor.fetchall()]
         except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as err:
             raise StorageError(f"{self.db_path}: cannot read trials ({err}); the database "
                                "is damaged") from None
@@ -237,8 +264,8 @@ class SqliteStorage:
             names = list(artifacts)
         try:
             with self._con:  # one transaction: rolled back if the write fails
-                self._con.execute("INSERT OR REPLACE INTO trials VALUES "
-                                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._con.execute(f"INSERT OR REPLACE INTO trials ({', '.join(_COLUMNS)}) "
+                                  f"VALUES ({', '.join('?' * len(_COLUMNS))})",
                                   _trial_row(trial, names))
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
