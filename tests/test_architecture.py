@@ -11,8 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hpsearch", "nn_core")
-MAX_MODULE_LINES = 420  # "a few hundred lines at most"
-MAX_FUNCTION_LINES = 65
+MAX_MODULE_LINES = 400  # "a few hundred lines at most"
+MAX_FUNCTION_LINES = 60
 # Kept longer on purpose (path: reason); each entry must still be needed (a test checks).
 LONG_FUNCTIONS: dict[str, str] = {}
 
