@@ -30,6 +30,7 @@ _REGISTRY: dict[str, str] = {
     "gp": "hpsearch.strategies.gp:GPStrategy",
     "skopt": "hpsearch.strategies.skopt_strategy:SkoptStrategy",
     "tpe": "hpsearch.strategies.tpe:TPEStrategy",
+    "nsga2": "hpsearch.strategies.nsga2:NSGA2Strategy",
 }
 
 STRATEGY_NAMES: tuple[str, ...] = tuple(_REGISTRY)

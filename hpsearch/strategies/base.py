@@ -8,6 +8,9 @@ own keyword options. The engine drives it through two calls only:
   kriging believer).
 - `tell(trial)`: a finished `FrozenTrial` (complete, pruned or failed). On resume the engine
   replays every finished trial through `tell` in trial-number order before the first `ask`.
+- Several objectives: `direction` is then a list (`directions` always a tuple) and told trials
+  carry `values`; a strategy that cannot search them leaves `multi_objective` False and
+  refuses such a study with `StrategyError`.
 
 Strategies never touch storage. A strategy with a finite set of points (grid) returns fewer
 than n points, or none, once it runs out; `exhausted` says so.
@@ -21,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.exceptions import StrategyError, StudyError
+from hpsearch.pareto import DIRECTIONS, check_directions
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial
 
-DIRECTIONS = ("minimize", "maximize")
+__all__ = ["DIRECTIONS", "Strategy"]
 
 
 class Strategy(ABC):
@@ -32,18 +37,26 @@ class Strategy(ABC):
 
     #: the name used in `hp.Study(strategy=...)` and study files
     name: str = ""
+    #: whether the strategy can search several objectives (`direction` a list)
+    multi_objective: bool = False
 
-    def __init__(self, space: Space, rng: np.random.Generator, direction: str = "minimize",
-                 **options: Any) -> None:
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    def __init__(self, space: Space, rng: np.random.Generator,
+                 direction: str | Sequence[str] = "minimize", **options: Any) -> None:
+        try:
+            self.directions = check_directions(direction)
+        except StudyError as err:
+            raise ValueError(str(err)) from None
+        if len(self.directions) > 1 and not self.multi_objective:
+            raise StrategyError(f"strategy {self.name!r} searches one objective; for "
+                                f"{len(self.directions)} use gp, tpe, nsga2, random or grid")
         self.space = space
         self.rng = rng
-        self.direction = direction
+        self.direction = self.directions[0] if len(self.directions) == 1 else list(
+            self.directions)
 
     def sign(self) -> float:
-        """Multiply a user-facing value by this to get a value to minimise."""
-        return 1.0 if self.direction == "minimize" else -1.0
+        """Multiply a user-facing value by this to get a value to minimise (one objective)."""
+        return 1.0 if self.directions[0] == "minimize" else -1.0
 
     @abstractmethod
     def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:

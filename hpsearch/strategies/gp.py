@@ -55,6 +55,7 @@ from hpsearch.gp.model import (
 )
 from hpsearch.gp.optimize_acq import maximize
 from hpsearch.gp.warping import WARPINGS, warp
+from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
@@ -91,6 +92,7 @@ class GPStrategy(Strategy):
     """
 
     name = "gp"
+    multi_objective = True  # random Chebyshev scalarisations (ParEGO), see _scalarise
 
     def __init__(self, space: Space, rng: np.random.Generator, direction: str = "minimize", *,
                  n_startup: int | None = None, startup: str = "sobol",
@@ -126,7 +128,8 @@ class GPStrategy(Strategy):
         self.encoding = Encoding(space)
         self.prior = Prior()
         self._rows: list[np.ndarray] = []
-        self._values: list[float] = []  # to minimise; nan for failed
+        self._values: list[float] = []  # to minimise; nan for failed (scalarised: several)
+        self._objectives: list[np.ndarray] = []  # (k,) per told trial, to minimise
         self._keys: set[tuple] = set()
         self._n_told = 0
         self._n_issued = 0
@@ -146,16 +149,35 @@ class GPStrategy(Strategy):
             row = self.encoding.encode_params(trial.params)
         except (KeyError, SpaceError):
             return  # params from another space (e.g. a renamed dimension): nothing to learn
-        value = math.nan
-        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED) and trial.has_value:
-            value = self.sign() * float(trial.value)
-        elif trial.state == TrialState.PRUNED:
+        k = len(self.directions)
+        value = np.full(k, math.nan)
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED) and trial.has_value \
+                and len(trial.values) == k:
+            value = to_minimize(np.array(trial.values), self.directions)
+        elif trial.state == TrialState.PRUNED and k == 1:
             finite = [v for _, v in sorted(trial.intermediate.items()) if math.isfinite(v)]
             if finite:
-                value = self.sign() * float(finite[-1])
+                value = np.array([self.sign() * float(finite[-1])])
         self._rows.append(row)
-        self._values.append(value)
+        self._objectives.append(value)
+        self._values.append(float(value[0]) if k == 1 else math.nan)
         self._keys.add(point_key(self.space, trial.params))
+
+    def _scalarise(self) -> None:
+        """Several objectives (ParEGO, Knowles 2006): this ask's values are the augmented
+        Chebyshev scalarisation max_i w_i f_i + 0.05 sum_i w_i f_i of the objectives, each
+        normalised to [0, 1] over the finite values seen, with fresh weights w drawn uniformly
+        from the simplex; the single-objective model then works on those."""
+        F = np.array(self._objectives)
+        finite = np.all(np.isfinite(F), axis=1)
+        if not finite.any():
+            self._values = [math.nan] * len(F)
+            return
+        low, high = F[finite].min(axis=0), F[finite].max(axis=0)
+        scaled = (F - low) / np.where(high > low, high - low, 1.0)
+        weights = self.rng.dirichlet(np.ones(F.shape[1]))
+        y = np.max(scaled * weights, axis=1) + 0.05 * (scaled @ weights)
+        self._values = list(np.where(finite, y, math.nan))
 
     # -- points out --------------------------------------------------------------------------
 
@@ -168,6 +190,8 @@ class GPStrategy(Strategy):
                 taken.add(point_key(self.space, params))
             except (KeyError, SpaceError):
                 continue
+        if len(self.directions) > 1 and self._objectives:
+            self._scalarise()
         n_finite = int(np.isfinite(self._values).sum()) if self._values else 0
         out: list[dict[str, Any]] = []
         if n_finite < max(self.options["n_startup"], 2) or self._constant_values():

@@ -24,6 +24,7 @@ from hpsearch.trial import FrozenTrial
 
 class GridStrategy(Strategy):
     name = "grid"
+    multi_objective = True  # the values play no part in its proposals
 
     def __init__(self, space: Space, rng: np.random.Generator,
                  direction: str = "minimize") -> None:

@@ -22,6 +22,7 @@ from hpsearch.trial import FrozenTrial
 
 class RandomStrategy(Strategy):
     name = "random"
+    multi_objective = True  # the values play no part in its proposals
 
     def __init__(self, space: Space, rng: np.random.Generator,
                  direction: str = "minimize") -> None:

@@ -1,4 +1,4 @@
-"""TPE through Optuna's ask/tell interface.
+"""Optuna's samplers behind our ask/tell: TPE here, NSGA-II in `hpsearch.strategies.nsga2`.
 
 Contract: an in-memory Optuna study with `TPESampler(seed=<drawn from rng>, constant_liar=...,
 multivariate=...)` mirrors the hpsearch study. `ask(n)` calls `study.ask(fixed_distributions)`
@@ -60,31 +60,34 @@ def _suggest(trial: Any, name: str, dim: Any) -> Any:
     return trial.suggest_int(name, dim.low, dim.high, log=dim.log, step=dim.step)
 
 
-class TPEStrategy(Strategy):
-    name = "tpe"
+class OptunaSamplerStrategy(Strategy):
+    """An Optuna sampler behind our ask/tell: subclasses give `name` and `make_sampler`."""
 
-    def __init__(self, space: Space, rng: np.random.Generator, direction: str = "minimize", *,
-                 n_startup_trials: int = 5, n_ei_candidates: int = 24,
-                 multivariate: bool = True, group: bool | None = None,
-                 constant_liar: bool = True) -> None:
+    multi_objective = True  # Optuna's studies take several directions
+
+    def __init__(self, space: Space, rng: np.random.Generator,
+                 direction: str | Sequence[str] = "minimize") -> None:
         super().__init__(space, rng, direction)
         try:
             import optuna
         except ImportError as err:  # pragma: no cover - optuna is a dependency
-            raise StrategyError(f"strategy 'tpe' needs optuna: {err}") from err
+            raise StrategyError(f"strategy {self.name!r} needs optuna: {err}") from err
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        if group is None:  # Optuna's multivariate TPE models conditional spaces by groups
-            group = multivariate and space.conditional
         self._optuna = optuna
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sampler = optuna.samplers.TPESampler(
-                seed=int(rng.integers(2**31)), n_startup_trials=n_startup_trials,
-                n_ei_candidates=n_ei_candidates, multivariate=multivariate, group=group,
-                constant_liar=constant_liar)
-            self._study = optuna.create_study(sampler=sampler, direction=direction)
+            sampler = self.make_sampler(optuna, int(rng.integers(2**31)))
+            self._study = optuna.create_study(sampler=sampler,
+                                              directions=list(self.directions))
         self._distributions = _distributions(space)
         self._asked: dict[tuple, list[Any]] = defaultdict(list)
+
+    def make_sampler(self, optuna: Any, seed: int) -> Any:
+        """The Optuna sampler, seeded from the strategy's Generator."""
+        raise NotImplementedError
+
+    def _values(self, trial: FrozenTrial) -> float | list[float]:
+        return float(trial.value) if len(self.directions) == 1 else list(trial.values)
 
     def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
         out = []
@@ -94,7 +97,8 @@ class TPEStrategy(Strategy):
                 try:
                     trial, params = self._ask_one()
                 except Exception as err:
-                    raise StrategyError(f"strategy 'tpe': optuna ask failed: {err}") from err
+                    raise StrategyError(f"strategy {self.name!r}: optuna ask failed: "
+                                        f"{err}") from err
                 self._asked[point_key(self.space, params)].append(trial)
                 out.append(params)
         return out
@@ -125,7 +129,7 @@ class TPEStrategy(Strategy):
             if asked:
                 optuna_trial = asked.pop(0)
                 if trial.state is TrialState.COMPLETE and trial.has_value:
-                    self._study.tell(optuna_trial, trial.value)
+                    self._study.tell(optuna_trial, self._values(trial))
                 elif trial.state is TrialState.PRUNED:
                     for step, value in sorted(trial.intermediate.items()):
                         optuna_trial.report(float(value), int(step))
@@ -135,8 +139,9 @@ class TPEStrategy(Strategy):
                 return
             if trial.state is TrialState.COMPLETE and trial.has_value:
                 record = self._optuna.trial.create_trial(
-                    state=states.COMPLETE, value=float(trial.value), params=dict(trial.params),
-                    distributions=self._present(trial.params))
+                    state=states.COMPLETE, values=[self._values(trial)] if len(
+                        self.directions) == 1 else self._values(trial),
+                    params=dict(trial.params), distributions=self._present(trial.params))
             elif trial.state is TrialState.PRUNED:
                 record = self._optuna.trial.create_trial(
                     state=states.PRUNED, params=dict(trial.params),
@@ -148,3 +153,24 @@ class TPEStrategy(Strategy):
                     state=states.FAIL, params=dict(trial.params),
                     distributions=self._present(trial.params))
             self._study.add_trial(record)
+
+
+class TPEStrategy(OptunaSamplerStrategy):
+    """Optuna's TPESampler (multi-objective: Optuna's MOTPE, the same sampler)."""
+
+    name = "tpe"
+
+    def __init__(self, space: Space, rng: np.random.Generator,
+                 direction: str | Sequence[str] = "minimize", *,
+                 n_startup_trials: int = 5, n_ei_candidates: int = 24,
+                 multivariate: bool = True, group: bool | None = None,
+                 constant_liar: bool = True) -> None:
+        if group is None:  # Optuna's multivariate TPE models conditional spaces by groups
+            group = multivariate and space.conditional
+        self._options = dict(n_startup_trials=n_startup_trials,
+                             n_ei_candidates=n_ei_candidates, multivariate=multivariate,
+                             group=group, constant_liar=constant_liar)
+        super().__init__(space, rng, direction)
+
+    def make_sampler(self, optuna: Any, seed: int) -> Any:
+        return optuna.samplers.TPESampler(seed=seed, **self._options)

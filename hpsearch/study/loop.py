@@ -272,8 +272,9 @@ class OptimizeLoop:
         study = self.study
         if self.isolating == trial.number:
             self.isolating = None
-        payload = (None if outcome.value is None
-                   else Result(outcome.value, outcome.metrics, outcome.artifacts))
+        payload = (None if outcome.value is None and outcome.values is None
+                   else Result(outcome.value, outcome.metrics, outcome.artifacts,
+                               outcome.values))
         done = study.tell(trial.number, payload, state=outcome.state, error=outcome.error,
                           intermediate=outcome.intermediate, started_at=outcome.started_at,
                           finished_at=outcome.finished_at)

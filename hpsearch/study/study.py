@@ -40,15 +40,16 @@ import numpy as np
 
 from hpsearch.exceptions import StudyError
 from hpsearch.execution.reports import DirectReportClient
+from hpsearch.pareto import check_directions
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
 from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta
-from hpsearch.strategies.base import DIRECTIONS
 from hpsearch.strategies.keys import point_key
+from hpsearch.study.best import best_trial, metric_names, pareto_front
 from hpsearch.study.proposals import Proposals, check_partial
 from hpsearch.study.seeds import fresh_seed
-from hpsearch.study.told import settle
+from hpsearch.study.told import pending_trial, settle
 from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
@@ -63,15 +64,20 @@ logger = logging.getLogger("hpsearch")
 class Study:
     """A search over `space`; see the module docstring."""
 
-    def __init__(self, space: Space | Mapping[str, Any], direction: str = "minimize",
+    def __init__(self, space: Space | Mapping[str, Any],
+                 direction: str | Sequence[str] = "minimize",
                  strategy: str = "random", seed: int | None = None,
                  storage: str | os.PathLike | None = None, *,
                  strategy_options: Mapping[str, Any] | None = None,
                  pruner: Pruner | None = None, max_consecutive_failures: int | None = 10,
-                 overwrite: bool = False, metric: str | None = None,
+                 overwrite: bool = False, metric: str | Sequence[str] | None = None,
                  warm_start: Sequence[str | os.PathLike] | None = None) -> None:
-        if direction not in DIRECTIONS:
-            raise StudyError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        directions = check_directions(direction)
+        direction = directions[0] if len(directions) == 1 else list(directions)
+        metric = metric_names(metric, directions)
+        if len(directions) > 1 and pruner is not None:
+            raise StudyError("pruners compare one value per step; a multi-objective study "
+                             "takes no pruner (pruner=None)")
         if max_consecutive_failures is not None and max_consecutive_failures < 1:
             raise StudyError("max_consecutive_failures must be a positive integer or None")
         space = space if isinstance(space, Space) else Space(space)
@@ -98,7 +104,8 @@ class Study:
         self.metric = meta.metric
         self.warm_start = warm if warm is not None else stored_warm_start(meta, space)
         self.space = space
-        self.direction = meta.direction
+        self.direction = meta.direction  # a name, or a list of names (several objectives)
+        self.directions = check_directions(meta.direction)
         self.strategy_name = meta.strategy
         self.strategy_options = dict(meta.strategy_options)
         self.pruner = pruner
@@ -108,7 +115,7 @@ class Study:
         self._storage = storage
         self.seed: int = int(meta.seed)
         self._load(storage.load_trials())
-        self.pruning = PruningService(pruner, self.direction, self.finished_trials)
+        self.pruning = PruningService(pruner, self.directions[0], self.finished_trials)
         self._proposals = None if readonly else Proposals(
             space, self.strategy_name, self.strategy_options, self.seed, self.direction)
         if self._proposals is not None:
@@ -154,20 +161,48 @@ class Study:
         return [self._pending[n] for n in sorted(self._pending)]
 
     @property
+    def n_objectives(self) -> int:
+        return len(self.directions)
+
+    @property
+    def objective_names(self) -> list[str]:
+        """The values' names: the metrics of a study file, else 0, 1, ..."""
+        if isinstance(self.metric, list):
+            return list(self.metric)
+        if self.n_objectives == 1:
+            return [self.metric or "value"]
+        return [str(k) for k in range(self.n_objectives)]
+
+    def pareto_front(self) -> list[FrozenTrial]:
+        """The complete trials no other complete trial dominates (every objective at least as
+        good, one better), by number."""
+        return pareto_front(self.trials, self.directions)
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front (`pareto_front()`); for one objective, the best trial(s)."""
+        return self.pareto_front()
+
+    def _single(self, what: str) -> None:
+        if self.n_objectives > 1:
+            raise StudyError(f"{what} is for one objective; this study has "
+                             f"{self.n_objectives} ({', '.join(self.directions)}): use "
+                             "study.pareto_front() or study.best_trials")
+
+    @property
     def best_trial(self) -> FrozenTrial:
         """The complete trial with the best value (StudyError when there is none)."""
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.has_value]
-        if not done:
-            raise StudyError("the study has no complete trial yet")
-        sign = 1.0 if self.direction == "minimize" else -1.0
-        return min(done, key=lambda t: (sign * t.value, t.number))
+        self._single("best_trial")
+        return best_trial(self.trials, self.direction)
 
     @property
     def best_value(self) -> float:
+        self._single("best_value")
         return float(self.best_trial.value)
 
     @property
     def best_params(self) -> dict[str, Any]:
+        self._single("best_params")
         return dict(self.best_trial.params)
 
     def stop(self, reason: str = "stop requested") -> None:
@@ -179,8 +214,10 @@ class Study:
         """The trials table (see `hpsearch.study.tables`), by number or best first."""
         from hpsearch.study import tables
 
-        frame = tables.results_frame(self.trials, self.space, warm=self.warm_start.trials)
-        return tables.best_first(frame, self.direction) if best_first else frame
+        frame = tables.results_frame(self.trials, self.space, warm=self.warm_start.trials,
+                                     objectives=self.objective_names,
+                                     directions=self.directions)
+        return tables.best_first(frame, self.directions) if best_first else frame
 
     def write_tables(self) -> tuple[str, str]:
         """Write trials.csv and trials.parquet into the run folder; return their paths."""
@@ -301,15 +338,16 @@ class Study:
              ) -> FrozenTrial:
         """Finish an asked trial (see the module docstring); returns the recorded trial."""
         self._writable()
-        running = self._pending_trial(trial)
+        running = pending_trial(trial, self._pending, self._trials, self)
         if intermediate is None:
             intermediate = (trial.intermediate if isinstance(trial, Trial)
                             else self.pruning.intermediate(running.number))
-        state, value, error, metrics, artifacts = settle(state, value, error, intermediate)
+        state, value, values, error, metrics, artifacts = settle(
+            state, value, error, intermediate, self.n_objectives)
         done = FrozenTrial(running.number, running.params, state, running.seed, value=value,
                            metrics=metrics, intermediate=dict(intermediate), error=error,
                            started_at=started_at or running.started_at,
-                           finished_at=finished_at or time.time())
+                           finished_at=finished_at or time.time(), values=values)
         with self.lock():
             self._record(done, artifacts)
         del self._pending[done.number]
@@ -317,23 +355,6 @@ class Study:
         self.pruning.forget(done.number)
         self._proposals.tell(done)
         return done
-
-    def _pending_trial(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
-        if isinstance(trial, Trial) and trial.owner is not None and trial.owner is not self:
-            raise StudyError(f"trial {trial.number} was asked by another study; tell it there")
-        number = trial if isinstance(trial, int) and not isinstance(trial, bool) else getattr(
-            trial, "number", None)
-        if not isinstance(number, int):
-            raise StudyError(f"tell() takes a trial or a trial number, got {trial!r}")
-        if number in self._pending:
-            return self._pending[number]
-        if number in self._trials and self._trials[number].state.is_finished:
-            raise StudyError(f"trial {number} is already finished "
-                             f"({self._trials[number].state}); a trial is told once")
-        if number in self._trials:
-            raise StudyError(f"trial {number} was not asked by this study object "
-                             f"(state {self._trials[number].state})")
-        raise StudyError(f"the study has no trial {number}")
 
     def interrupt_running(self) -> None:
         """Mark every running trial `interrupted` (the driver is stopping abnormally; an
@@ -349,16 +370,12 @@ class Study:
                  backend: str = "local", scheduler: Any = None,
                  trial_timeout: float | None = None,
                  max_memory_mb: int | None = None) -> None:
-        """Run trials until the study holds `n_trials` finished ones; see
-        `hpsearch.study.loop` for the loop and every keyword.
+        """Run trials until the study holds `n_trials` finished ones (see `hpsearch.study.loop`).
 
-        backend: "local" (n_jobs=1 in-process, else a loky pool) or "dask" (trials as tasks on
-        the cluster at `scheduler`, an address "tcp://HOST:8786" or a distributed.Client;
-        n_jobs = trials in flight, -1 = one per worker thread). trial_timeout: seconds; a
-        trial still running then is failed with "timed out after X s". max_memory_mb: a trial
-        may map at most this many MB more than its worker process already has; past it the
-        trial fails with "exceeded the memory cap of N MB". With either limit, n_jobs=1 runs
-        on one worker process instead of in the driver. See hpsearch.execution.limits.
+        backend: "local" (n_jobs=1 in-process, else a loky pool) or "dask" (`scheduler`: an
+        address "tcp://HOST:8786" or a distributed.Client; n_jobs = trials in flight, -1 = one
+        per worker thread). trial_timeout (seconds) and max_memory_mb (MB beyond the worker's
+        own) fail a trial past them; see hpsearch.execution.limits.
         """
         from hpsearch.study.loop import LoopSettings, OptimizeLoop
 

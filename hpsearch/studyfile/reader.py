@@ -10,9 +10,7 @@ objective (`hpsearch.objectives`), which `hpsearch run` and `hpsearch validate` 
 
 from __future__ import annotations
 
-import difflib
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,10 +21,12 @@ from hpsearch.execution.workers import check_n_jobs
 from hpsearch.pruners import PRUNER_OPTIONS
 from hpsearch.space import Space, dimension_from_dict
 from hpsearch.strategies import STRATEGY_NAMES
-from hpsearch.study.proposals import check_partial
+from hpsearch.studyfile.starts import parse_enqueue, warm_start_folders
+from hpsearch.studyfile.tomlfile import Reader, did_you_mean, read_toml, show
 
 STRATEGIES = tuple(STRATEGY_NAMES)
 TASKS = ("classification", "regression", "multilabel")
+IMPUTE = ("mean",)  # [objective].impute: how missing (NaN, empty) feature cells are filled
 BACKENDS = ("local", "dask")
 
 _STUDY_KEYS = {
@@ -36,7 +36,7 @@ _STUDY_KEYS = {
 }
 _OBJECTIVE_KEYS = {
     "kind", "task", "dataset", "target", "val_fraction", "test_fraction", "entry", "fixed",
-    "repeats", "checkpoint_epochs",
+    "repeats", "checkpoint_epochs", "impute",
 }
 _TOP_KEYS = {"study", "strategy_options", "objective", "space", "pruner"}
 
@@ -55,6 +55,7 @@ class ObjectiveSpec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     repeats: int = 1
     checkpoint_epochs: tuple[int, ...] = ()
+    impute: str | None = None  # None: a missing feature cell is refused
 
 
 @dataclass(frozen=True)
@@ -97,92 +98,6 @@ class StudySpec:
         return str(p if p.is_absolute() else (self.path.parent / p).resolve())
 
 
-class _Reader:
-    """Typed access to one TOML table, with error messages naming the file and key path."""
-
-    def __init__(self, path: Path, section: str, table: Any) -> None:
-        self.path, self.section = path, section
-        if not isinstance(table, dict):
-            self.fail("", f"expected a table, got {_show(table)}")
-        self.table = table
-
-    def fail(self, key: str, what: str) -> None:
-        where = f"[{self.section}]" + (f".{key}" if key else "")
-        raise StudyFileError(f"{self.path}: {where}: {what}")
-
-    def check_keys(self, allowed: set[str]) -> None:
-        for key in self.table:
-            if key not in allowed:
-                self.fail(key, f"unknown key{_did_you_mean(key, allowed)}; "
-                               f"expected one of: {', '.join(sorted(allowed))}")
-
-    def get(self, key: str, kind: str, default: Any = None, choices: tuple = (),
-            low: float | None = None, high: float | None = None, required: bool = False) -> Any:
-        if key not in self.table:
-            if required:
-                self.fail(key, f"missing; expected {_expect(kind, choices)}")
-            return default
-        value = self.table[key]
-        ok = {
-            "str": isinstance(value, str),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "float": isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value),
-            "bool": isinstance(value, bool),
-            "int_list": isinstance(value, list)
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
-        }[kind]
-        if not ok:
-            self.fail(key, f"expected {_expect(kind, choices)}, got {_show(value)}")
-        if choices and value not in choices:
-            self.fail(key, f"expected one of {', '.join(map(repr, choices))}"
-                           f"{_did_you_mean(str(value), set(choices))}, got {_show(value)}")
-        if low is not None and value < low:
-            self.fail(key, f"expected a value >= {low}, got {_show(value)}")
-        if high is not None and value > high:
-            self.fail(key, f"expected a value <= {high}, got {_show(value)}")
-        return float(value) if kind == "float" else value
-
-
-def _show(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, dict) else "a table"
-
-
-def _expect(kind: str, choices: tuple) -> str:
-    if choices:
-        return "one of " + ", ".join(map(repr, choices))
-    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-            "int_list": "a list of integers"}[kind]
-
-
-def _did_you_mean(key: str, allowed: set[str] | Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    if not close:
-        aliases = {"lr": "learning_rate", "wd": "reg", "weight_decay": "reg", "l2": "reg",
-                   "bs": "batch_size", "layers": "num_layers", "units": "hidden_size",
-                   "n_layers": "num_layers", "hidden": "hidden_size", "act": "activation",
-                   "algorithm": "strategy", "sampler": "strategy", "trials": "n_trials",
-                   "jobs": "n_jobs", "workers": "n_jobs"}
-        if aliases.get(key) in allowed:
-            close = [aliases[key]]
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file raises StudyFileError naming it."""
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise StudyFileError(f"{path}: no such study file") from None
-    except IsADirectoryError:
-        raise StudyFileError(f"{path}: is a folder, expected a study file (.toml)") from None
-    except tomllib.TOMLDecodeError as err:
-        raise StudyFileError(f"{path}: not valid TOML: {err}") from None
-    except UnicodeDecodeError:
-        raise StudyFileError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
-
-
 def parse_space(path: Path, table: Any) -> Space:
     """The `[space]` table -> Space; each entry an inline table with `type` and its fields."""
     if not isinstance(table, dict) or not table:
@@ -194,7 +109,7 @@ def parse_space(path: Path, table: Any) -> Space:
         if not isinstance(spec, dict):
             raise StudyFileError(
                 f"{path}: [space].{name}: expected an inline table such as "
-                f"{{ type = \"float\", low = 0.0, high = 1.0 }}, got {_show(spec)}")
+                f"{{ type = \"float\", low = 0.0, high = 1.0 }}, got {show(spec)}")
         try:
             dims[name] = dimension_from_dict(name, spec)
         except SpaceError as err:
@@ -208,27 +123,27 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     `warm_start` (run folders) and `enqueue` (checked configurations) are added to the file's."""
     path = Path(path)
     data = read_toml(path)
-    top = _Reader(path, "top level", data)
+    top = Reader(path, "top level", data)
     for key in data:
         if key not in _TOP_KEYS:
-            top.fail(key, f"unknown section{_did_you_mean(key, _TOP_KEYS)}; expected "
+            top.fail(key, f"unknown section{did_you_mean(key, _TOP_KEYS)}; expected "
                           f"{', '.join('[' + k + ']' for k in sorted(_TOP_KEYS))}")
     if "study" not in data:
         raise StudyFileError(f"{path}: [study]: missing section; it needs at least strategy "
                              "and n_trials")
-    study = _Reader(path, "study", data["study"])
+    study = Reader(path, "study", data["study"])
     study.check_keys(_STUDY_KEYS)
     return _with_overrides(_read_spec(path, data, study), overrides)
 
 
-def _read_spec(path: Path, data: dict[str, Any], study: _Reader) -> StudySpec:
+def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
     """Every section of a parsed study file, checked, as a StudySpec."""
     name = study.get("name", "str", default=path.stem)
     if not name or "/" in name or "\\" in name or name in (".", ".."):
         study.fail("name", f"expected a plain folder name, got {name!r}")
     objective = _parse_objective(path, data.get("objective", {}))
     strategy_options = data.get("strategy_options", {})
-    _Reader(path, "strategy_options", strategy_options)
+    Reader(path, "strategy_options", strategy_options)
     pruner = _parse_pruner(path, data.get("pruner", {}))
 
     space = parse_space(path, data.get("space"))
@@ -260,7 +175,7 @@ def _read_spec(path: Path, data: dict[str, Any], study: _Reader) -> StudySpec:
         max_consecutive_failures=study.get("max_consecutive_failures", "int", low=1),
         stop_after_no_improvement=study.get("stop_after_no_improvement", "int", low=1),
         enqueue=parse_enqueue(path, "[[study.enqueue]]", study.table.get("enqueue", []), space),
-        warm_start=_warm_start(study),
+        warm_start=warm_start_folders(study),
     )
 
 
@@ -285,56 +200,10 @@ def _with_overrides(spec: StudySpec, overrides: dict[str, Any]) -> StudySpec:
     return replace(spec, **clean)
 
 
-def parse_enqueue(path: Path, where: str, tables: Any, space: Space
-                  ) -> tuple[dict[str, Any], ...]:
-    """`[[study.enqueue]]` (a list of {name: value} tables) checked against the space."""
-    if isinstance(tables, dict):
-        tables = [tables]
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise StudyFileError(f"{path}: {where}: expected tables of hyperparameter values, "
-                             f"e.g. [[study.enqueue]] learning_rate = 1e-3, got {_show(tables)}")
-    out = []
-    for k, table in enumerate(tables):
-        try:
-            out.append(check_partial(space, table))
-        except SpaceError as err:
-            raise StudyFileError(f"{path}: {where} #{k + 1}: "
-                                 f"{str(err).removeprefix('enqueue: ')}") from None
-    return tuple(out)
-
-
-def read_enqueue_file(path: str | Path, space: Space) -> tuple[dict[str, Any], ...]:
-    """Configurations to enqueue from a TOML file (`hpsearch run --enqueue FILE`): its
-    `[[study.enqueue]]` tables, or its `[objective.fixed]` table (what `hpsearch best --toml`
-    prints), or its top-level keys; only the names of `space` are kept from `[objective.fixed]`
-    (it may also hold the study's constant hyperparameters)."""
-    path = Path(path)
-    data = read_toml(path)
-    if isinstance(data.get("study"), dict) and "enqueue" in data["study"]:
-        return parse_enqueue(path, "[[study.enqueue]]", data["study"]["enqueue"], space)
-    if isinstance(data.get("objective"), dict) and isinstance(data["objective"].get("fixed"),
-                                                              dict):
-        fixed = {k: v for k, v in data["objective"]["fixed"].items() if k in space}
-        return parse_enqueue(path, "[objective.fixed]", [fixed], space)
-    return parse_enqueue(path, "top level", [data], space)
-
-
-def _warm_start(study: _Reader) -> tuple[Path, ...]:
-    """`[study].warm_start`: a run folder or a list of them (relative to the working folder,
-    like `storage`)."""
-    value = study.table.get("warm_start", [])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        study.fail("warm_start", f"expected a run folder or a list of run folders, got "
-                                 f"{_show(value)}")
-    return tuple(Path(v) for v in value)
-
-
 def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
     """The `[pruner]` table: `kind` ("none" when absent) and that kind's keywords, each
     checked against `hpsearch.pruners.PRUNER_OPTIONS`; returns {"kind": ..., **keywords}."""
-    pruner = _Reader(path, "pruner", table)
+    pruner = Reader(path, "pruner", table)
     if not table:
         return {}
     pruner.check_keys({"kind"}.union(*PRUNER_OPTIONS.values()))  # typos first
@@ -350,19 +219,19 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
     return out
 
 
-def _n_jobs(study: _Reader) -> int:
+def _n_jobs(study: Reader) -> int:
     """Workers: a positive integer, or -1 for every core (every Dask worker thread)."""
     n_jobs = study.table.get("n_jobs", 1)
     try:
         return check_n_jobs(n_jobs, "n_jobs")
     except StudyError:
         study.fail("n_jobs", f"expected a positive integer or -1 (every core), got "
-                             f"{_show(n_jobs)}")
+                             f"{show(n_jobs)}")
         raise
 
 
 def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
-    obj = _Reader(path, "objective", table)
+    obj = Reader(path, "objective", table)
     obj.check_keys(_OBJECTIVE_KEYS)
     kind = obj.get("kind", "str", default="mlp", choices=("mlp", "python"))
     entry = obj.get("entry", "str")
@@ -372,7 +241,7 @@ def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
     if entry is not None and (entry.count(":") != 1 or not all(entry.split(":"))):
         obj.fail("entry", f"expected \"module:function\" or \"file.py:function\", got {entry!r}")
     fixed = table.get("fixed", {}) if isinstance(table, dict) else {}
-    _Reader(path, "objective.fixed", fixed)
+    Reader(path, "objective.fixed", fixed)
     val_fraction = obj.get("val_fraction", "float", default=0.2, low=0.0, high=0.9)
     test_fraction = obj.get("test_fraction", "float", default=0.2, low=0.0, high=0.9)
     if val_fraction <= 0:
@@ -380,6 +249,10 @@ def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
     if val_fraction + test_fraction >= 0.95:
         obj.fail("test_fraction", f"val_fraction + test_fraction must leave data to train on, "
                                   f"got {val_fraction} + {test_fraction}")
+    impute = obj.get("impute", "str", choices=IMPUTE)
+    if impute is not None and kind != "mlp":
+        obj.fail("impute", "only kind = \"mlp\" reads a data set; a Python objective loads "
+                           "its own")
     checkpoints = tuple(obj.get("checkpoint_epochs", "int_list", default=[]))
     if any(c < 1 for c in checkpoints):
         obj.fail("checkpoint_epochs", f"expected positive epoch numbers, got {list(checkpoints)}")
@@ -394,4 +267,5 @@ def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
         fixed=dict(fixed),
         repeats=obj.get("repeats", "int", default=1, low=1),
         checkpoint_epochs=checkpoints,
+        impute=impute,
     )

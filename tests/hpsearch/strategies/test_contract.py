@@ -23,6 +23,7 @@ FAST_OPTIONS = {
     "tpe": {"n_startup_trials": 3},
     "skopt": {"n_initial_points": 3, "acq_optimizer": "sampling", "acq_func": "EI"},
     "gp": {"n_startup": 3},
+    "nsga2": {"population_size": 4},
 }
 
 SLOW_STRATEGIES = {"skopt"}  # a scikit-learn GP fit per tell: seconds per trial
@@ -71,6 +72,10 @@ class TestSkopt(Registered):
 
 class TestTPE(Registered):
     name = "tpe"
+
+
+class TestNSGA2(Registered):
+    name = "nsga2"
 
 
 def test_every_registered_strategy_runs_the_contract():
