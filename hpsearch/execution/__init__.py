@@ -4,7 +4,9 @@
 - `hpsearch.execution.base`: the `Executor` seam the study loop drives.
 - `hpsearch.execution.local`: in the driver (n_jobs=1) and on joblib's loky pool.
 - `hpsearch.execution.dask`: trials as tasks on a Dask cluster.
-- `hpsearch.execution.reports`: the report channel from workers to the driver's pruner.
+- `hpsearch.execution.reports`: the report channel from workers to the driver's pruner
+  (a loopback socket for loky workers); `hpsearch.execution.dask_reports`: the same over
+  Dask's own communication.
 - `hpsearch.execution.limits`: per-trial time and memory limits.
 - `hpsearch.execution.workers`: the `n_jobs` rule.
 

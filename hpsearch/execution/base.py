@@ -7,7 +7,7 @@ had begun running when the pool broke), `reset()` (a fresh pool after a worker d
 `stop(future) -> bool` (stop one running trial that passed its `trial_timeout`; True when that
 also broke the other running futures, which the study then runs again). `n_workers` is how
 many trials may run at once. `SocketReportsExecutor` is the base of executors whose trials
-run in other processes and report over a `ReportServer` socket.
+run in other processes of this machine and report over a `ReportServer` socket on loopback.
 """
 
 from __future__ import annotations
@@ -58,16 +58,13 @@ class Executor:
 
 
 class SocketReportsExecutor(Executor):
-    """An executor whose trials run in other processes and report over an authenticated
-    socket to a `ReportServer` in the driver, listening on `report_host()`."""
+    """An executor whose trials run in other processes of this machine and report over an
+    authenticated loopback socket to a `ReportServer` in the driver."""
 
     _server: ReportServer | None = None
 
-    def report_host(self) -> str:
-        return "127.0.0.1"
-
     def open_reports(self, service: PruningService) -> ReportClient:
-        self._server = ReportServer(service, host=self.report_host())
+        self._server = ReportServer(service)
         return self._server.client
 
     def close_reports(self) -> None:

@@ -21,24 +21,23 @@ Contract:
   running Python thread cannot be stopped, each task carries a watchdog that makes its worker
   process exit `WATCHDOG_GRACE` seconds later if the objective is still running (the nanny
   starts a fresh worker).
-- Reports (pruning): a `ReportServer` in the driver listens on the interface the driver uses
-  to reach the scheduler (loopback for a local cluster), with a random authentication key;
-  tasks carry a `SocketReportClient` with that address. Workers must be able to open a TCP
-  connection back to the driver on that address (any port)."""
+- Reports (pruning): through the scheduler's queues, over Dask's own connections (see
+  `hpsearch.execution.dask_reports`); the driver opens no port of its own."""
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
 import logging
-import socket
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from hpsearch.exceptions import StudyError, WorkerLost
-from hpsearch.execution.base import SocketReportsExecutor
+from hpsearch.execution.base import Executor
+from hpsearch.execution.dask_reports import DaskReportRelay
 from hpsearch.execution.task import TrialTask, run_trial
+from hpsearch.pruners.service import PruningService
+from hpsearch.trial import ReportClient
 
 logger = logging.getLogger("hpsearch")
 
@@ -46,20 +45,7 @@ logger = logging.getLogger("hpsearch")
 WATCHDOG_GRACE = 5.0  # seconds between the driver's deadline and the worker's own exit
 
 
-def _driver_host(address: str) -> str:
-    """The local IP address this machine uses to reach the scheduler at `address`."""
-    host = urlsplit(address if "://" in address else "tcp://" + address).hostname or ""
-    if host in ("", "localhost") or host.startswith("127."):
-        return "127.0.0.1"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect((host, 9))  # UDP: no packet is sent, the kernel picks a route
-            return probe.getsockname()[0]
-        except OSError:
-            return socket.gethostbyname(socket.gethostname())
-
-
-class DaskExecutor(SocketReportsExecutor):
+class DaskExecutor(Executor):
     """Trials as tasks on a Dask cluster; see the module docstring."""
 
     def __init__(self, scheduler: Any, n_jobs: int, trial_timeout: float | None = None,
@@ -87,6 +73,7 @@ class DaskExecutor(SocketReportsExecutor):
         self.n_workers = n_jobs
         self.trial_timeout = trial_timeout
         self._dask: dict[cf.Future, Any] = {}
+        self._relay: DaskReportRelay | None = None
 
     @property
     def address(self) -> str:
@@ -137,8 +124,14 @@ class DaskExecutor(SocketReportsExecutor):
         return False
 
     # ----- reports
-    def report_host(self) -> str:
-        return _driver_host(self.address)
+    def open_reports(self, service: PruningService) -> ReportClient:
+        self._relay = DaskReportRelay(self._client, service)
+        return self._relay.client
+
+    def close_reports(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
 
     def shutdown(self, kill: bool = False) -> None:
         self.close_reports()
