@@ -5,7 +5,11 @@ Contract:
   builds the `hp.Trial`, calls the objective and never raises for the objective's own
   errors (they become a `failed` outcome with the exception type, message and the last lines
   of the traceback). `TrialPruned` gives a `pruned` outcome with the last reported value.
-  KeyboardInterrupt and SystemExit pass through.
+  An objective that calls `sys.exit` (SystemExit) gives a `failed` outcome ("the objective
+  called sys.exit(0)"), so it cannot end the driver; KeyboardInterrupt passes through. An
+  artifact that storage cannot hold (see `hpsearch.storage.artifacts`: names are non-empty
+  strings of at most 200 characters without '/', '\\' or NUL, arrays hold no Python objects)
+  fails the trial here, in the worker, before it reaches the driver.
 - Limits (see `hpsearch.execution.limits`): `TrialTask.max_memory_mb` caps the objective's
   address space inside the worker (a `MemoryError` becomes "exceeded the memory cap of N MB");
   `TrialTask.watchdog` (seconds) makes the worker process exit if the trial is still running
@@ -27,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.exceptions import TrialPruned
+from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.execution.limits import memory_cap, memory_error_text
 from hpsearch.objectives.python import ObjectiveRef, takes_trial, to_result
-from hpsearch.trial import ReportClient, Trial, TrialState
+from hpsearch.storage.artifacts import artifact_problem
+from hpsearch.trial import ReportClient, Result, Trial, TrialState
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,17 @@ def error_text(err: BaseException, tail_lines: int = 6) -> str:
     return f"{head}\n{tail}" if tail else head
 
 
+def check_artifacts(returned: Any) -> None:
+    """ObjectiveError when a returned `Result` has an artifact storage cannot hold (checked
+    on the names as given, before `to_result` turns them into strings)."""
+    if not isinstance(returned, Result):
+        return
+    for name, array in dict(returned.artifacts).items():
+        problem = artifact_problem(name, np.asarray(array))
+        if problem is not None:
+            raise ObjectiveError(problem)
+
+
 def _call(task: TrialTask) -> TrialOutcome:
     started = time.time()
     handle = Trial(task.number, task.seed, task.reporter, params=task.params)
@@ -87,6 +103,7 @@ def _call(task: TrialTask) -> TrialOutcome:
         with memory_cap(task.max_memory_mb):
             returned = (objective(params, handle) if takes_trial(objective)
                         else objective(params))
+        check_artifacts(returned)
         result = to_result(returned)
         state, value, values = TrialState.COMPLETE, result.value, result.values
         metrics, artifacts = dict(result.metrics), dict(result.artifacts)
@@ -97,6 +114,10 @@ def _call(task: TrialTask) -> TrialOutcome:
         state = TrialState.PRUNED
         if handle.intermediate:
             value = handle.intermediate[max(handle.intermediate)]
+    except SystemExit as err:
+        code = "" if err.code is None else repr(err.code)
+        error = (f"the objective called sys.exit({code}); a trial cannot end the study's "
+                 f"process, so it failed\n{error_text(err)}")
     except Exception as err:
         error = error_text(err)
     return TrialOutcome(task.number, state, value, metrics, artifacts, handle.intermediate,

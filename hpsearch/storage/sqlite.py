@@ -5,7 +5,8 @@ Contract:
 - Run folder layout:
     study.db                     SQLite, WAL mode; the source of truth; one writer (the driver)
     study.lock                   fcntl.flock'ed by the driver while it writes (see `StudyLock`)
-    trials/<number>/artifacts.npz  np.savez of a trial's artifacts (load with allow_pickle=False)
+    trials/<number>/artifacts.npz  a trial's artifacts, one .npy member per name (the format,
+                                 and which names can be stored: `hpsearch.storage.artifacts`)
     trials/<number>/artifacts.json {"number", "names", "shapes", "dtypes", "saved_at"}
     trials.csv, trials.parquet   tables written by the study at the end of each optimize()
 - Schema (JSON in text columns, never pickle; times are epoch seconds, UTC):
@@ -48,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch.exceptions import StorageError, StudyMismatchError
+from hpsearch.storage.artifacts import artifact_problem, read_artifacts, write_artifacts
 from hpsearch.storage.base import DB_NAME, StudyMeta
 from hpsearch.storage.lock import StudyLock
 from hpsearch.trial import FrozenTrial, TrialState
@@ -285,9 +287,13 @@ class SqliteStorage:
                 "shapes": {k: list(np.shape(v)) for k, v in arrays.items()},
                 "dtypes": {k: str(np.asarray(v).dtype) for k, v in arrays.items()},
                 "saved_at": time.time()}
+        for name, array in arrays.items():  # before anything is written
+            problem = artifact_problem(name, np.asarray(array))
+            if problem is not None:
+                raise StorageError(f"trial {number}: {problem}")
         try:
             os.makedirs(folder, exist_ok=True)
-            np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+            write_artifacts(tmp, arrays)
             os.replace(tmp, target)
             with open(os.path.join(folder, "artifacts.json"), "w") as handle:
                 json.dump(info, handle, indent=1)
@@ -302,8 +308,7 @@ class SqliteStorage:
         if not os.path.exists(path):
             return {}
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+            return read_artifacts(path)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise StorageError(f"{path} is damaged and cannot be read ({type(err).__name__}: "
                                f"{err})") from None
