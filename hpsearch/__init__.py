@@ -2,7 +2,8 @@
 
 The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes
 `when=` for conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize) and
-`load_study`, the live trial (`Trial`, what `study.ask()` returns and what an objective gets),
+`load_study`, `hypervolume` (several objectives), the live trial (`Trial`, what
+`study.ask()` returns and what an objective gets),
 objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
 the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
 `ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
@@ -27,6 +28,7 @@ from hpsearch.exceptions import (
     TrialPruned,
 )
 from hpsearch.objectives.python import load_objective
+from hpsearch.pareto import hypervolume
 from hpsearch.pruners import ASHAPruner, MedianPruner, Pruner, ThresholdPruner
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.strategies import STRATEGY_NAMES
@@ -40,4 +42,5 @@ __all__ = [
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
+    "hypervolume",
 ]

@@ -15,6 +15,8 @@ Contract:
   `hpsearch_state` and, for failures, `hpsearch_error` (the error's last line). Start and end
   times are kept when they were recorded. Optuna numbers the trials afresh from 0, so a
   skipped trial shifts the numbers after it; `hpsearch_number` keeps ours.
+- A multi-objective study exports as a multi-objective Optuna study: its directions, each
+  trial's values, and the metric names (optuna-dashboard shows the Pareto front).
 - `in_memory_study(trials, space, direction)` is the same trials in an in-memory Optuna study
   (used by the report for hyperparameter importances).
 - `export_to_optuna(run_dir, storage_url, study_name=None, overwrite=False)` creates the study
@@ -112,9 +114,10 @@ def optuna_trials(trials: Sequence[FrozenTrial], space: Space,
         if trial.error:
             attrs["hpsearch_error"] = trial.error.strip().splitlines()[-1][:500]
         params = {name: trial.params[name] for name in distributions if name in trial.params}
+        values = list(trial.values) if keep_value else None
         try:
             frozen = create_trial(
-                state=state, value=float(trial.value) if keep_value else None,
+                state=state, values=values,
                 params=params, distributions={n: distributions[n] for n in params},
                 user_attrs=attrs,
                 intermediate_values={int(step): float(v) for step, v in trial.intermediate.items()
@@ -129,14 +132,18 @@ def optuna_trials(trials: Sequence[FrozenTrial], space: Space,
     return out, tuple(skipped)
 
 
+def _directions(direction: str | Sequence[str]) -> list[str]:
+    return [direction] if isinstance(direction, str) else list(direction)
+
+
 def in_memory_study(trials: Sequence[FrozenTrial], space: Space,
-                    direction: str) -> optuna.Study:
+                    direction: str | Sequence[str]) -> optuna.Study:
     """An in-memory Optuna study holding `trials` (for Optuna's analysis functions)."""
     import optuna
 
     converted, _ = optuna_trials(trials, space)
     with _quiet_optuna():
-        study = optuna.create_study(direction=direction)
+        study = optuna.create_study(directions=_directions(direction))
         study.add_trials(converted)
     return study
 
@@ -183,7 +190,9 @@ def export_to_optuna(run_dir: str | os.PathLike, storage_url: str, study_name: s
             optuna.delete_study(study_name=name, storage=storage)
             replaced = True
         target = optuna.create_study(storage=storage, study_name=name,
-                                     direction=study.direction)
+                                     directions=_directions(study.direction))
+        if study.n_objectives > 1:
+            target.set_metric_names(study.objective_names)
         target.set_user_attr("hpsearch_run_dir", str(path.resolve()))
         target.set_user_attr("hpsearch_strategy", study.strategy_name)
         target.set_user_attr("hpsearch_seed", int(study.seed))

@@ -1,7 +1,8 @@
 """The objective a study file names: the built-in network (`mlp`) or a Python function.
 
-Contract: `check(spec)` does every check that can fail before the first trial (hyperparameter
-names and values, the dataset, importing a Python entry) and raises a `StudyFileError` naming
+Contract: `check(spec, fresh=False)` does every check that can fail before the first trial
+(hyperparameter names and values, the dataset and, unless `fresh`, the split a run folder
+already holds, importing a Python entry) and raises a `StudyFileError` naming
 the file and key; `build(spec, run_dir)` returns the objective to hand to `Study.optimize`.
 This package imports `nn_core` only through `hpsearch.objectives.mlp`, and only when a study
 uses the network, so the command line stays quick to start.
@@ -40,27 +41,37 @@ class MetricObjective:
     """
 
     entry: str
-    metric: str
+    metric: str | tuple[str, ...]  # several: one value per metric (multi-objective)
 
     def __call__(self, params: dict[str, Any], trial: Any) -> Result:
         function = load_objective(self.entry)
         result = to_result(function(params, trial) if takes_trial(function) else function(params))
         if self.metric == "value":
             return result
-        if self.metric not in result.metrics:
+        names = (self.metric,) if isinstance(self.metric, str) else tuple(self.metric)
+        missing = [name for name in names if name not in result.metrics]
+        if missing:
             returned = ", ".join(sorted(result.metrics)) or "none (it returned a bare value)"
-            raise ObjectiveError(f"the study's metric {self.metric!r} is not among the metrics "
+            raise ObjectiveError(f"the study's metric {missing[0]!r} is not among the metrics "
                                  f"the objective returned: {returned}")
-        return Result(result.metrics[self.metric], result.metrics, result.artifacts)
+        if len(names) == 1:
+            return Result(result.metrics[names[0]], result.metrics, result.artifacts)
+        return Result(metrics=result.metrics, artifacts=result.artifacts,
+                      values=[result.metrics[name] for name in names])
 
 
-def check(spec: StudySpec) -> Any:
-    """Up-front checks; returns the loaded dataset for `mlp` (None for `python`)."""
+def check(spec: StudySpec, fresh: bool = False) -> Any:
+    """Up-front checks; returns the loaded dataset for `mlp` (None for `python`). Unless
+    `fresh`, an `mlp` run folder's stored split must be readable and of the same data."""
     if spec.objective.kind == "mlp":
         from hpsearch.objectives import mlp
+        from hpsearch.objectives.mlp.data import check_stored_split
 
         mlp.check_hyperparameters(spec)
-        return mlp.load_data(spec)
+        data = mlp.load_data(spec)
+        if not fresh:
+            check_stored_split(spec, data, spec.run_dir)
+        return data
     if spec.objective.fixed:
         raise StudyFileError(f"{spec.path}: [objective.fixed]: only kind = \"mlp\" takes fixed "
                              "hyperparameters; a Python objective sets its own")

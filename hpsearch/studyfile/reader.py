@@ -68,8 +68,8 @@ class StudySpec:
     n_trials: int
     n_jobs: int
     seed: int
-    direction: str
-    metric: str
+    direction: str | tuple[str, ...]  # several: one per metric (multi-objective)
+    metric: str | tuple[str, ...]
     storage: Path
     space: Space
     objective: ObjectiveSpec
@@ -147,11 +147,7 @@ def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
     pruner = _parse_pruner(path, data.get("pruner", {}))
 
     space = parse_space(path, data.get("space"))
-    default_metric = {"regression": "val_loss", "multilabel": "val_accuracy"}.get(
-        objective.task, "val_accuracy") if objective.kind == "mlp" else "value"
-    metric = study.get("metric", "str", default=default_metric)
-    default_direction = "minimize" if metric.endswith(("loss", "error")) or \
-        metric == "value" else "maximize"
+    metric, direction = _objectives(study, objective)
     return StudySpec(
         path=path,
         name=name,
@@ -159,8 +155,7 @@ def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
         n_trials=study.get("n_trials", "int", low=1, required=True),
         n_jobs=_n_jobs(study),
         seed=study.get("seed", "int", default=0, low=0),
-        direction=study.get("direction", "str", default=default_direction,
-                            choices=("minimize", "maximize")),
+        direction=direction,
         metric=metric,
         storage=Path(study.get("storage", "str", default="runs")),
         space=space,
@@ -177,6 +172,46 @@ def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
         enqueue=parse_enqueue(path, "[[study.enqueue]]", study.table.get("enqueue", []), space),
         warm_start=warm_start_folders(study),
     )
+
+
+def _default_direction(metric: str) -> str:
+    return "minimize" if metric.endswith(("loss", "error", "_ms", "_s")) or metric in (
+        "value", "n_params") else "maximize"
+
+
+def _objectives(study: Reader, objective: ObjectiveSpec) -> tuple[Any, Any]:
+    """`metric` and `direction`: a name each, or lists of the same length (several
+    objectives; a Python objective without `metric` then returns one value per direction)."""
+    default_metric = {"regression": "val_loss", "multilabel": "val_accuracy"}.get(
+        objective.task, "val_accuracy") if objective.kind == "mlp" else "value"
+    metric = study.table.get("metric", default_metric)
+    direction = study.table.get("direction")
+    for key, value in (("metric", metric), ("direction", direction)):
+        if isinstance(value, list) and (len(value) < 1 or not all(
+                isinstance(v, str) and v for v in value)):
+            study.fail(key, f"expected a name or a list of names, got {show(value)}")
+        if value is not None and not isinstance(value, str | list):
+            study.fail(key, f"expected a name or a list of names, got {show(value)}")
+    if isinstance(direction, list):
+        for d in direction:
+            if d not in ("minimize", "maximize"):
+                study.fail("direction", f"expected 'minimize' or 'maximize', got {d!r}")
+    elif direction is not None:
+        study.get("direction", "str", choices=("minimize", "maximize"))
+    if isinstance(metric, list):
+        if direction is None:
+            direction = [_default_direction(m) for m in metric]
+        if not isinstance(direction, list) or len(direction) != len(metric):
+            study.fail("direction", f"expected a list of {len(metric)} directions, one per "
+                                    f"metric in {metric}, got {show(direction)}")
+        return (tuple(metric), tuple(direction)) if len(metric) > 1 else (metric[0],
+                                                                            direction[0])
+    if isinstance(direction, list):
+        if metric != "value":
+            study.fail("direction", f"has {len(direction)} directions but metric {metric!r} "
+                                    "names one value: give metric a list of the same length")
+        return metric, tuple(direction) if len(direction) > 1 else direction[0]
+    return metric, direction or _default_direction(metric)
 
 
 def _with_overrides(spec: StudySpec, overrides: dict[str, Any]) -> StudySpec:

@@ -1,9 +1,10 @@
 """Running a study file: everything `hpsearch run` and `hpsearch validate` do besides printing.
 
 Contract:
-- `validate(spec) -> Validation`: the checks that can fail before any trial (the strategy and
-  its options, the space against the strategy, the objective's hyperparameters and dataset or
-  its Python entry). Nothing is written. Raises `HpsearchError` subclasses with clear messages.
+- `validate(spec, fresh=False) -> Validation`: the checks that can fail before any trial (the
+  strategy and its options, the space against the strategy, the objective's hyperparameters
+  and dataset, unless `fresh` the split its run folder already holds, or its Python entry).
+  Nothing is written. Raises `HpsearchError` subclasses with clear messages.
 - `run(spec, fresh=False, callbacks=()) -> Study`: validate, open (or resume) the study in
   `spec.run_dir`, build the objective there and optimise until the study holds
   `spec.n_trials` finished trials, with the `[pruner]` table's pruner (`make_pruner`), and
@@ -66,7 +67,7 @@ def grid_size(spec: StudySpec) -> int | None:
     return total
 
 
-def validate(spec: StudySpec) -> Validation:
+def validate(spec: StudySpec, fresh: bool = False) -> Validation:
     """Every up-front check; see the module docstring."""
     try:
         make_strategy(spec.strategy, spec.space, np.random.default_rng(0), spec.direction,
@@ -74,11 +75,14 @@ def validate(spec: StudySpec) -> Validation:
     except Exception as err:  # the strategy's own message says what is wrong
         where = "[strategy_options]" if spec.strategy_options else "[study].strategy"
         raise StudyFileError(f"{spec.path}: {where}: {err}") from None
+    if not isinstance(spec.direction, str) and spec.pruner.get("kind", "none") != "none":
+        raise StudyFileError(f"{spec.path}: [pruner]: a multi-objective study takes no pruner "
+                             "(pruners compare one value per step); remove [pruner]")
     if spec.backend == "dask" and not spec.scheduler:
         raise StudyFileError(f"{spec.path}: [study].scheduler: missing; backend = \"dask\" "
                              "needs the scheduler's address, e.g. \"tcp://HOST:8786\" "
                              "(or --scheduler)")
-    data = objectives.check(spec)
+    data = objectives.check(spec, fresh)
     shape = n_classes = None
     if data is not None:
         shape = tuple(data.X.shape)
@@ -89,15 +93,22 @@ def validate(spec: StudySpec) -> Validation:
 
 def run(spec: StudySpec, fresh: bool = False,
         callbacks: Iterable[Callable[[Study, Any], None]] = (),
-        on_start: Callable[[Study], None] | None = None) -> Study:
-    """Validate, open or resume the study, and run it; see the module docstring."""
-    checked = validate(spec)
+        on_start: Callable[[Study], None] | None = None,
+        show_progress: bool = False) -> Study:
+    """Validate, open or resume the study, and run it (`show_progress`: the live bar of
+    `Study.optimize`); see the module docstring."""
+    checked = validate(spec, fresh)
     run_dir = spec.run_dir
     try:
-        study = Study(spec.space, direction=spec.direction, strategy=spec.strategy,
-                      seed=spec.seed, storage=run_dir, strategy_options=spec.strategy_options,
+        several = not isinstance(spec.direction, str)
+        # a Python objective without metric returns its values itself: name them 0, 1, ...
+        metric = None if several and spec.metric == "value" else (
+            list(spec.metric) if several else spec.metric)
+        study = Study(spec.space, direction=list(spec.direction) if several else spec.direction,
+                      strategy=spec.strategy, seed=spec.seed, storage=run_dir,
+                      strategy_options=spec.strategy_options,
                       max_consecutive_failures=spec.max_consecutive_failures or 10,
-                      pruner=make_pruner(spec.pruner), overwrite=fresh, metric=spec.metric,
+                      pruner=make_pruner(spec.pruner), overwrite=fresh, metric=metric,
                       warm_start=list(spec.warm_start))
     except StudyMismatchError as err:
         message = str(err).replace("use overwrite=True", "run with --fresh")
@@ -116,5 +127,6 @@ def run(spec: StudySpec, fresh: bool = False,
         callbacks += (NoImprovementStop(spec.stop_after_no_improvement),)
     study.optimize(objective, n_trials=spec.n_trials, n_jobs=spec.n_jobs, timeout=timeout,
                    callbacks=callbacks, backend=spec.backend, scheduler=spec.scheduler,
-                   trial_timeout=spec.trial_timeout, max_memory_mb=spec.max_memory_mb)
+                   trial_timeout=spec.trial_timeout, max_memory_mb=spec.max_memory_mb,
+                   show_progress=show_progress)
     return study

@@ -5,9 +5,12 @@ an `MLPObjective` that workers load the file from. Per-trial seeds only drive in
 shuffling and dropout, so every trial predicts the same rows. `MLPObjective(params, trial)`
 trains on the train split (preprocessing fitted there), reports the validation score each
 epoch to `trial.report` (pruning; the validation loss instead when the study's metric is
-`val_loss`), and returns an `hp.Result` whose value is the study's metric, with metrics
+`val_loss`), and returns an `hp.Result` whose value is the study's metric (or, for a list of
+metrics, whose values are those metrics: multi-objective), with metrics
 `val_accuracy`/`val_r2`, `val_loss`, the same for `test_` (when there is a test split),
-`train_accuracy`/`train_r2` and `epochs` (the members' mean), and the artifacts of
+`train_accuracy`/`train_r2`, `epochs`, and the costs of shipping it (`n_params`, `predict_ms`
+per 1,000 rows on one thread, `train_s` seconds of training; `hpsearch.objectives.mlp.cost`),
+the members' mean, and the artifacts of
 `hpsearch.objectives.mlp.schema`. `repeats = N` trains each trial under N seeds spawned from
 the trial's seed (the seed's "same model, different initialisations"). `checkpoint_epochs`
 snapshots the first member at the end of each listed epoch that the run reaches (L-BFGS runs
@@ -17,6 +20,7 @@ count as epoch 1). Scores come from `hpsearch.objectives.mlp.scoring`, as the en
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,7 @@ import numpy as np
 
 from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.objectives.mlp import schema
+from hpsearch.objectives.mlp.cost import n_params, predict_ms
 from hpsearch.objectives.mlp.data import load_data, load_split, store_split
 from hpsearch.objectives.mlp.hyperparameters import estimator_keywords
 from hpsearch.objectives.mlp.networks import estimator_for, network_output
@@ -60,7 +65,7 @@ class MLPObjective:
     data_file: str
     task: str
     fixed: tuple[tuple[str, Any], ...]
-    metric: str
+    metric: str | tuple[str, ...]  # several: one value per metric (multi-objective)
     repeats: int = 1
     checkpoint_epochs: tuple[int, ...] = ()
 
@@ -72,14 +77,20 @@ class MLPObjective:
         for r, child in enumerate(seeds):
             seed = int(child.generate_state(1)[0] % 2**31)
             model = estimator_for(self.task)(**keywords, seed=seed)
+            started = time.perf_counter()
             saved = self._fit(model, data, trial, artifacts, first=r == 0)
+            train_s = time.perf_counter() - started
             history = model.history_
             metrics, outputs = self._evaluate(model, data)
+            metrics["train_s"] = train_s
+            metrics["predict_ms"] = predict_ms(model, data["val_X"] if len(data["val_X"])
+                                               else data["train_X"])
             metrics[f"train_{SCORES[self.task]}"] = float(history.train_score[-1]) \
                 if history.train_score else math.nan
             metrics["epochs"] = float(history.epochs)
             members.append((metrics, outputs))
             config, arrays = model.to_arrays()
+            metrics["n_params"] = float(n_params(arrays))
             config[schema.STOP_REASON] = history.stop_reason
             config[schema.EPOCHS_TRAINED] = _epochs_trained(keywords, history)
             artifacts.update(schema.member_artifacts(r, config, arrays))
@@ -94,7 +105,8 @@ class MLPObjective:
         """Train `model` on the train split. The first member reports to the pruner and adds
         its checkpoints to `artifacts`; returns the epochs checkpointed."""
         # The pruner sees the study's metric: the validation score, or the validation loss.
-        report = first and self.metric in (f"val_{SCORES[self.task]}", "val_loss")
+        report = first and isinstance(self.metric, str) and self.metric in (
+            f"val_{SCORES[self.task]}", "val_loss")
         report_loss = self.metric == "val_loss"
         saved: list[int] = []
 
@@ -121,11 +133,16 @@ class MLPObjective:
         metrics = {k: float(np.mean([m[k] for m, _ in members])) for k in members[0][0]}
         for key in members[0][1]:
             artifacts[key] = np.mean([o[key] for _, o in members], axis=0)
-        if self.metric not in metrics:
-            raise ObjectiveError(f"metric {self.metric!r} is not one the network returns: "
-                                 f"{', '.join(sorted(metrics))}")
-        artifacts[schema.STUDY_METRIC] = np.array(self.metric)
-        return Result(metrics[self.metric], metrics, artifacts)
+        names = (self.metric,) if isinstance(self.metric, str) else tuple(self.metric)
+        for name in names:
+            if name not in metrics:
+                raise ObjectiveError(f"metric {name!r} is not one the network returns: "
+                                     f"{', '.join(sorted(metrics))}")
+        artifacts[schema.STUDY_METRIC] = np.array(names[0])  # what ensembles rank by
+        if len(names) == 1:
+            return Result(metrics[names[0]], metrics, artifacts)
+        return Result(metrics=metrics, artifacts=artifacts,
+                      values=[metrics[name] for name in names])
 
     def _checkpoint(self, model: Any, data: Mapping[str, np.ndarray],
                     epoch: int) -> dict[str, np.ndarray]:
