@@ -9,17 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from hpsearch.cli import display
 from hpsearch.cli.app import app
-from hpsearch.cli.common import (
-    Backend,
-    Format,
-    error,
-    markdown,
-    open_run,
-    print_table,
-    table_frame,
-    user_errors,
-)
+from hpsearch.cli.common import Backend, Format, error, metric_label, open_run, user_errors
+from hpsearch.cli.signals import TERMINATED_EXIT_CODE, Terminated, sigterm_interrupts
 
 
 @app.command()
@@ -44,7 +37,8 @@ def run(
     On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
     """
     from hpsearch.studyfile import runner
-    from hpsearch.studyfile.reader import load_study_file, read_enqueue_file
+    from hpsearch.studyfile.reader import load_study_file
+    from hpsearch.studyfile.starts import read_enqueue_file
 
     if scheduler is not None and backend is None:
         backend = Backend.dask
@@ -59,13 +53,16 @@ def run(
                                enqueue=queued)
     progress = _Progress(spec)
     try:
-        study = runner.run(spec, fresh=fresh, callbacks=[progress.update],
-                           on_start=progress.start)
-    except KeyboardInterrupt:
+        with sigterm_interrupts():  # SIGTERM stops the study as Ctrl-C does, then exits 143
+            study = runner.run(spec, fresh=fresh, callbacks=[progress.update],
+                               on_start=progress.start)
+    except KeyboardInterrupt as stop:
         progress.stop()
-        typer.echo(f"interrupted: finished trials are kept in {spec.run_dir}; run the same "
-                   "command again to resume", err=True)
-        raise typer.Exit(130) from None
+        terminated = isinstance(stop, Terminated)
+        typer.echo(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: finished "
+                   f"trials are kept in {spec.run_dir}; run the same command again to resume",
+                   err=True)
+        raise typer.Exit(TERMINATED_EXIT_CODE if terminated else 130) from None
     finally:
         progress.stop()
     frame = study.results(best_first=True)
@@ -81,8 +78,15 @@ def run(
             raise error(f"every trial failed; the first error: {reason}", code=1)
         raise error("no trial completed (" + ", ".join(
             f"{n} {s}" for s, n in sorted(states.items())) + ")", code=1)
-    print_table(table_frame(frame, top))
-    typer.echo(f"\nbest {spec.metric} = {study.best_value:.6g} (trial {study.best_trial.number})")
+    display.print_table(frame.head(top), display.choose(frame, metric_label(study)),
+                        metric_label(study))
+    if study.n_objectives > 1:
+        front = study.pareto_front()
+        typer.echo(f"\nPareto front ({', '.join(study.objective_names)}): {len(front)} trials "
+                   f"({', '.join(str(t.number) for t in front)}); the pareto column marks them")
+    else:
+        typer.echo(f"\nbest {spec.metric} = {study.best_value:.6g} "
+                   f"(trial {study.best_trial.number})")
     typer.echo(f"run folder: {spec.run_dir}  (trials.csv, trials.parquet, study.db, trials/)")
 
 
@@ -141,31 +145,44 @@ class _Progress:
 def results(
     run_dir: Annotated[Path, typer.Argument(help="The run folder (<storage>/<name>).")],
     top: Annotated[int | None, typer.Option("--top", help="Show only the best N rows.")] = None,
-    sort: Annotated[str | None, typer.Option("--sort", help="Sort by this column instead of best first (e.g. number, duration_s, params_learning_rate).")] = None,
+    sort: Annotated[str | None, typer.Option("--sort", metavar="[-]COLUMN", help="Sort by this column instead of best first (e.g. number, duration_s, learning_rate); -COLUMN sorts descending.")] = None,
+    columns: Annotated[str | None, typer.Option("--columns", metavar="A,B,...", help="Show these columns, in this order (names as shown, e.g. trial,val_accuracy,learning_rate).")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every column, also constant, empty and detail ones (seed, timestamps).")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table, csv, json or markdown.")] = Format.table,
 ) -> None:
     """Print the trials table, best first.
 
-    Example: hpsearch results runs/digits_mlp --top 10 --format markdown
+    The table fits the terminal: constant and empty columns are hidden (a note on stderr
+    names them) and columns that do not fit are left out. csv and json hold every column.
+
+    Example: hpsearch results runs/digits_mlp --top 10 --sort -duration_s
     """
     study = open_run(run_dir)
     frame = study.results(best_first=True)
+    metric = metric_label(study)
     if sort is not None:
-        column = sort if sort in frame.columns else next(
-            (c for c in frame.columns if c in (f"params_{sort}", f"metrics_{sort}")), None)
-        if column is None:
-            raise error(f"--sort {sort}: no such column; columns: {', '.join(frame.columns)}")
-        frame = frame.sort_values(column, kind="stable", na_position="last")
+        try:
+            column = display.resolve(frame, sort.removeprefix("-"), metric)
+        except display.UnknownColumn as err:
+            raise error(f"--sort {sort}: {err}") from None
+        frame = frame.sort_values(column, ascending=not sort.startswith("-"), kind="stable",
+                                  na_position="last")
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    try:
+        choice = display.choose(frame, metric, chosen, show_all)
+    except display.UnknownColumn as err:
+        raise error(f"--columns: {err}") from None
     if top is not None:
         frame = frame.head(top)
     if fmt is Format.csv:
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo((frame[choice.names] if chosen else frame).to_csv(index=False), nl=False)
     elif fmt is Format.json:
-        typer.echo(frame.to_json(orient="records", indent=2))
+        typer.echo(json.dumps(display.records(frame, choice.names if chosen else None),
+                              indent=2))
     elif fmt is Format.markdown:
-        typer.echo(markdown(table_frame(frame, None)))
+        typer.echo(display.markdown(frame, choice, metric))
     else:
-        print_table(table_frame(frame, None))
+        display.print_table(frame, choice, metric)
 
 
 def _toml_value(value: Any) -> str:
