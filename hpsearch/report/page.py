@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 from hpsearch.report.figures import RunData, metric_name
+from hpsearch.report.pareto import FIGURES as PARETO_FIGURES
+from hpsearch.report.pareto import first_objective, pareto_sections
 from hpsearch.report.sections import FIGURES, Section, build_sections
 
 __all__ = ["Report", "write_report", "render_page", "STYLE", "SCRIPT", "CSP"]
@@ -131,12 +133,17 @@ def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     path = Path(run_dir)
     study = load_study(path)
     trials = study.trials
-    run = RunData(path, study, trials, study.space, study.direction, metric_name(trials))
+    if study.n_objectives > 1:  # the one-value sections plot the first objective
+        run = RunData(path, study, first_objective(trials), study.space, study.directions[0],
+                      study.objective_names[0])
+    else:
+        run = RunData(path, study, trials, study.space, study.direction, metric_name(trials))
     folder = Path(out_dir) if out_dir is not None else path / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    for name in FIGURES:  # a figure this report cannot draw must not linger from an older one
+    for name in (*FIGURES, *PARETO_FIGURES):  # nothing stale from an older report
         (folder / name).unlink(missing_ok=True)
     sections = build_sections(run, folder, top)
+    sections[1:1] = pareto_sections(study, folder)
 
     page = folder / "report.html"
     tmp = folder / "report.html.tmp"
