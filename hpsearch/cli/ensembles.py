@@ -49,6 +49,7 @@ def ensemble(
     refit: Annotated[bool, typer.Option("--refit", help="predictions/greedy: once chosen on validation, train every member network again (same keywords and seed) on the train and validation rows together; the file holds those networks.")] = False,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="--refit: networks trained at once, in processes (-1: every core); the result does not depend on it.")] = 1,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the ensemble to this .npz file.")] = None,
+    from_front: Annotated[bool, typer.Option("--from-front", help="Candidates are the Pareto front of a multi-objective study (ranked by its first metric).")] = False,
 ) -> None:
     """Build an ensemble from a run's trials, print its members and scores, save it.
 
@@ -60,7 +61,8 @@ def ensemble(
         raise error(f"{run_dir}: no such run folder")
     built = build_ensemble(run_dir, method.value, top_k=top_k, size=size, trial=trial,
                            bags=bags, bag_fraction=bag_fraction, refit=refit, n_jobs=n_jobs,
-                           progress=lambda line: typer.echo(line, err=True))
+                           progress=lambda line: typer.echo(line, err=True),
+                           from_front=from_front)
     kind = built.metric
     header = ["trial", "member", f"val_{kind}", f"test_{kind}", "weight", "params"]
     cells = [[str(r["trial"]), str(r["member"]), _score(r["val"]), _score(r["test"]),
@@ -84,6 +86,8 @@ def ensemble(
             (single, built.best_val, built.best_test, built.best_refit_test)):
         line = f"{name.ljust(width)}  val_{kind} {_score(val)}  test_{kind} {_score(test)}"
         typer.echo(line + (f"  refit test_{kind} {_score(refitted)}" if refit else ""))
+    typer.echo(f"ensemble size {built.n_params:,} parameters, "
+               f"{built.predict_ms:.3g} ms per 1,000 predictions (one thread)")
     if output is not None:
         save_ensemble(built.ensemble, output)
         _record_ensemble(run_dir, output, built.ensemble.manifest)

@@ -68,6 +68,7 @@ from hpsearch.ensembles.refit import refit_members
 from hpsearch.ensembles.run_folder import RunFolder, open_run_folder
 from hpsearch.exceptions import EnsembleError, StudyError
 from hpsearch.execution.workers import check_n_jobs
+from hpsearch.objectives.mlp.cost import ensemble_predict_ms, n_params
 
 __all__ = ["METHODS", "EnsembleBuild", "build_ensemble"]
 
@@ -101,6 +102,8 @@ class EnsembleBuild:
     options: dict[str, Any] = field(default_factory=dict)
     test_before_refit: float | None = None
     best_refit_test: float | None = None
+    n_params: int = 0  # learned parameters of every member network together
+    predict_ms: float = float("nan")  # the ensemble's time for 1,000 rows, one thread
 
 
 def _check_arguments(method: str, trial: int | None, refit: bool, n_jobs: int) -> None:
@@ -162,12 +165,13 @@ def _manifest_metrics(run: RunFolder, scores: dict[str, Any]) -> dict[str, Any]:
 def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = None,
                    size: int = 20, trial: int | None = None, bags: int | None = None,
                    bag_fraction: float | None = None, refit: bool = False, n_jobs: int = 1,
-                   progress: Callable[[str], None] | None = None) -> EnsembleBuild:
+                   progress: Callable[[str], None] | None = None,
+                   from_front: bool = False) -> EnsembleBuild:
     """Build an ensemble from a run folder; see the module docstring. `n_jobs`: processes
     that refit at once (-1 = every core). `progress`, if given, receives a line before long
-    work (refitting)."""
+    work (refitting). `from_front`: candidates are a multi-objective study's Pareto front."""
     _check_arguments(method, trial, refit, n_jobs)
-    run = open_run_folder(run_dir)
+    run = open_run_folder(run_dir, from_front)
     options = _options(run, method, top_k, size, trial, bags, bag_fraction, refit)
     chosen = _select(run, method, options)
     best = run.trials[0].number
@@ -193,4 +197,6 @@ def build_ensemble(run_dir: str | os.PathLike, method: str, top_k: int | None = 
                              study=study_info)
     return EnsembleBuild(ensemble, tuple(chosen.rows), run.kind, scores["val"], scores["test"],
                          best, scores["best_val"], scores["best_test"], chosen.val, test, note,
-                         options, scores["before"], scores["best_refit"])
+                         options, scores["before"], scores["best_refit"],
+                         n_params=sum(n_params(m["arrays"]) for m in chosen.members),
+                         predict_ms=ensemble_predict_ms(ensemble, run.X["val"]))

@@ -4,7 +4,8 @@ Contract: `open_run_folder(run_dir) -> RunFolder` opens the study read-only (`En
 the folder is not a run folder of the built-in network objective, or has no complete trial)
 with its stored split (`data.npz`: the validation and test rows, and the train and validation
 rows together for refitting). `RunFolder.trials` are the complete trials, best first (by the
-study's value and direction, then number). `kind` is the study's metric without its split
+study's value and direction, then number; a multi-objective study's by its first objective, and
+with `from_front=True` only its Pareto front's). `kind` is the study's metric without its split
 (accuracy, loss or r2: the one whose value the trials report as their value; run folders from
 before the objective recorded it have it inferred). A trial's networks and predictions are read
 through the objective's artifact schema (`hpsearch.objectives.mlp.schema`); scores come from
@@ -120,8 +121,9 @@ def _kind(metric: str, task: str) -> str:
     return "r2" if task == "regression" and kind == "accuracy" else kind
 
 
-def _load(path: Path) -> tuple[Any, list[Any]]:
-    """The study in `path` and its complete trials, best first."""
+def _load(path: Path, from_front: bool = False) -> tuple[Any, list[Any]]:
+    """The study in `path` and its complete trials (only its Pareto front's with
+    `from_front`), best first by its (first) objective."""
     from hpsearch.objectives.mlp import DATA_FILE
     from hpsearch.study.study import load_study
 
@@ -134,20 +136,24 @@ def _load(path: Path) -> tuple[Any, list[Any]]:
         study = load_study(path)
     except HpsearchError as err:
         raise EnsembleError(str(err)) from None
-    trials = [t for t in study.trials if t.state is TrialState.COMPLETE and t.has_value]
+    if from_front and study.n_objectives < 2:
+        raise EnsembleError(f"{path}: --from-front needs a multi-objective study (one with a "
+                            "list of metrics); this one has one objective")
+    trials = study.pareto_front() if from_front else [
+        t for t in study.trials if t.state is TrialState.COMPLETE and t.has_value]
     if not trials:
         raise EnsembleError(f"{path}: the study has no complete trial")
-    sign = -1.0 if study.direction == "maximize" else 1.0
-    trials.sort(key=lambda t: (sign * t.value, t.number))
+    sign = -1.0 if study.directions[0] == "maximize" else 1.0
+    trials.sort(key=lambda t: (sign * t.values[0], t.number))
     return study, trials
 
 
-def open_run_folder(run_dir: str | os.PathLike) -> RunFolder:
+def open_run_folder(run_dir: str | os.PathLike, from_front: bool = False) -> RunFolder:
     """Open a run folder of the network objective; see the module docstring."""
     from hpsearch.objectives.mlp import DATA_FILE, read_split
 
     path = Path(run_dir)
-    study, trials = _load(path)
+    study, trials = _load(path, from_front)
     split, names = read_split(path / DATA_FILE)
     X = {part: split[f"{part}_X"] for part in ("val", "test")}
     y = {part: split[f"{part}_y"] for part in ("val", "test")}
