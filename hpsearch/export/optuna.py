@@ -34,6 +34,7 @@ import datetime
 import logging
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,7 +193,9 @@ def export_to_optuna(run_dir: str | os.PathLike, storage_url: str, study_name: s
         target = optuna.create_study(storage=storage, study_name=name,
                                      directions=_directions(study.direction))
         if study.n_objectives > 1:
-            target.set_metric_names(study.objective_names)
+            with warnings.catch_warnings():  # "experimental" since Optuna 3.2, and stable
+                warnings.simplefilter("ignore")
+                target.set_metric_names(study.objective_names)
         target.set_user_attr("hpsearch_run_dir", str(path.resolve()))
         target.set_user_attr("hpsearch_strategy", study.strategy_name)
         target.set_user_attr("hpsearch_seed", int(study.seed))
