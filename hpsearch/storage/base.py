@@ -4,8 +4,9 @@ Contract (`Storage`, a Protocol): `meta` (the stored `StudyMeta`), `path` (the r
 None in memory), `readonly`, `load_trials()` (every trial, by number), `save_trial(trial,
 artifacts=None)` (insert or replace, committed at once; artifacts, {name: ndarray}, are
 written first and read back by `load_artifacts(number)`, {} when none), `lock()` (a context
-manager: the writer's lock, re-entrant), `close()`. Strategies never see storage; the study
-is its only writer. `hpsearch.testing.storage` is the contract suite every backend passes.
+manager: the writer's lock, re-entrant), `data_version()` (a number that changes when another
+connection has written since: the study reloads only then), `close()`. Strategies never see
+storage; the study is its only writer. `hpsearch.testing.storage` is the contract suite every backend passes.
 """
 
 from __future__ import annotations
@@ -55,5 +56,7 @@ class Storage(Protocol):
     def load_artifacts(self, number: int) -> dict[str, np.ndarray]: ...
 
     def lock(self) -> contextlib.AbstractContextManager: ...
+
+    def data_version(self) -> int: ...
 
     def close(self) -> None: ...

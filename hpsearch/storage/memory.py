@@ -41,5 +41,8 @@ class MemoryStorage:
     def lock(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
+    def data_version(self) -> int:
+        return 0  # only this process writes it
+
     def close(self) -> None:
         pass

@@ -19,6 +19,17 @@ Contract:
         JSON list of a multi-objective trial's values (NULL for one objective). Columns added
         since the first release (`_ADDED_COLUMNS`) are added on open when missing and read by
         name, so older run folders open unchanged.
+    trials.driver_deaths INTEGER NOT NULL DEFAULT 0 (added on open like the others): how many
+        drivers died while this trial was `running`. It belongs to storage alone: `save_trial`
+        upserts the other columns and never touches it, and no `FrozenTrial` carries it.
+- Recovery on open (under the lock, so whoever left trials `running` is dead): in one
+  transaction every `running` trial gets driver_deaths + 1 and becomes `interrupted` (the study
+  runs it again under its own number, params and seed), except that a trial reaching
+  `MAX_DRIVER_DEATHS` (2) becomes `failed` with `DRIVER_DIED_ERROR` instead: an objective that
+  takes its driver down (os._exit, a segfault or an out-of-memory kill with n_jobs=1) stops
+  being rerun forever. A clean stop (Ctrl-C, SIGTERM, an error in the driver) marks running
+  trials `interrupted` itself and counts nothing. (A SIGKILL of the driver from outside counts
+  too, for every trial running then, wherever it ran.)
 - `SqliteStorage.open(folder, meta, overwrite)` creates the study or reopens it. Reopening
   checks the stored space and direction (and seed and metric, when given) and raises
   `StudyMismatchError` naming what differs; `overwrite=True` deletes the study's files and
@@ -69,6 +80,17 @@ CREATE TABLE IF NOT EXISTS trials (
 _ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("\"values\"", "TEXT"),)
 _COLUMNS = ("number", "state", "params", "value", "metrics", "intermediate", "seed", "error",
             "started_at", "finished_at", "artifacts", *(name for name, _ in _ADDED_COLUMNS))
+#: storage's own counter (see the module docstring); not one of `_COLUMNS`, never rewritten
+_DEATHS_COLUMN = ("driver_deaths", "INTEGER NOT NULL DEFAULT 0")
+_UPSERT = (f"INSERT INTO trials ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+           "ON CONFLICT(number) DO UPDATE SET "
+           + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS[1:]))
+MAX_DRIVER_DEATHS = 2
+DRIVER_DIED_ERROR = (
+    "the driver process died twice while this trial was running (an objective that ends the "
+    "process it runs in, e.g. os._exit, a crash or an out-of-memory kill with n_jobs=1?); it "
+    "is not run again. Run such objectives with n_jobs >= 2: then only a worker process dies "
+    "and the trial fails at once")
 
 
 def _dumps(value: Any) -> str:
@@ -79,7 +101,7 @@ def _add_columns(con: sqlite3.Connection) -> None:
     """Bring an older trials table up to `_COLUMNS` (ALTER TABLE ... ADD COLUMN, NULL)."""
     present = {row[1] for row in con.execute("PRAGMA table_info(trials)")}
     with con:
-        for name, kind in _ADDED_COLUMNS:
+        for name, kind in (*_ADDED_COLUMNS, _DEATHS_COLUMN):
             if name.strip('"') not in present:
                 con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
 
@@ -220,10 +242,21 @@ class SqliteStorage:
             else:
                 stored = cls._reconcile(con, folder, meta)
                 _add_columns(con)
-                with con:  # the driver that left these running is dead: we hold the lock
-                    con.execute("UPDATE trials SET state = 'interrupted' "
-                                "WHERE state = 'running'")
+                cls._recover_running(con)
         return cls(folder, con, stored, readonly=False)
+
+    @staticmethod
+    def _recover_running(con: sqlite3.Connection) -> None:
+        """The driver that left trials running is dead (we hold the lock): count it, fail the
+        trials it was the last chance for, mark the others interrupted (one transaction)."""
+        with con:
+            con.execute("UPDATE trials SET driver_deaths = driver_deaths + 1 "
+                        "WHERE state = 'running'")
+            con.execute("UPDATE trials SET state = 'failed', value = NULL, \"values\" = NULL, "
+                        "error = ?, finished_at = ? WHERE state = 'running' "
+                        "AND driver_deaths >= ?",
+                        (DRIVER_DIED_ERROR, time.time(), MAX_DRIVER_DEATHS))
+            con.execute("UPDATE trials SET state = 'interrupted' WHERE state = 'running'")
 
     @classmethod
     def open_readonly(cls, folder: str | os.PathLike) -> SqliteStorage:
@@ -266,9 +299,7 @@ class SqliteStorage:
             names = list(artifacts)
         try:
             with self._con:  # one transaction: rolled back if the write fails
-                self._con.execute(f"INSERT OR REPLACE INTO trials ({', '.join(_COLUMNS)}) "
-                                  f"VALUES ({', '.join('?' * len(_COLUMNS))})",
-                                  _trial_row(trial, names))
+                self._con.execute(_UPSERT, _trial_row(trial, names))
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
                                "(disk full or read-only?); the trials committed before are "
@@ -315,6 +346,13 @@ class SqliteStorage:
 
     def lock(self) -> contextlib.AbstractContextManager:
         return self._lock.held()
+
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: changes when another connection commits."""
+        try:
+            return int(self._con.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as err:
+            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from None
 
     def close(self) -> None:
         self._con.close()

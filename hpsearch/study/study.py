@@ -44,7 +44,7 @@ from hpsearch.pareto import check_directions
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
-from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta
+from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
 from hpsearch.strategies.keys import point_key
 from hpsearch.study.best import best_trial, metric_names, pareto_front
 from hpsearch.study.proposals import Proposals, check_partial
@@ -122,6 +122,7 @@ class Study:
             self._replay()
 
     def _load(self, trials: Iterable[FrozenTrial]) -> None:
+        self._seen_version = self._storage.data_version()
         self._trials = {t.number: t for t in trials}
         self._finished = [t for t in self._trials.values() if t.state.is_finished]
         self._pending: dict[int, FrozenTrial] = {}  # asked by this process, not yet told
@@ -137,7 +138,7 @@ class Study:
     def trials(self) -> list[FrozenTrial]:
         """Every trial, sorted by number."""
         if self.readonly:
-            self._load(self._storage.load_trials())
+            self._load(reader_view(self._storage.load_trials(), self.path))
         return [self._trials[n] for n in sorted(self._trials)]
 
     def finished_trials(self) -> list[FrozenTrial]:
@@ -244,8 +245,10 @@ class Study:
     def sync(self) -> None:
         """Reload a stored study (another driver may have run it since) and mark the trials
         of a dead driver interrupted. Only while this object has no trial pending."""
-        if self._pending:
-            return
+        version = self._storage.data_version()
+        if self._pending or version == self._seen_version:
+            return  # nothing pending can be reloaded, and no other connection has written
+        self._seen_version = version
         stored = {t.number: t for t in self._storage.load_trials()}
         for number, trial in stored.items():
             if trial.state is TrialState.RUNNING:
@@ -369,7 +372,7 @@ class Study:
                  callbacks: Iterable[Callable[[Study, FrozenTrial], None]] = (), *,
                  backend: str = "local", scheduler: Any = None,
                  trial_timeout: float | None = None,
-                 max_memory_mb: int | None = None) -> None:
+                 max_memory_mb: int | None = None, show_progress: bool = False) -> None:
         """Run trials until the study holds `n_trials` finished ones (see `hpsearch.study.loop`).
 
         backend: "local" (n_jobs=1 in-process, else a loky pool) or "dask" (`scheduler`: an
@@ -385,7 +388,7 @@ class Study:
         with self.lock():
             self.sync()
             self.stop_reason = None
-            OptimizeLoop(self, objective, settings, tuple(callbacks)).run()
+            OptimizeLoop(self, objective, settings, tuple(callbacks), show_progress).run()
 
 
 def load_study(path: str | os.PathLike) -> Study:
