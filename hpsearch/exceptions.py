@@ -23,6 +23,10 @@ class StudyError(HpsearchError):
     """A study cannot run: bad arguments, or too many consecutive failures."""
 
 
+class TooManyFailuresError(StudyError):
+    """`max_consecutive_failures` trials failed in a row, so the study stopped."""
+
+
 class StorageError(HpsearchError):
     """The run folder or its database is unusable: damaged, locked, or not writable."""
 

@@ -34,10 +34,19 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True,
+                                         help="Log more: -v every trial's line, -vv debug records.")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Log warnings and errors only; no progress bar.")] = False,
 ) -> None:
     """Hyperparameter search for neural networks."""
+    from hpsearch.cli import logs
+
+    ctx.obj = {"verbosity": -1 if quiet else verbose}
+    logs.configure(ctx.obj["verbosity"])
+    ctx.call_on_close(logs.reset)
 
 
 def main() -> None:

@@ -54,41 +54,19 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-def markdown(frame: Any) -> str:
-    columns = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in frame.itertuples(index=False):
-        cells = ["" if missing(v) else cell(v) for v in row]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines)
+def metric_label(study: Any) -> str | None:
+    """The name of a study's value, for headings (None when the study did not record one)."""
+    metric = getattr(study, "metric", None)
+    return metric if isinstance(metric, str) else None
 
 
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+def set_verbosity(ctx: Any, verbose: int, quiet: bool) -> int:
+    """A command's own -v/-q over the root's (`hpsearch -v run ...`); returns the verbosity
+    in force and sends the log records there (see `hpsearch.cli.logs`)."""
+    from hpsearch.cli import logs
 
-
-def cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value).replace("\n", " ")
-
-
-def table_frame(frame: Any, top: int | None) -> Any:
-    shown = frame.head(top) if top else frame
-    drop = [c for c in ("started_at", "finished_at", "seed") if c in shown.columns]
-    shown = shown.drop(columns=drop)
-    if "error" in shown.columns:
-        if shown["error"].isna().all():
-            shown = shown.drop(columns=["error"])
-        else:
-            shown = shown.assign(error=shown["error"].map(
-                lambda e: e if missing(e) else str(e).strip().splitlines()[-1][:60]))
-    return shown.rename(columns=lambda c: c.removeprefix("params_").removeprefix("metrics_"))
-
-
-def print_table(frame: Any) -> None:
-    import pandas as pd
-
-    with pd.option_context("display.max_columns", None, "display.width", 200,
-                           "display.max_colwidth", 60, "display.float_format", "{:.6g}".format):
-        typer.echo(frame.to_string(index=False))
+    root = (ctx.find_root().obj or {}).get("verbosity", 0) if ctx is not None else 0
+    verbosity = -1 if quiet else max(root, verbose) if verbose else root
+    if verbosity != root:
+        logs.configure(verbosity)
+    return verbosity

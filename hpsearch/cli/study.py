@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli import display
+from hpsearch.cli import display, logs
 from hpsearch.cli.app import app
-from hpsearch.cli.common import Backend, Format, error, metric_label, open_run, user_errors
+from hpsearch.cli.common import (
+    Backend,
+    Format,
+    error,
+    metric_label,
+    open_run,
+    set_verbosity,
+    user_errors,
+)
 from hpsearch.cli.signals import TERMINATED_EXIT_CODE, Terminated, sigterm_interrupts
 
 
 @app.command()
 @user_errors
 def run(
+    ctx: typer.Context,
     study_file: Annotated[Path, typer.Argument(help="The study file (TOML).")],
     n_trials: Annotated[int | None, typer.Option("--n-trials", help="Override \\[study].n_trials.")] = None,
     n_jobs: Annotated[int | None, typer.Option("--n-jobs", help="Override \\[study].n_jobs.")] = None,
@@ -26,16 +34,22 @@ def run(
     top: Annotated[int, typer.Option("--top", help="Rows of the final table.")] = 5,
     backend: Annotated[Backend | None, typer.Option("--backend", help="Override \\[study].backend: local (this machine) or dask (a Dask cluster).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override \\[study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
-    enqueue: Annotated[list[Path] | None, typer.Option("--enqueue", help="A TOML file of hyperparameter values to try first (\\[\\[study.enqueue]] tables, an \\[objective.fixed] table as `hpsearch best --toml` prints, or plain keys); partial values are completed by the strategy. Repeatable.")] = None,
-    warm_start: Annotated[list[Path] | None, typer.Option("--warm-start", help="An earlier run folder whose finished trials are told to the strategy before the first trial (not rerun, not counted). Repeatable.")] = None,
+    enqueue: Annotated[list[Path] | None, typer.Option("--enqueue", metavar="FILE", help="A TOML file of hyperparameter values to try first (\\[\\[study.enqueue]] tables, an \\[objective.fixed] table as `hpsearch best --toml` prints, or plain keys); partial values are completed by the strategy. Repeatable.")] = None,
+    warm_start: Annotated[list[Path] | None, typer.Option("--warm-start", metavar="RUN_DIR", help="An earlier run folder whose finished trials are told to the strategy before the first trial (not rerun, not counted). Repeatable.")] = None,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="Log every trial's line (-vv: debug records too).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Warnings and errors only, no progress bar.")] = False,
 ) -> None:
     """Run a study file; run it again to resume where it stopped.
+
+    On a terminal a live line shows progress; otherwise (CI, a log file) each finished trial
+    gets one log line on stderr.
 
     Example: hpsearch run studies/digits_mlp.toml --n-jobs 2
     Warm start and a configuration to try first:
     hpsearch run study.toml --warm-start runs/old --enqueue best.toml
     On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
     """
+    from hpsearch.exceptions import TooManyFailuresError
     from hpsearch.studyfile import runner
     from hpsearch.studyfile.reader import load_study_file
     from hpsearch.studyfile.starts import read_enqueue_file
@@ -51,20 +65,24 @@ def run(
                                backend=None if backend is None else str(backend),
                                scheduler=scheduler, warm_start=warm_start or None,
                                enqueue=queued)
-    progress = _Progress(spec)
+    verbosity = set_verbosity(ctx, verbose, quiet)
     try:
         with sigterm_interrupts():  # SIGTERM stops the study as Ctrl-C does, then exits 143
-            study = runner.run(spec, fresh=fresh, callbacks=[progress.update],
-                               on_start=progress.start)
+            study = runner.run(spec, fresh=fresh, show_progress=logs.show_progress(verbosity))
+    except TooManyFailuresError as err:
+        raise error(str(err), code=1) from None
     except KeyboardInterrupt as stop:
-        progress.stop()
         terminated = isinstance(stop, Terminated)
         typer.echo(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: finished "
                    f"trials are kept in {spec.run_dir}; run the same command again to resume",
                    err=True)
         raise typer.Exit(TERMINATED_EXIT_CODE if terminated else 130) from None
-    finally:
-        progress.stop()
+    _report_run(study, spec, top)
+
+
+def _report_run(study: Any, spec: Any, top: int) -> None:
+    """The end of `run`: counts by state, the top trials, the best one; exit 1 when no trial
+    completed."""
     frame = study.results(best_first=True)
     states = frame["state"].value_counts().to_dict()
     typer.echo(f"\n{spec.name}: {len(frame)} trials ("
@@ -72,10 +90,12 @@ def run(
     if study.stop_reason:
         typer.echo(f"stopped early: {study.stop_reason}")
     if states.get("complete", 0) == 0:
-        last = frame["error"].dropna()
-        reason = str(last.iloc[0]).strip().splitlines()[-1] if len(last) else "unknown"
+        errors = [t.error for t in sorted(study.trials, key=lambda t: t.finished_at or 0)
+                  if t.error]
+        reason = errors[-1].strip().splitlines()[0] if errors else "unknown"
         if states.get("failed", 0) == len(frame):
-            raise error(f"every trial failed; the first error: {reason}", code=1)
+            raise error(f"every trial failed ({len(frame)} trials); last error: {reason}",
+                        code=1)
         raise error("no trial completed (" + ", ".join(
             f"{n} {s}" for s, n in sorted(states.items())) + ")", code=1)
     display.print_table(frame.head(top), display.choose(frame, metric_label(study)),
@@ -87,57 +107,8 @@ def run(
     else:
         typer.echo(f"\nbest {spec.metric} = {study.best_value:.6g} "
                    f"(trial {study.best_trial.number})")
-    typer.echo(f"run folder: {spec.run_dir}  (trials.csv, trials.parquet, study.db, trials/)")
-
-
-class _Progress:
-    """A live line on stderr: done/total, running, failed, best so far, elapsed and ETA."""
-
-    def __init__(self, spec: Any) -> None:
-        self.spec, self.bar, self.started = spec, None, time.monotonic()
-        self.done_at_start = 0
-
-    def start(self, study: Any) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.done_at_start = sum(t.state.is_finished for t in study.trials)
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=False)
-        self.task = self.bar.add_task(self.spec.name, total=self.spec.n_trials,
-                                      completed=min(self.done_at_start, self.spec.n_trials),
-                                      status=self._status(study))
-        self.bar.start()
-
-    def _status(self, study: Any) -> str:
-        trials = study.trials
-        running = sum(t.state == "running" for t in trials)
-        failed = sum(t.state == "failed" for t in trials)
-        try:
-            best = f"best {study.best_value:.4g}"
-        except Exception:  # no complete trial yet
-            best = "best -"
-        return f"running {running}  failed {failed}  {best}"
-
-    def update(self, study: Any, trial: Any) -> None:
-        if self.bar is not None:
-            done = sum(t.state.is_finished for t in study.trials)
-            self.bar.update(self.task, completed=min(done, self.spec.n_trials),
-                            status=self._status(study))
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
+    typer.echo(f"run folder: {spec.run_dir}\n  trials.csv, trials.parquet, study.db, trials/; "
+               f"hpsearch results {spec.run_dir} shows the table")
 
 
 @app.command()

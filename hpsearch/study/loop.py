@@ -2,7 +2,11 @@
 
 Contract:
 - `study.optimize(objective, n_trials, n_jobs=1, timeout=None, callbacks=(), *, backend,
-  scheduler, trial_timeout, max_memory_mb)` builds an `OptimizeLoop` and runs it. It runs until
+  scheduler, trial_timeout, max_memory_mb, show_progress=False)` builds an `OptimizeLoop` and
+  runs it. It logs how it starts (trials kept, rerun and new) and one line per told trial
+  (`hpsearch.study.progress`); `show_progress` draws a live bar on stderr (Rich; in a
+  notebook, Rich's widget). A stored study's running trials' reports are written to
+  `live.json` as they arrive (`hpsearch.study.live`). It runs until
   the study holds `n_trials` finished trials (complete + pruned + failed, counting earlier
   calls and earlier runs of a stored study), the strategy is exhausted (grid), `timeout`
   seconds have passed (no trial starts after it; running ones finish), or a callback stops the
@@ -33,17 +37,21 @@ import collections
 import concurrent.futures as cf
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hpsearch.exceptions import StopStudy, StorageError, StudyError
+from hpsearch.exceptions import StopStudy, StorageError, StudyError, TooManyFailuresError
 from hpsearch.execution import make_executor
 from hpsearch.execution.limits import check_limits, timeout_text
+from hpsearch.execution.reports import DirectReportClient
 from hpsearch.execution.task import TrialOutcome, TrialTask
 from hpsearch.execution.workers import check_n_jobs
 from hpsearch.objectives.python import objective_ref
+from hpsearch.study.live import INTERVAL, LiveReports
+from hpsearch.study.progress import ProgressLine, log_trial, start_summary
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -86,8 +94,12 @@ class OptimizeLoop:
     """One optimize() call: the asynchronous loop and its bookkeeping."""
 
     def __init__(self, study: Study, objective: Callable | str, settings: LoopSettings,
-                 callbacks: tuple[Callable[[Study, FrozenTrial], None], ...]) -> None:
+                 callbacks: tuple[Callable[[Study, FrozenTrial], None], ...],
+                 show_progress: bool = False) -> None:
         self.study, self.settings, self.callbacks = study, settings, callbacks
+        self.progress = (ProgressLine(os.path.basename(study.path or "") or "study",
+                                      settings.n_trials) if show_progress else None)
+        self.live: LiveReports | None = None
         self.reference = objective_ref(objective)
         self.deadline = (None if settings.timeout is None
                          else time.monotonic() + settings.timeout)
@@ -105,24 +117,34 @@ class OptimizeLoop:
         study, settings = self.study, self.settings
         self.executor = make_executor(settings.n_jobs, settings.backend, settings.scheduler,
                                       settings.trial_timeout, settings.max_memory_mb)
-        self.reporter = self.executor.open_reports(study.pruning) if study.pruner else None
+        self.open_reports()
+        logger.info("%s", start_summary(study, settings.n_trials))
+        if self.progress is not None and study.n_finished < settings.n_trials:
+            self.progress.start(study, study.n_finished)
         clean = False
         try:
             while True:
                 self.fill()
+                self.show()
                 if not self.in_flight:
                     break
                 for future in self.executor.wait(self.in_flight, self.wait_timeout()):
                     if future in self.in_flight:
                         self.collect(future)
                 self.expire()
+                self.show()
             clean = True
         except BaseException:
             with contextlib.suppress(StorageError):  # keep the original error
                 study.interrupt_running()
             raise
         finally:
+            if self.progress is not None:
+                self.progress.update(study, len(self.in_flight))
+                self.progress.stop()
             self.executor.close_reports()
+            if self.live is not None:
+                self.live.close()
             self.executor.shutdown(kill=not clean)
             self.write_tables(clean)
         if self.exhausted and study.n_finished < settings.n_trials:
@@ -130,6 +152,24 @@ class OptimizeLoop:
                         study.strategy_name, study.n_finished, settings.n_trials)
         if self.timed_out:
             logger.info("timeout reached: %d trials finished", study.n_finished)
+
+    def open_reports(self) -> None:
+        """The report channel: for the pruner, and for the live curves of a stored study
+        (see `hpsearch.study.live`)."""
+        study = self.study
+        if study.path is not None and (study.pruner or self.settings.backend == "local"):
+            self.live = LiveReports(study.path, study.pruning)
+        self.reporter = (self.executor.open_reports(study.pruning)
+                         if study.pruner or self.live else None)
+        if self.live is not None and isinstance(self.reporter, DirectReportClient):
+            self.reporter = self.live.wrap(self.reporter)
+
+    def show(self) -> None:
+        """Store the running trials' reports and refresh the progress line."""
+        if self.live is not None:
+            self.live.flush(t.number for t in self.in_flight.values())
+        if self.progress is not None:
+            self.progress.update(self.study, len(self.in_flight))
 
     def write_tables(self, clean: bool) -> None:
         study = self.study
@@ -181,12 +221,15 @@ class OptimizeLoop:
 
     # ----- per-trial timeout
     def wait_timeout(self) -> float | None:
-        """Seconds until the first running trial's deadline (None: no trial timeout)."""
+        """Seconds until the first running trial's deadline, or until the next store of the
+        live reports (None: neither)."""
         self.trial_deadlines = {f: d for f, d in self.trial_deadlines.items()
                                 if f in self.in_flight}
+        live = INTERVAL if self.live is not None else None
         if not self.trial_deadlines:
-            return None
-        return max(0.0, min(self.trial_deadlines.values()) - time.monotonic())
+            return live
+        until = max(0.0, min(self.trial_deadlines.values()) - time.monotonic())
+        return until if live is None else min(until, live)
 
     def expire(self) -> None:
         """Stop and fail the trials past their deadline; rerun the ones that broke with them."""
@@ -283,14 +326,9 @@ class OptimizeLoop:
     def after(self, trial: FrozenTrial) -> None:
         """Log a told trial, run the callbacks, count consecutive failures."""
         study = self.study
-        if trial.state is TrialState.FAILED:
-            self.consecutive_failures += 1
-            logger.warning("trial %d failed: %s", trial.number,
-                           (trial.error or "").splitlines()[0] if trial.error else "")
-        else:
-            self.consecutive_failures = 0
-            logger.info("trial %d %s: value=%s params=%s", trial.number, trial.state,
-                        trial.value, dict(trial.params))
+        failed = trial.state is TrialState.FAILED
+        self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
+        log_trial(study, trial)
         for callback in self.callbacks:
             try:
                 callback(study, trial)
@@ -300,6 +338,7 @@ class OptimizeLoop:
                     logger.info("stopping the study: %s", study.stop_reason)
         limit = study.max_consecutive_failures
         if limit is not None and self.consecutive_failures >= limit:
-            raise StudyError(f"stopped after {self.consecutive_failures} consecutive failed "
-                             f"trials; the last one (trial {trial.number}) failed with: "
-                             f"{trial.error}")
+            first = (trial.error or "unknown error").strip().splitlines()[0]
+            raise TooManyFailuresError(
+                f"{self.consecutive_failures} trials failed in a row; last error: {first} "
+                f"(trial {trial.number}; tracebacks in the error column of the results)")

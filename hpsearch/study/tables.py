@@ -1,11 +1,12 @@
 """Tables: trials as pandas DataFrames, and the CSV/Parquet files of a run folder.
 
-Contract: pandas is imported here only, inside the functions (so `import hpsearch` stays
+Contract: pandas is imported only here and in `hpsearch.study.columns` (the column types: one
+per column whatever happened; UTC timestamps), inside the functions (so `import hpsearch` stays
 light). `results_frame(trials, space)` has one row per trial, sorted by number, with columns
 number, state (lower-case), value, last_step (the last step the trial reported, e.g. the
 epoch a pruned trial reached; empty when it reported none), params_<name> (space order),
-metrics_<name> (sorted), seed, duration_s, error, started_at, finished_at (epoch seconds,
-UTC), source (empty for the study's own trials; the run folder of a warm-start trial, whose
+metrics_<name> (sorted), seed, duration_s, error, started_at, finished_at (UTC
+timestamps), source (empty for the study's own trials; the run folder of a warm-start trial, whose
 rows follow the study's own with their original numbers). An inactive parameter of a
 conditional space is empty. A categorical parameter whose choices mix types is written as the
 repr of each value, so CSV and Parquet read back the same. `best_first(frame, direction)`
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.space import Categorical, Space
+from hpsearch.study.columns import csv_back, parquet_schema, typed
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space,
     frame["number"] = frame["number"].astype("int64")
     frame["last_step"] = frame["last_step"].astype("Int64")  # nullable: no report, no step
     frame["seed"] = frame["seed"].astype("int64")
-    return _text_columns(frame)
+    return typed(frame, space)  # one type per column: hpsearch.study.columns
 
 
 def best_first(frame: pd.DataFrame, direction: str = "minimize") -> pd.DataFrame:
@@ -87,7 +89,7 @@ def write_tables(frame: pd.DataFrame, folder: str) -> tuple[str, str]:
     parquet_path = os.path.join(folder, "trials.parquet")
     frame.to_csv(csv_path + ".tmp", index=False)
     os.replace(csv_path + ".tmp", csv_path)
-    frame.to_parquet(parquet_path + ".tmp", index=False)
+    frame.to_parquet(parquet_path + ".tmp", index=False, schema=parquet_schema(frame))
     os.replace(parquet_path + ".tmp", parquet_path)
     return csv_path, parquet_path
 
@@ -96,7 +98,7 @@ def read_table(path: str) -> pd.DataFrame:
     """Read trials.csv or trials.parquet back."""
     import pandas as pd
 
-    frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    frame = pd.read_parquet(path) if path.endswith(".parquet") else csv_back(pd.read_csv(path))
     return _text_columns(frame)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import hpsearch as hp
@@ -107,5 +108,4 @@ def test_results_leave_inactive_params_empty():
     for _, row in frame.iterrows():
         trial = study.trials[int(row["number"])]
         for name in NETWORK:
-            assert (row[f"params_{name}"] is None or row[f"params_{name}"] != row[
-                f"params_{name}"]) == (name not in trial.params)
+            assert pd.isna(row[f"params_{name}"]) == (name not in trial.params)

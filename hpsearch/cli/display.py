@@ -1,0 +1,221 @@
+"""The trials table on a terminal, in Markdown, CSV and JSON: which columns, in which order,
+and how they fit.
+
+Contract:
+- `choose(frame, metric, columns=None, show_all=False) -> Choice`: the columns to show, in
+  order (trial number, state, the study's value (headed by its metric's name), the values
+  of several objectives, the searched params in space order, the metrics (validation, then
+  test, then the rest), last step, seconds, error, source), and the ones hidden with why:
+  constant in every row, empty in every row, the same as the value, or detail (seed and the
+  timestamps). `columns` (names as shown, or as in the files: `learning_rate` or
+  `params_learning_rate`) chooses exactly those; `show_all` shows every column.
+- `resolve(frame, name, metric) -> str`: the frame's column a user's name means, or
+  `UnknownColumn` listing the names.
+- `print_table(frame, choice, metric, width=None)`: a Rich table that fits the terminal (or
+  `width`): columns are taken in order while they fit, the rest are named in a note; a cell
+  longer than 28 characters ends in an ellipsis; a row never wraps. The note (hidden and
+  left-out columns) goes to stderr, so stdout holds only the table.
+- `markdown(frame, choice)` and `records(frame, names)` (JSON-able rows, lossless floats).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+
+__all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "markdown",
+           "records", "label"]
+
+DETAIL = ("seed", "started_at", "finished_at")
+_TAIL = ("last_step", "duration_s", "error", "source")
+_MAX_CELL = 28  # a longer cell (an error, a long choice) ends in an ellipsis
+_GAP = 2  # spaces between two columns
+
+
+class UnknownColumn(ValueError):
+    """A --columns or --sort name that is no column of the table."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The columns to show (frame names, in order) and the hidden ones with why."""
+
+    names: list[str]
+    hidden: dict[str, str] = field(default_factory=dict)
+
+
+def label(name: str, metric: str | None) -> str:
+    """A column's heading: its name without the params_/metrics_ prefix."""
+    if name == "number":
+        return "trial"
+    if name == "value" and metric:
+        return metric
+    if name == "duration_s":
+        return "seconds"
+    return name.removeprefix("params_").removeprefix("metrics_")
+
+
+def _metric_rank(name: str) -> tuple[int, str]:
+    short = name.removeprefix("metrics_")
+    return (0 if short.startswith("val_") else 1 if short.startswith("test_") else 2, short)
+
+
+def ordered(frame: Any) -> list[str]:
+    """Every column of the frame, in display order (see the module docstring)."""
+    names = [str(c) for c in frame.columns]
+    head = [c for c in ("number", "state", "value") if c in names]
+    values = [c for c in names if c.startswith("values_") or c == "pareto"]
+    params = [c for c in names if c.startswith("params_")]
+    metrics = sorted((c for c in names if c.startswith("metrics_")), key=_metric_rank)
+    tail = [c for c in _TAIL if c in names]
+    rest = [c for c in names if c not in {*head, *values, *params, *metrics, *tail}]
+    return head + values + params + metrics + tail + rest
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(value != value)
+    except (TypeError, ValueError):  # pandas' NA
+        return True
+
+
+def _why_hidden(frame: Any, name: str) -> str | None:
+    column = frame[name]
+    cells = [None if _missing(v) else v for v in column]
+    if all(v is None for v in cells):
+        return "empty"
+    if name in DETAIL:
+        return "detail"
+    if name.startswith("metrics_") and "value" in frame.columns:
+        same = all(_missing(a) and _missing(b) or a == b
+                   for a, b in zip(column, frame["value"], strict=True))
+        if same:
+            return "same as the value"
+    if len(cells) > 1 and name != "number" and len({repr(v) for v in cells}) == 1:
+        return f"{cell(name, cells[0])} in every row"
+    return None
+
+
+def resolve(frame: Any, name: str, metric: str | None) -> str:
+    """The column `name` means: a column, a params_/metrics_ name without its prefix, or a
+    heading (`trial`, `seconds`, the metric's name for the value)."""
+    names = [str(c) for c in frame.columns]
+    for candidate in (name, f"params_{name}", f"metrics_{name}"):
+        if candidate in names:
+            return candidate
+    for column in names:
+        if label(column, metric) == name:
+            return column
+    shown = ", ".join(label(c, metric) for c in ordered(frame))
+    raise UnknownColumn(f"no such column {name!r}; columns: {shown}")
+
+
+def choose(frame: Any, metric: str | None, columns: list[str] | None = None,
+           show_all: bool = False) -> Choice:
+    """The columns to show; see the module docstring."""
+    if columns:
+        return Choice([resolve(frame, c, metric) for c in columns])
+    names = ordered(frame)
+    if show_all:
+        return Choice(names)
+    hidden = {}
+    for name in names:
+        why = _why_hidden(frame, name)
+        if why is not None and name != "number":
+            hidden[name] = why
+    return Choice([n for n in names if n not in hidden], hidden)
+
+
+def cell(name: str, value: Any) -> str:
+    """One cell as text: '-' when empty, 4 significant digits (6 for the value), the last
+    line of an error, timestamps to the second (UTC)."""
+    if _missing(value):
+        return "-"
+    if name in ("started_at", "finished_at") and hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if name == "error":
+        return str(value).strip().splitlines()[-1] if str(value).strip() else "-"
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        value = float(value)
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.6g}" if name == "value" or name.startswith("values_") \
+            else f"{value:.4g}"
+    return str(value).replace("\n", " ")
+
+
+def _note(choice: Choice, dropped: list[str], metric: str | None, width: int) -> str | None:
+    parts = []
+    if choice.hidden:
+        parts.append("hidden: " + ", ".join(f"{label(n, metric)} ({why})"
+                                            for n, why in choice.hidden.items()))
+    if dropped:
+        parts.append(f"not shown at {width} columns: "
+                     + ", ".join(label(n, metric) for n in dropped))
+    if not parts:
+        return None
+    return "; ".join(parts) + ". --all shows every column, --columns NAME,... chooses"
+
+
+def _fit(rows: list[list[str]], headers: list[str], width: int) -> int:
+    """How many leading columns fit in `width` (`_GAP` spaces between columns)."""
+    used = 0
+    for k, head in enumerate(headers):
+        natural = min(max([len(head), *(len(r[k]) for r in rows)]), _MAX_CELL)
+        used += natural + (_GAP if k else 0)
+        if used > width:
+            return max(k, 1)
+    return len(headers)
+
+
+def print_table(frame: Any, choice: Choice, metric: str | None = None,
+                width: int | None = None) -> None:
+    """The frame's chosen columns as a Rich table that never wraps a row."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
+    width = console.width
+    names = list(choice.names)
+    rows = [[cell(n, v) for n, v in zip(names, row, strict=True)]
+            for row in frame[names].itertuples(index=False, name=None)]
+    headers = [label(n, metric) for n in names]
+    keep = _fit(rows, headers, width)
+    names, dropped = names[:keep], names[keep:]
+    headers, rows = headers[:keep], [r[:keep] for r in rows]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=(0, 0, 0, _GAP - 1), header_style="bold")
+    for name, head in zip(names, headers, strict=True):
+        numeric = name not in ("state", "error", "source") and frame[name].dtype.kind in "iufb"
+        table.add_column(head, justify="right" if numeric else "left", no_wrap=True,
+                         overflow="ellipsis", max_width=_MAX_CELL)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    note = _note(choice, dropped, metric, width)
+    if note:
+        typer.echo(textwrap.fill(note, width=max(width, 40), break_on_hyphens=False), err=True)
+
+
+def markdown(frame: Any, choice: Choice, metric: str | None = None) -> str:
+    """The chosen columns as a Markdown table."""
+    names = choice.names
+    lines = ["| " + " | ".join(label(n, metric) for n in names) + " |",
+             "|" + "---|" * len(names)]
+    for row in frame[names].itertuples(index=False, name=None):
+        cells = [cell(n, v).replace("|", "\\|") for n, v in zip(names, row, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def records(frame: Any, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """The rows as JSON-able dicts (lossless floats; see `hpsearch.study.columns`)."""
+    from hpsearch.study.columns import json_records
+
+    return json_records(frame if names is None else frame[names])
