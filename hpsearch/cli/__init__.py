@@ -37,7 +37,7 @@ def _root(
     ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, show_default=False,
                                          help="Log more: -v every trial's line, -vv debug records.")] = 0,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Log warnings and errors only; no progress bar.")] = False,
 ) -> None:

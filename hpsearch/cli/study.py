@@ -36,13 +36,12 @@ def run(
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Override \\[study].scheduler, the Dask scheduler address (tcp://HOST:8786); implies --backend dask.")] = None,
     enqueue: Annotated[list[Path] | None, typer.Option("--enqueue", metavar="FILE", help="A TOML file of hyperparameter values to try first (\\[\\[study.enqueue]] tables, an \\[objective.fixed] table as `hpsearch best --toml` prints, or plain keys); partial values are completed by the strategy. Repeatable.")] = None,
     warm_start: Annotated[list[Path] | None, typer.Option("--warm-start", metavar="RUN_DIR", help="An earlier run folder whose finished trials are told to the strategy before the first trial (not rerun, not counted). Repeatable.")] = None,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="Log every trial's line (-vv: debug records too).")] = 0,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, show_default=False, help="Log every trial's line (-vv: debug records too).")] = 0,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Warnings and errors only, no progress bar.")] = False,
 ) -> None:
     """Run a study file; run it again to resume where it stopped.
 
-    On a terminal a live line shows progress; otherwise (CI, a log file) each finished trial
-    gets one log line on stderr.
+    On a terminal a live line shows progress; otherwise (CI, a log file) each finished trial gets one log line on stderr.
 
     Example: hpsearch run studies/digits_mlp.toml --n-jobs 2
     Warm start and a configuration to try first:
