@@ -1,84 +1,81 @@
-"""scikit-learn style estimators over Network + train: `MLPClassifier` and `MLPRegressor`.
+"""scikit-learn estimators over the network and trainer: `MLPClassifier` and `MLPRegressor`.
 
-`KEYWORDS` (from `nn_core.keywords`, re-exported here) is the one table of the estimators'
-keyword arguments (the same names are the vocabulary of hpsearch study files): each entry
-gives the default, the accepted type, the allowed values or range, and one line of
-documentation. Validation (`validate_params`) and the docs (`keyword_table()`, the
-constructors' signatures) are derived from it.
+They are scikit-learn estimators (`BaseEstimator` with the classifier or regressor mixin),
+so `Pipeline`, `GridSearchCV`, `cross_val_score`, `clone`, `CalibratedClassifierCV`,
+`OneVsRestClassifier`, `StackingClassifier` and `check_estimator` take them as they are. This
+is nn_core's one scikit-learn import at module level; the network, layers and trainer stay
+NumPy-only (`nn_core.fitted` does the training, without scikit-learn).
 
-Habits kept from scikit-learn: constructors only store their keywords; `fit` validates them
-(ValueError naming the keyword and what is allowed) and learns attributes ending in `_`:
-`network_`, `params_` (the network's parameter dict), `history_` (a `trainer.History`),
-`preprocessor_`, `n_features_in_`, and for classifiers `classes_`. `get_params()` /
-`set_params(**kw)` work as in scikit-learn.
+Keywords: `KEYWORDS` (from `nn_core.keywords`, re-exported here) is the one table of the
+estimators' keyword arguments, and the vocabulary of hpsearch study files: default, accepted
+type, allowed values, one line of documentation. `__init__` only stores them (its signature
+is the table's, checked by a test); `fit` validates them (`validate_params`: ValueError naming
+the keyword and what is allowed); `set_params` refuses a name that is not a keyword.
 
-Randomness: `seed` feeds one `np.random.SeedSequence`, spawned into independent Generators for
-the initial weights, the validation hold-out and the training loop (shuffling, dropout), so the
-same call with the same seed gives the same model and history.
+Input: scikit-learn's own validation (`validate_data`): arrays, lists and DataFrames (then
+`feature_names_in_`), NaN/inf, complex, sparse (refused: the network computes densely) and
+object input refused or converted with scikit-learn's messages; predicting before `fit`
+raises `NotFittedError`. Learned attributes end in `_`: `network_`, `params_` (the network's
+parameter dict), `history_` (a `nn_core.history.History`), `preprocessor_`, `n_features_in_`,
+`n_iter_` (epochs trained; iterations for lbfgs), `loss_curve_` (per epoch; per iteration for
+lbfgs), `validation_scores_` (per epoch, None without validation data), and `classes_` for
+the classifier.
 
-Saving without pickle: `to_arrays() -> (config, arrays)` returns a JSON-able dict and a dict of
-plain NumPy arrays; `from_arrays(config, arrays)` rebuilds the fitted estimator.
+Classifier targets: labels of any sortable type (predictions come back in them); a binary
+task's `decision_function` is (N,) (the positive class's score minus the negative's, so
+`> 0` predicts `classes_[1]`), a multiclass one's (N, C); a 0/1 label matrix (N, L) trains L
+attributes with the sigmoid cross-entropy (multi-label). A continuous target is refused
+("Unknown label type"). Regressor targets: (N,) or (N, L); predictions float64 of the same
+shape; no `decision_function` or `predict_proba`.
+
+Saving without pickle: `to_arrays() -> (config, arrays)` returns a JSON-able dict and plain
+NumPy arrays; `from_arrays(config, arrays)` rebuilds the fitted estimator.
 """
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from nn_core import metrics
-from nn_core import preprocess as preprocess_module
-from nn_core.data import split as split_data
-from nn_core.history import History
-from nn_core.keywords import BY_NAME, KEYWORDS, Keyword, keyword_table, validate_params
-from nn_core.network import Network, NetworkConfig
-from nn_core.trainer import TrainConfig, train
+from nn_core import fitted
+from nn_core.keywords import KEYWORDS, Keyword, keyword_table, validate_params
+from nn_core.trainer import Callback
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data
+except ImportError:  # older: the same function as a method
+    def validate_data(estimator: Any, /, X: Any = "no_validation", y: Any = "no_validation",
+                      **options: Any) -> Any:
+        return estimator._validate_data(X, y, **options)
 
 __all__ = ["KEYWORDS", "Keyword", "MLPClassifier", "MLPRegressor", "keyword_table",
            "validate_params"]
 
-
-_NETWORK_FIELDS = {f.name for f in fields(NetworkConfig)}
-_TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+_FLOATS = (np.float64, np.float32)  # kept as given; anything else becomes float64
 
 
-class _BaseMLP:
+class _BaseMLP(BaseEstimator):
     """Shared machinery; see the module docstring."""
 
     _losses: tuple[str, ...] = ()
 
-    def __init__(self, **params: Any) -> None:
-        for keyword in KEYWORDS:
-            setattr(self, keyword.name, keyword.default)
-        self._extra: dict[str, Any] = {}
-        self.set_params(**params)
-
-    # --- scikit-learn habits ----------------------------------------------------------------
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The keywords and their current values."""
-        params = {keyword.name: getattr(self, keyword.name) for keyword in KEYWORDS}
-        params.update(self._extra)
-        return params
-
-    def set_params(self, **params: Any) -> _BaseMLP:
-        """Store keywords (checked in fit); returns self."""
-        for name, value in params.items():
-            if name in BY_NAME:
-                setattr(self, name, value)
-            else:
-                self._extra[name] = value  # rejected with a clear message in fit
-        return self
-
-    def __repr__(self) -> str:
-        changed = [
-            f"{keyword.name}={getattr(self, keyword.name)!r}"
-            for keyword in KEYWORDS
-            if getattr(self, keyword.name) != keyword.default
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
+    def __init__(self, *, hidden_sizes=(100,), activation="relu", leaky_alpha=0.01,
+                 maxout_pieces=2, batchnorm=False, dropout=0.0, init="he", loss=None,
+                 dtype="float32", regularization="l2", reg=0.0, l1_ratio=0.5, max_norm=None,
+                 optimizer="adam", learning_rate=1e-3, momentum=0.9, beta1=0.9, beta2=0.999,
+                 epsilon=1e-8, decay_rate=0.99, batch_size=128, epochs=200, max_iter=200,
+                 lr_schedule=None, lr_decay=None, lr_step=5, lr_patience=3,
+                 early_stopping=False, patience=10, validation_fraction=0.1,
+                 preprocess="standardize", n_components=None, scale_targets=True,
+                 seed=0) -> None:
+        given = locals()
+        for keyword in KEYWORDS:  # only store: fit validates
+            setattr(self, keyword.name, given[keyword.name])
 
     # --- fitting ----------------------------------------------------------------------------
 
@@ -92,97 +89,63 @@ class _BaseMLP:
         return params
 
     def _encode_targets(self, y: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, str, int]:
+        """(encoded y, loss, output width) for the network; sets the target attributes."""
         raise NotImplementedError
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        X_val: np.ndarray | None = None,
-        y_val: np.ndarray | None = None,
-        callback: Any = None,
-    ) -> _BaseMLP:
+    def _encode_validation(self, y_val: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None,
+            callback: Callback | None = None) -> _BaseMLP:
         """Train on X (N, D) and y; X_val/y_val (optional) are scored each epoch.
 
         callback(epoch, score, val_loss) may return True (or raise trainer.StopTraining) to
         stop (see `nn_core.trainer`).
         """
         params = self._validated()
-        X = _as_features(X, "X")
-        y = np.asarray(y)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
+        X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True,
+                             y_numeric=isinstance(self, RegressorMixin))
         if (X_val is None) != (y_val is None):
             raise ValueError("give both X_val and y_val, or neither")
-        seeds = np.random.SeedSequence(params["seed"]).spawn(3)
-        init_rng, split_rng, train_rng = (np.random.default_rng(s) for s in seeds)
         y_encoded, loss, output_dim = self._encode_targets(y, params)
+        validation = None
         if X_val is not None:
-            X_val = _as_features(X_val, "X_val")
-            y_val_encoded = self._encode_validation(np.asarray(y_val))
-        elif params["early_stopping"]:
-            parts = split_data(
-                X, y_encoded, params["validation_fraction"], 0.0, split_rng,
-                stratify=y_encoded.ndim == 1 and loss in ("softmax", "svm"),
-            )
-            X, y_encoded = parts.X_train, parts.y_train
-            X_val, y_val_encoded = parts.X_val, parts.y_val
-        else:
-            y_val_encoded = None
-        preprocessor = _make_preprocessor(params)
-        dtype = np.dtype(params["dtype"])
-        X = preprocessor.fit_transform(X.astype(dtype, copy=False))
-        if X_val is not None:
-            X_val = preprocessor.transform(X_val.astype(dtype, copy=False))
-        network_config = NetworkConfig(
-            input_dim=X.shape[1],
-            output_dim=output_dim,
-            loss=loss,
-            **{k: v for k, v in params.items() if k in _NETWORK_FIELDS and k != "loss"},
-        )
-        network = Network(network_config, init_rng)
-        train_config = TrainConfig(**{k: v for k, v in params.items() if k in _TRAIN_FIELDS})
+            X_val = validate_data(self, X_val, dtype=_FLOATS, reset=False)
+            validation = (X_val, self._encode_validation(y_val))
+        regression = isinstance(self, RegressorMixin)
+        prepared = fitted.prepare(X, y_encoded, loss, output_dim, params, validation,
+                                  stratify=not regression and y_encoded.ndim == 1,
+                                  scale_targets=regression and params["scale_targets"])
+        if regression:
+            self.target_mean_ = _or_zeros(prepared.target_mean, output_dim)
+            self.target_scale_ = _or_ones(prepared.target_scale, output_dim)
         # Set before training so that a callback can snapshot the model (checkpoints) through
         # to_arrays(); the parameters keep changing until train returns.
-        self.network_ = network
-        self.params_ = network.params
-        self.preprocessor_ = preprocessor
-        self.n_features_in_ = preprocessor.n_features_in_
-        self.history_: History = train(
-            network, X, y_encoded, X_val, y_val_encoded, train_config, train_rng, callback
-        )
+        self.network_, self.preprocessor_ = prepared.network, prepared.preprocessor
+        self.params_ = prepared.network.params
+        history = prepared.train(callback)
+        self.history_ = history
+        lbfgs = params["optimizer"] == "lbfgs"
+        self.n_iter_ = history.n_iterations if lbfgs else history.epochs
+        self.loss_curve_ = [float(v) for v in (history.loss if lbfgs else history.epoch_loss)]
+        self.validation_scores_ = list(history.val_score) or None
         return self
 
-    def _encode_validation(self, y_val: np.ndarray) -> np.ndarray:
-        return y_val
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Raw network scores (N, C) for X (N, D) in evaluation mode."""
-        self._check_fitted()
-        X = _as_features(X, "X").astype(self.network_.dtype, copy=False)
-        return self.network_.predict_scores(self.preprocessor_.transform(X))
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(X, y)")
+    def _scores(self, X: Any) -> np.ndarray:
+        """Raw network scores (N, C) float64 for X (N, D), evaluation mode."""
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        return fitted.scores(self.network_, self.preprocessor_, X)
 
     # --- export without pickle ------------------------------------------------------------
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-able config, {name: array}) describing the fitted model; see from_arrays."""
-        self._check_fitted()
+        check_is_fitted(self, "network_")
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
-        config: dict[str, Any] = {
-            "estimator": type(self).__name__,
-            "params": params,
-            "network": {k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in asdict(self.network_.config).items()},
-            "preprocess": self.preprocessor_.name,
-        }
-        config.update(self._extra_config())
-        arrays = {f"param.{k}": np.array(v) for k, v in self.network_.params.items()}
-        arrays.update({f"buffer.{k}": np.array(v) for k, v in self.network_.buffers.items()})
-        arrays.update({f"preprocess.{k}": v for k, v in self.preprocessor_.state().items()})
+        saved, arrays = fitted.save(self.network_, self.preprocessor_)
+        config = {"estimator": type(self).__name__, "params": params, **saved,
+                  **self._extra_config()}
         return config, arrays
 
     def _extra_config(self) -> dict[str, Any]:
@@ -197,22 +160,8 @@ class _BaseMLP:
         if isinstance(params.get("hidden_sizes"), list):
             params["hidden_sizes"] = tuple(params["hidden_sizes"])
         model = cls(**params)
-        net_settings = dict(config["network"])
-        net_settings["hidden_sizes"] = tuple(net_settings["hidden_sizes"])
-        network = Network(NetworkConfig(**net_settings), np.random.default_rng(0))
-        for group, target in (("param.", network.params), ("buffer.", network.buffers)):
-            for key in list(target):
-                name = group + key
-                if name not in arrays:
-                    raise ValueError(f"arrays: missing key {name!r}")
-                target[key] = np.asarray(arrays[name], dtype=network.dtype).reshape(
-                    target[key].shape
-                ).copy()
-        prefix = "preprocess."
-        state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-        model.preprocessor_ = preprocess_module.from_state(config["preprocess"], state)
-        model.network_ = network
-        model.params_ = network.params
+        model.network_, model.preprocessor_ = fitted.load(config, arrays)
+        model.params_ = model.network_.params
         model.n_features_in_ = model.preprocessor_.n_features_in_
         model._load_extra_config(config)
         return model
@@ -221,67 +170,55 @@ class _BaseMLP:
         pass
 
 
-def _make_preprocessor(params: dict[str, Any]) -> Any:
-    """The unfitted preprocessor the validated keywords ask for."""
-    settings = {}
-    if params["preprocess"] in ("pca", "whiten"):
-        settings["n_components"] = params["n_components"]
-    return preprocess_module.make_preprocessor(params["preprocess"], **settings)
-
-
-def _as_features(X: Any, name: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features); got {X.shape}")
-    if not np.issubdtype(X.dtype, np.number):
-        raise ValueError(f"{name} must be numeric; got dtype {X.dtype}")
-    return X
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
-
-
-class MLPClassifier(_BaseMLP):
+class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier (softmax or SVM loss; sigmoid for 0/1 label matrices).
 
     Labels may be any sortable values (strings, non-contiguous ints): `classes_` holds them
     and predictions come back in the same values. A 2-D 0/1 y (N, L) trains L independent
     attributes (multi-label) with the sigmoid cross-entropy; `predict` then returns 0/1 (N, L).
-    Keywords: see `KEYWORDS` / `keyword_table()`.
+    score is accuracy (subset accuracy for multi-label). Keywords: see `KEYWORDS`.
     """
 
     _losses = ("softmax", "svm")
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {"multilabel": True}
+
     def _encode_targets(self, y, params):
-        if y.ndim == 2:
-            values = np.unique(y)
-            if not np.all(np.isin(values, (0, 1))):
-                raise ValueError("a 2-D y must be a 0/1 label matrix (multi-label)")
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind == "multilabel-indicator":
             if params["loss"] is not None:
                 raise ValueError(
                     f"loss must be None for a 0/1 label matrix (sigmoid_cross_entropy is used); "
                     f"got {params['loss']!r}"
                 )
+            y = np.asarray(y)
             self.classes_ = np.arange(y.shape[1])
             self._multilabel = True
             return y.astype(params["dtype"]), "sigmoid_cross_entropy", y.shape[1]
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D labels or a 2-D 0/1 matrix; got shape {y.shape}")
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"y must be class labels (N,) or a 0/1 label matrix (N, L); got "
+                             f"a {kind} target")
+        y = column_or_1d(y, warn=True)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         self._multilabel = False
         if len(self.classes_) < 2:
-            raise ValueError(f"y has a single class {self.classes_.tolist()}; need at least 2")
+            raise ValueError(f"y has only one class ({self.classes_.tolist()}); a classifier "
+                             "needs at least 2")
         return encoded.astype(np.int64), params["loss"] or "softmax", len(self.classes_)
 
     def _encode_validation(self, y_val):
+        y_val = np.asarray(y_val)
         if self._multilabel:
             return y_val.astype(str(self.dtype))
-        index = np.searchsorted(self.classes_, y_val)
-        index = np.clip(index, 0, len(self.classes_) - 1)
+        y_val = column_or_1d(y_val)
+        index = np.clip(np.searchsorted(self.classes_, y_val), 0, len(self.classes_) - 1)
         unknown = self.classes_[index] != y_val
         if np.any(unknown):
             raise ValueError(
@@ -289,26 +226,43 @@ class MLPClassifier(_BaseMLP):
             )
         return index.astype(np.int64)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores for X (N, D), float64: (N,) for two classes (positive minus negative), else
+        (N, C); (N, L) per-label logits for multi-label."""
+        scores = self._scores(X)
+        if not self._multilabel and scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (N, C) (softmax of the scores; per-label sigmoid if multi-label).
 
         With loss="svm" the scores are margins and these are not calibrated probabilities.
         """
-        scores = self.decision_function(X)
+        decision = self.decision_function(X)
         if self._multilabel:
-            return 0.5 * (1.0 + np.tanh(0.5 * scores))
-        return _softmax(scores)
+            return expit(decision)
+        if decision.ndim == 1:
+            positive = expit(decision)
+            return np.column_stack([1.0 - positive, positive])
+        shifted = decision - decision.max(axis=1, keepdims=True)
+        np.exp(shifted, out=shifted)
+        shifted /= shifted.sum(axis=1, keepdims=True)
+        return shifted
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """log of predict_proba (N, C)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
         """Labels (N,) from classes_, or a 0/1 matrix (N, L) for multi-label."""
-        scores = self.decision_function(X)
+        decision = self.decision_function(X)
         if self._multilabel:
-            return (scores > 0).astype(np.int64)
-        return self.classes_[scores.argmax(axis=1)]
-
-    def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Accuracy (subset accuracy for multi-label)."""
-        return metrics.accuracy(np.asarray(y), self.predict(X))
+            return (decision > 0).astype(np.int64)
+        if decision.ndim == 1:
+            return self.classes_[(decision > 0).astype(np.int64)]
+        return self.classes_[decision.argmax(axis=1)]
 
     def _extra_config(self):
         return {
@@ -322,51 +276,61 @@ class MLPClassifier(_BaseMLP):
         self._multilabel = bool(config["multilabel"])
 
 
-class MLPRegressor(_BaseMLP):
+class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor (L2 or L1 loss); score is R^2.
 
-    y (N,) gives predictions (N,); y (N, L) gives (N, L). Keywords: see `KEYWORDS`.
+    y (N,) gives predictions (N,); y (N, L) gives (N, L). With `scale_targets` (the default)
+    the network learns standardised targets (`target_mean_`, `target_scale_`, (L,), from the
+    training rows) and `predict` maps its outputs back. Keywords: see `KEYWORDS`.
     """
 
     _losses = ("l2", "l1")
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {"multioutput": True}
+
     def _encode_targets(self, y, params):
-        if y.ndim not in (1, 2) or not np.issubdtype(y.dtype, np.number):
-            raise ValueError(f"y must be numeric, 1-D or 2-D; got {y.dtype} of shape {y.shape}")
         self._single_output = y.ndim == 1
         targets = y.reshape(y.shape[0], -1).astype(params["dtype"])
         return targets, params["loss"] or "l2", targets.shape[1]
 
     def _encode_validation(self, y_val):
+        y_val = np.asarray(y_val, dtype=np.float64)
         return y_val.reshape(y_val.shape[0], -1).astype(str(self.dtype))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predictions (N,) for 1-D training targets, else (N, L)."""
-        scores = self.decision_function(X)
-        return scores[:, 0] if self._single_output else scores
-
-    def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """R^2, averaged uniformly over outputs."""
-        return metrics.r2(np.asarray(y), self.decision_function(X))
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions (N,) for 1-D training targets, else (N, L); float64."""
+        values = self._scores(X) * self.target_scale_ + self.target_mean_
+        return values[:, 0] if self._single_output else values
 
     def _extra_config(self):
-        return {"single_output": self._single_output}
+        return {"single_output": self._single_output,
+                "target_mean": self.target_mean_.tolist(),
+                "target_scale": self.target_scale_.tolist()}
 
     def _load_extra_config(self, config):
         self._single_output = bool(config["single_output"])
+        width = self.network_.config.output_dim
+        if "target_mean" not in config:  # saved before targets were scaled
+            self.scale_targets = False
+        self.target_mean_ = np.asarray(config.get("target_mean", np.zeros(width)), np.float64)
+        self.target_scale_ = np.asarray(config.get("target_scale", np.ones(width)), np.float64)
 
 
-def _signature() -> inspect.Signature:
-    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    parameters += [
-        inspect.Parameter(k.name, inspect.Parameter.KEYWORD_ONLY, default=k.default)
-        for k in KEYWORDS
-    ]
-    return inspect.Signature(parameters)
+def _or_zeros(values: np.ndarray | None, width: int) -> np.ndarray:
+    return np.zeros(width) if values is None else values
 
 
-# help(MLPClassifier) and IDEs show the table's keywords and defaults.
-MLPClassifier.__init__.__signature__ = _signature()  # type: ignore[attr-defined]
+def _or_ones(values: np.ndarray | None, width: int) -> np.ndarray:
+    return np.ones(width) if values is None else values
+
+
+# help(MLPClassifier) shows the table: keywords, defaults, allowed values, meaning.
 _table_doc = "\n\nKeywords\n--------\n" + keyword_table()
 MLPClassifier.__doc__ = (MLPClassifier.__doc__ or "") + _table_doc
 MLPRegressor.__doc__ = (MLPRegressor.__doc__ or "") + _table_doc

@@ -152,7 +152,8 @@ KEYWORDS: tuple[Keyword, ...] = (
        high_open=True),
     _k("batch_size", 128, "int", "Minibatch size (capped at the training-set size); a "
        "remainder under half a batch joins the last batch.", low=1),
-    _k("epochs", 20, "int", "Passes over the training data.", low=1),
+    _k("epochs", 200, "int", "Passes over the training data (all of them: see early_stopping).",
+       low=1),
     _k("max_iter", 200, "int", "Iterations of lbfgs (other optimizers use epochs).", low=1),
     _k("lr_schedule", None, "str", "Learning-rate schedule (None = constant).",
        choices=SCHEDULE_NAMES, optional=True),
@@ -173,6 +174,9 @@ KEYWORDS: tuple[Keyword, ...] = (
        choices=preprocess_module.PREPROCESSOR_NAMES),
     _k("n_components", None, "components", "Components kept by pca/whiten (None = all).",
        optional=True),
+    _k("scale_targets", True, "bool", "Regressor: standardise each target on the training "
+       "rows and map predictions back (recorded losses are then in standardised units); the "
+       "classifier ignores it."),
     _k("seed", 0, "int", "Seed of every random draw (weights, hold-out, shuffling, dropout).",
        low=0),
 )

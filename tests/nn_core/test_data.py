@@ -27,8 +27,10 @@ def test_digits_loads_without_download():
 
 
 def test_nn_core_imports_no_sklearn_at_module_level():
+    # nn_core.estimator imports scikit-learn (its classes are scikit-learn estimators);
+    # import nn_core loads it only when MLPClassifier or MLPRegressor is first used.
     code = (
-        "import sys, nn_core, nn_core.data, nn_core.estimator, nn_core.trainer, "
+        "import sys, nn_core, nn_core.data, nn_core.fitted, nn_core.keywords, nn_core.trainer, "
         "nn_core.preprocess, nn_core.optim, nn_core.sanity\n"
         "assert 'sklearn' not in sys.modules, 'sklearn imported'\n"
         "assert 'scipy.optimize' not in sys.modules, 'scipy.optimize imported'\n"

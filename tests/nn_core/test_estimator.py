@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from nn_core import KEYWORDS, MLPClassifier, MLPRegressor, keyword_table
 from nn_core.data import load_digits, make_spiral, split
+from nn_core.keywords import validate_params
 
 SPIRAL = make_spiral(100, 3, np.random.default_rng(0))
 
@@ -97,14 +100,47 @@ def test_validation_happens_in_fit_and_names_the_keyword():
     assert model.activation == "swish"
     with pytest.raises(ValueError, match="activation must be relu .*got 'swish'"):
         model.fit(SPIRAL.X, SPIRAL.y)
+    with pytest.raises(TypeError, match="learning_rat"):
+        MLPClassifier(learning_rat=0.1)  # a keyword the table does not have
+    with pytest.raises(ValueError, match="Invalid parameter 'learning_rat'"):
+        MLPClassifier().set_params(learning_rat=0.1)
     with pytest.raises(ValueError, match="unknown keyword 'learning_rat'.*'learning_rate'"):
-        MLPClassifier(learning_rat=0.1).fit(SPIRAL.X, SPIRAL.y)
+        validate_params({"learning_rat": 0.1})
     with pytest.raises(ValueError, match="dropout must be float in \\[0, 1\\)"):
         MLPClassifier(dropout=1.0).fit(SPIRAL.X, SPIRAL.y)
     with pytest.raises(ValueError, match="loss must be one of l2, l1"):
         MLPRegressor(loss="softmax").fit(SPIRAL.X, SPIRAL.y.astype(float))
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         MLPClassifier().predict(SPIRAL.X)
+
+
+def test_init_signature_is_the_keyword_table():
+    for cls in (MLPClassifier, MLPRegressor):
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        assert [p.name for p in parameters] == [k.name for k in KEYWORDS]
+        assert all(p.kind is p.KEYWORD_ONLY for p in parameters)
+        assert {p.name: p.default for p in parameters} == {k.name: k.default for k in KEYWORDS}
+        assert cls().get_params() == {k.name: k.default for k in KEYWORDS}
+
+
+def test_regressor_learns_targets_in_their_own_units():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = 1000.0 + 250.0 * (X[:, 0] - 0.5 * X[:, 1] ** 2)
+    model = MLPRegressor(epochs=100).fit(X, y)
+    assert model.score(X, y) > 0.9
+    assert model.target_mean_ == pytest.approx([y.mean()])
+    assert model.target_scale_ == pytest.approx([y.std()])
+    raw = MLPRegressor(epochs=100, scale_targets=False).fit(X, y)
+    assert raw.score(X, y) < 0.5  # the output layer cannot reach 1000 +- 250 in 300 steps
+    np.testing.assert_array_equal(raw.target_scale_, [1.0])
+    again = MLPRegressor.from_arrays(*model.to_arrays())
+    np.testing.assert_allclose(again.predict(X), model.predict(X))
+    old_config, arrays = raw.to_arrays()
+    del old_config["target_mean"], old_config["target_scale"]  # a run folder from before
+    old = MLPRegressor.from_arrays(old_config, arrays)
+    assert old.scale_targets is False
+    np.testing.assert_allclose(old.predict(X), raw.predict(X))
 
 
 def test_every_optimizer_and_activation_is_accepted():
@@ -162,3 +198,15 @@ def test_float64_end_to_end():
     model = MLPClassifier(epochs=2, dtype="float64").fit(SPIRAL.X, SPIRAL.y)
     assert all(value.dtype == np.float64 for value in model.params_.values())
     assert model.decision_function(SPIRAL.X).dtype == np.float64
+
+
+def test_float32_training_predicts_in_float64_row_by_row_as_in_batches():
+    model = MLPClassifier(epochs=5).fit(SPIRAL.X, SPIRAL.y)
+    assert all(value.dtype == np.float32 for value in model.params_.values())
+    batched = model.predict_proba(SPIRAL.X[:20])
+    one_by_one = np.concatenate([model.predict_proba(row[None]) for row in SPIRAL.X[:20]])
+    assert batched.dtype == np.float64
+    np.testing.assert_allclose(one_by_one, batched, rtol=1e-12, atol=1e-15)
+    float32_scores = model.network_.predict_scores(
+        model.preprocessor_.transform(SPIRAL.X.astype(np.float32)))
+    np.testing.assert_allclose(model.decision_function(SPIRAL.X), float32_scores, atol=1e-5)

@@ -20,7 +20,7 @@ from typing import Any
 from hpsearch.exceptions import StudyFileError
 from hpsearch.space import Categorical, Float, Int
 from hpsearch.studyfile.reader import StudySpec
-from nn_core.estimator import KEYWORDS
+from nn_core.keywords import KEYWORDS
 
 __all__ = ["HYPERPARAMETERS", "check_hyperparameters", "estimator_keywords", "spec_error"]
 

@@ -5,7 +5,9 @@ from a member's config and arrays (nn_core's `to_arrays`; no pickle), ValueError
 not describe a network. `network_output(model, X)` is what the objective stores as a network's
 predictions for features X (N, D): probabilities (N, C) (N, L for multi-label) or, for a
 regressor, values (N,) or (N, L); float64 either way. These are the seam through which
-`hpsearch.ensembles` runs members without importing nn_core.
+`hpsearch.ensembles` runs members without importing nn_core. `estimator_class(name)` is the
+class a member config names (None for another name). nn_core's estimator module imports
+scikit-learn, so it is imported on first use: `import hpsearch` stays light.
 """
 
 from __future__ import annotations
@@ -15,17 +17,25 @@ from typing import Any
 
 import numpy as np
 
-from nn_core.estimator import MLPClassifier, MLPRegressor
+__all__ = ["ESTIMATOR_NAMES", "estimator_class", "estimator_for", "model_from_arrays",
+           "network_output"]
 
-__all__ = ["ESTIMATORS", "estimator_for", "model_from_arrays", "network_output"]
+#: the estimator class names a member config records
+ESTIMATOR_NAMES = ("MLPClassifier", "MLPRegressor")
 
-#: the estimator classes by the name a member config records
-ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+
+def estimator_class(name: Any) -> type | None:
+    """The nn_core estimator class called `name`, or None."""
+    if name not in ESTIMATOR_NAMES:
+        return None
+    from nn_core import estimator
+
+    return getattr(estimator, name)
 
 
 def estimator_for(task: str) -> type:
     """The estimator class that trains networks for `task`."""
-    return MLPRegressor if task == "regression" else MLPClassifier
+    return estimator_class("MLPRegressor" if task == "regression" else "MLPClassifier")
 
 
 def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
@@ -34,7 +44,7 @@ def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray
     The seam through which `hpsearch.ensembles` rebuilds members without importing nn_core;
     ValueError when the config or arrays do not describe a network.
     """
-    cls = ESTIMATORS.get(config.get("estimator"))
+    cls = estimator_class(config.get("estimator"))
     if cls is None:
         raise ValueError(f"unknown estimator {config.get('estimator')!r}")
     try:
@@ -45,6 +55,6 @@ def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray
 
 def network_output(model: Any, X: np.ndarray) -> np.ndarray:
     """A fitted network's predictions for X (N, D), as stored: see the module docstring."""
-    if isinstance(model, MLPRegressor):
+    if type(model).__name__ == "MLPRegressor":
         return np.asarray(model.predict(X), dtype=np.float64)
     return np.asarray(model.predict_proba(X), dtype=np.float64)

@@ -18,7 +18,7 @@ import numpy as np
 
 from hpsearch.objectives.mlp import schema
 from hpsearch.objectives.mlp.hyperparameters import estimator_keywords
-from hpsearch.objectives.mlp.networks import ESTIMATORS
+from hpsearch.objectives.mlp.networks import estimator_class
 from hpsearch.trial import Result
 
 __all__ = ["RefitObjective", "refit_member", "refit_result"]
@@ -37,7 +37,7 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     the new training diverges where the study's did not (its kept parameters would be those
     before the blow-up; a member that diverged in the study too is redone as it was).
     """
-    cls = ESTIMATORS.get(config.get("estimator"))
+    cls = estimator_class(config.get("estimator"))
     if cls is None or not isinstance(config.get("params"), Mapping):
         raise ValueError(f"not a network member config (estimator {config.get('estimator')!r})")
     params = estimator_keywords(config["params"])  # JSON lists back to tuples
