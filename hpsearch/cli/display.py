@@ -29,7 +29,7 @@ from typing import Any
 import typer
 
 __all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "markdown",
-           "records", "label"]
+           "records", "records_of", "label"]
 
 DETAIL = ("seed", "started_at", "finished_at")
 _TAIL = ("last_step", "duration_s", "error", "source")
@@ -219,3 +219,15 @@ def records(frame: Any, names: list[str] | None = None) -> list[dict[str, Any]]:
     from hpsearch.study.columns import json_records
 
     return json_records(frame if names is None else frame[names])
+
+
+def records_of(value: Any) -> Any:
+    """A nested structure with plain JSON values: non-finite floats as None (finite ones are
+    written exactly by `json.dumps`)."""
+    if isinstance(value, dict):
+        return {str(k): records_of(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [records_of(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

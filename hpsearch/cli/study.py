@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -155,42 +156,74 @@ def results(
         display.print_table(frame, choice, metric)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+class BestFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 @app.command()
 @user_errors
 def best(
     run_dir: Annotated[Path, typer.Argument(help="The run folder (<storage>/<name>).")],
-    toml: Annotated[bool, typer.Option("--toml", help="Print the params as an \\[objective.fixed] table to paste into a study file.")] = False,
+    toml: Annotated[bool, typer.Option("--toml", help="Print the best params as TOML to put back in the study file: the whole \\[objective.fixed] table (the keys it fixed and the best params) for the built-in network, a \\[\\[study.enqueue]] table for a Python objective. Also readable by run --enqueue.")] = False,
+    study_file: Annotated[Path | None, typer.Option("--study-file", metavar="NEW.toml", help="Write a complete study file: the run's own, named after NEW, with every searched hyperparameter pinned to the best trial's value (strategy grid, one trial).")] = None,
+    fmt: Annotated[BestFormat, typer.Option("--format", help="text or json (lossless floats).")] = BestFormat.text,
 ) -> None:
     """Print the best trial's params and metrics.
 
-    Example: hpsearch best runs/digits_mlp --toml
+    Example: hpsearch best runs/digits_mlp --study-file digits_best.toml
     """
+    from hpsearch.exceptions import StudyError
+    from hpsearch.studyfile.record import best_study_file, fixed_fragment, recorded
+
     study = open_run(run_dir)
-    trial = study.best_trial
+    if study.n_objectives > 1:
+        raise error(f"{run_dir}: the study has {study.n_objectives} objectives, so no one best "
+                    "trial; hpsearch results lists its Pareto front (the pareto column)")
+    try:
+        trial = study.best_trial
+    except StudyError as err:
+        raise error(f"{run_dir}: {err}") from None
+    params = dict(trial.params)
+    copy = recorded(run_dir)
+    if study_file is not None:
+        if copy is None:
+            raise error(f"{run_dir}: no study.toml in the run folder (it was run before "
+                        "hpsearch kept one); run its study file again to record it")
+        study_file.write_text(best_study_file(copy, params, study_file), encoding="utf-8")
+        typer.echo(f"wrote {study_file}: trial {trial.number}'s configuration; check it with "
+                   f"hpsearch validate {study_file}")
+        return
     if toml:
-        typer.echo(f"# best trial {trial.number} of {run_dir}: value = {trial.value:.6g}")
-        typer.echo("[objective.fixed]")
-        for name, value in trial.params.items():
-            typer.echo(f"{name} = {_toml_value(value)}")
+        kind = _objective_kind(copy, study)
+        typer.echo(f"# best trial {trial.number} of {run_dir}: "
+                   f"{metric_label(study) or 'value'} = {trial.value!r}")
+        typer.echo(fixed_fragment(copy, params, kind), nl=False)
+        return
+    if fmt is BestFormat.json:
+        record = {"run": str(run_dir), "trial": trial.number, "value": trial.value,
+                  "metric": metric_label(study), "direction": study.direction,
+                  "params": params, "metrics": dict(trial.metrics), "seed": trial.seed}
+        typer.echo(json.dumps(display.records_of(record), indent=2))
         return
     typer.echo(f"trial {trial.number}  value {trial.value:.6g}  ({study.direction})")
     typer.echo("params:")
-    for name, value in trial.params.items():
+    for name, value in params.items():
         typer.echo(f"  {name} = {value!r}")
     if trial.metrics:
         typer.echo("metrics:")
         for name, value in sorted(trial.metrics.items()):
             typer.echo(f"  {name} = {value:.6g}")
+
+
+def _objective_kind(copy: Any, study: Any) -> str:
+    """mlp or python: from the recorded study file, else from the artifacts' shape."""
+    import tomllib
+
+    if copy is not None:
+        return str(tomllib.loads(copy.text).get("objective", {}).get("kind", "mlp"))
+    return "mlp" if any(k.startswith("member0.") for k in study.artifacts(
+        study.best_trial.number)) else "python"
 
 
 @app.command()

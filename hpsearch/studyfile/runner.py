@@ -35,6 +35,7 @@ from hpsearch.study.stopping import NoImprovementStop
 from hpsearch.study.study import Study
 from hpsearch.studyfile import objectives
 from hpsearch.studyfile.reader import StudySpec
+from hpsearch.studyfile.record import record
 
 __all__ = ["Validation", "run", "validate", "grid_size"]
 
@@ -118,6 +119,7 @@ def run(spec: StudySpec, fresh: bool = False,
             os.remove(run_dir / "data.npz")
     for params in spec.enqueue:  # a resumed study does not try them twice
         study.enqueue(params, skip_if_exists=True)
+    record(spec)  # <run_dir>/study.toml: what `hpsearch best --study-file` starts from
     objective = objectives.build(spec, run_dir, checked.data)
     if on_start is not None:
         on_start(study)
