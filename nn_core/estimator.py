@@ -183,11 +183,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
+        tags.classifier_tags.multi_label = self.loss is None  # the sigmoid cross-entropy
         return tags
 
     def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
-        return {"multilabel": True}
+        return {"multilabel": self.loss is None}
 
     def _encode_targets(self, y, params):
         check_classification_targets(y)
