@@ -4,9 +4,10 @@
   with no BLAS limit.
 - `LokyExecutor(n_workers)` uses joblib's reusable loky executor; each task limits BLAS to one
   thread and writes its start marker (see `hpsearch.execution.task`), which is how `started`
-  knows which trials were really running when a worker died. A trial past its timeout is
-  stopped by killing the pool (`stop` returns True); the others running on it are run again
-  with the same params and seed, as after a worker death.
+  knows which trials were really running when a worker died; a worker exits soon after the
+  driver dies (`hpsearch.execution.orphans`), not when its trial ends. A trial past its
+  timeout is stopped by killing the pool (`stop` returns True); the others running on it are
+  run again with the same params and seed, as after a worker death.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class LokyExecutor(SocketReportsExecutor):
         marker = os.path.join(self._marker_dir, str(task.number))
         if os.path.exists(marker):
             os.remove(marker)
-        task = dataclasses.replace(task, marker_dir=self._marker_dir, limit_blas=True)
+        task = dataclasses.replace(task, marker_dir=self._marker_dir, limit_blas=True,
+                                   parent_pid=os.getpid())
         return self._pool.submit(run_trial, task)
 
     def is_worker_death(self, exc: BaseException) -> bool:

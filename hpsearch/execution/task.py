@@ -16,7 +16,9 @@ Contract:
   by then (used by the Dask executor, whose running tasks cannot be cancelled otherwise).
   `limit_blas` limits BLAS to one thread (threadpoolctl); `marker_dir` gets a file
   `<number>` holding the pid before the objective is called, so the loky executor knows
-  which trials had really started when a worker died.
+  which trials had really started when a worker died. `parent_pid` (set by the loky
+  executor: the driver's pid) makes the worker exit soon after the driver dies
+  (`hpsearch.execution.orphans`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 
 from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.execution.limits import memory_cap, memory_error_text
+from hpsearch.execution.orphans import exit_with_parent
 from hpsearch.objectives.python import ObjectiveRef, takes_trial, to_result
 from hpsearch.storage.artifacts import artifact_problem
 from hpsearch.trial import ReportClient, Result, Trial, TrialState
@@ -51,6 +54,7 @@ class TrialTask:
     limit_blas: bool = False
     max_memory_mb: int | None = None
     watchdog: float | None = None
+    parent_pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,8 @@ def _run(task: TrialTask) -> TrialOutcome:
 
 def run_trial(task: TrialTask) -> TrialOutcome:
     """Run one trial (in a worker, or in-process); see the module docstring."""
+    if task.parent_pid is not None:
+        exit_with_parent(task.parent_pid)
     if task.watchdog is None:
         return _run(task)
     # The driver has already failed this trial and cancelled it by then; nothing else can
