@@ -1,15 +1,22 @@
-"""Chaos test: SIGKILL the driver of a real study at random moments, rerun, lose nothing.
+"""Chaos test: kill or terminate the driver of a real study at random moments, with hostile
+objectives and a silent neighbour on the report port; rerun; lose nothing, never get stuck.
 
-Writes a python-objective study file (short trials, n_jobs=2, storage in a temp folder), then
-for each cycle: starts `hpsearch run`, waits a random time, reads the finished trials
-(complete/pruned/failed, with their values) from the database read-only, kills the driver
-with SIGKILL (then its orphaned workers), and checks that every finished trial recorded before
-any kill is still there with the same state and value. A last run finishes the study and is
-checked the same way.
+Writes a python-objective study file (short trials, n_jobs=2, a threshold pruner so every trial
+reports to the driver, storage in a temp folder). The objective raises on some trials, calls
+`sys.exit(0)` on others and `os._exit(5)` (its worker dies) on others. Then for each cycle:
+starts `hpsearch run`; holds silent TCP connections open to every port the driver listens on
+(the report channel) for the whole cycle; waits a random time; reads the finished trials
+(complete/pruned/failed, with their values) from the database read-only; then either kills the
+driver with SIGKILL (then its orphaned workers), or sends it SIGTERM and checks that it exits
+with 143 within `--stuck-after` seconds, leaves no trial `running` and writes trials.csv.
+Every finished trial recorded before any fault must still be there with the same state and
+value. A last run (with the silent neighbour too) must finish the study.
 
     python scripts/chaos.py --cycles 20 --seed 0
 
-Prints one line per cycle and a summary ending "lost trials: N" (exit 1 when N > 0).
+Prints one line per cycle and a summary ending "trials lost: N" and "studies stuck: M" (exit 1
+when either is not 0). A study is stuck when a driver does not exit within `--stuck-after`
+seconds of SIGTERM, leaves trials `running` after SIGTERM, or the final run does not finish.
 """
 
 from __future__ import annotations
@@ -17,16 +24,22 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 OBJECTIVE = '''
+import os
+import sys
 import time
 
 import hpsearch as hp
@@ -36,8 +49,13 @@ def objective(params, trial):
     time.sleep(0.05 + 0.25 * trial.rng.random())
     if trial.number % 7 == 3:
         raise ValueError("a failing trial")
+    if trial.number % 11 == 5:
+        sys.exit(0)
+    if trial.number % 13 == 6:
+        os._exit(5)  # its worker process dies
     for step in range(3):
-        trial.report(step, params["x"] + step)
+        if trial.report(step, params["x"] + step):
+            raise hp.TrialPruned()
     return params["x"] ** 2 + (1.0 if params["kind"] == "b" else 0.0)
 '''
 
@@ -54,6 +72,11 @@ max_consecutive_failures = 50
 [objective]
 kind = "python"
 entry = "{entry}"
+
+[pruner]
+kind = "threshold"
+threshold = 4.0
+min_step = 1
 
 [space]
 x = {{ type = "float", low = -3.0, high = 3.0 }}
@@ -78,11 +101,58 @@ def finished_trials(run: Path) -> dict[int, tuple[str, float | None]]:
     return {}
 
 
+def stored_states(run: Path) -> list[str]:
+    """Every trial's state as stored (the read-only view shows a dead driver's running
+    trials as interrupted; this reads the rows themselves)."""
+    con = sqlite3.connect(f"file:{run / 'study.db'}?mode=ro", uri=True)
+    try:
+        return [state for (state,) in con.execute("SELECT state FROM trials ORDER BY number")]
+    finally:
+        con.close()
+
+
+class SilentNeighbour:
+    """Holds silent TCP connections open to every port the driver `pid` listens on."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.sockets, self.ports = pid, [], set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                listening = {c.laddr.port for c in psutil.Process(self.pid).net_connections("tcp")
+                             if c.status == psutil.CONN_LISTEN}
+            except (psutil.Error, OSError):
+                continue
+            for port in listening - self.ports:
+                try:
+                    self.sockets.append(socket.create_connection(("127.0.0.1", port), 5))
+                    self.ports.add(port)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
 def start(study_file: Path) -> subprocess.Popen:
+    """`hpsearch run` in its own session; stderr to driver.err beside the study file (a file,
+    not a pipe nobody reads while the driver runs)."""
     command = [sys.executable, "-c", "from hpsearch.cli import main; main()", "run",
                str(study_file)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    with open(study_file.parent / "driver.err", "wb") as log:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log,
+                                start_new_session=True)
+
+
+def stderr_tail(study_file: Path, size: int = 2000) -> str:
+    return (study_file.parent / "driver.err").read_bytes()[-size:].decode(errors="replace")
 
 
 def lost(recorded: dict, now: dict) -> list[int]:
@@ -91,12 +161,67 @@ def lost(recorded: dict, now: dict) -> list[int]:
                   or not (now[n][1] == value or (now[n][1] is None and value is None)))
 
 
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the orphaned workers, if any
+    except ProcessLookupError:
+        pass
+
+
+def terminate(proc: subprocess.Popen, run: Path, study_file: Path,
+              stuck_after: float) -> str | None:
+    """SIGTERM the driver; None when it stopped cleanly, else what went wrong."""
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=stuck_after)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return f"did not exit within {stuck_after:.0f} s of SIGTERM"
+    if proc.returncode not in (143, 0):
+        return f"exit code {proc.returncode} after SIGTERM: {stderr_tail(study_file, 500)}"
+    states = stored_states(run)
+    if "running" in states:
+        return f"{states.count('running')} trials left running after SIGTERM"
+    if proc.returncode == 143 and not (run / "trials.csv").exists():
+        return "no trials.csv after SIGTERM"
+    return None
+
+
+def cycle(study_file: Path, run: Path, rng: np.random.Generator, args, recorded: dict,
+          missing: set) -> tuple[str, str | None, int, int, int]:
+    """One start, wait and fault; (fault, problem or None, finished before, after, silent
+    connections held)."""
+    proc = start(study_file)
+    neighbour = SilentNeighbour(proc.pid)
+    time.sleep(rng.uniform(args.min_wait, args.max_wait))
+    before = finished_trials(run)
+    missing.update(lost(recorded, before))  # the rerun kept what earlier faults left
+    recorded.update(before)
+    fault, problem = ("SIGTERM", None) if rng.random() < 0.4 else ("SIGKILL", None)
+    if proc.poll() is not None:
+        fault = "finished"
+    elif fault == "SIGTERM":
+        problem = terminate(proc, run, study_file, args.stuck_after)
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    neighbour.close()
+    time.sleep(0.2)
+    kill_group(proc)
+    after = finished_trials(run)
+    missing.update(lost(recorded, after))
+    return fault, problem, len(before), len(after), len(neighbour.sockets)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-wait", type=float, default=0.5)
     parser.add_argument("--max-wait", type=float, default=4.0)
+    parser.add_argument("--stuck-after", type=float, default=120.0,
+                        help="seconds a driver may take to stop after SIGTERM")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory(prefix="hpsearch-chaos-") as tmp:
@@ -110,36 +235,43 @@ def main() -> int:
         run = folder / "runs" / "chaos"
         recorded: dict[int, tuple[str, float | None]] = {}
         missing: set[int] = set()
-        kills = 0
-        for cycle in range(args.cycles):
-            proc = start(study_file)
-            time.sleep(rng.uniform(args.min_wait, args.max_wait))
-            before = finished_trials(run)
-            missing.update(lost(recorded, before))  # the rerun kept what earlier kills left
-            recorded.update(before)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                kills += 1
-            proc.wait()
-            time.sleep(0.2)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the orphaned loky workers
-            except ProcessLookupError:
-                pass
-            after = finished_trials(run)
-            missing.update(lost(recorded, after))
-            print(f"cycle {cycle + 1:2d}: finished before kill {len(before):4d}, "
-                  f"after kill {len(after):4d}", flush=True)
+        stuck: list[str] = []
+        faults = {"SIGKILL": 0, "SIGTERM": 0, "finished": 0}
+        for number in range(args.cycles):
+            fault, problem, before, after, silent = cycle(study_file, run, rng, args,
+                                                          recorded, missing)
+            faults[fault] += 1
+            if problem is not None:
+                stuck.append(f"cycle {number + 1}: {problem}")
+            print(f"cycle {number + 1:2d}: {fault:8s} finished before {before:4d}, after "
+                  f"{after:4d}, silent connections {silent}"
+                  + (f"  STUCK: {problem}" if problem else ""), flush=True)
         proc = start(study_file)
-        _, stderr = proc.communicate(timeout=1800)
+        neighbour = SilentNeighbour(proc.pid)
+        try:
+            proc.wait(timeout=1800)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            proc.wait()
+            stuck.append("the final run did not finish within 1800 s")
+        neighbour.close()
         final = finished_trials(run)
         missing.update(lost(recorded, final))
+        if len(final) < n_trials:
+            stuck.append(f"the final run finished {len(final)} of {n_trials} trials")
+        states = stored_states(run)
         print(f"final run: exit code {proc.returncode}, {len(final)} of {n_trials} trials "
-              "finished" + (f"\n{stderr.decode()[-2000:]}" if proc.returncode else ""))
-        print(f"summary: {kills} kills, {len(recorded)} finished trials recorded before kills, "
-              f"{len(final)} after the final run")
-        print(f"lost trials: {len(missing)}" + (f" {sorted(missing)}" if missing else ""))
-        return 1 if missing or proc.returncode not in (0, 1) else 0
+              f"finished ({', '.join(f'{states.count(s)} {s}' for s in FINISHED)}); the silent "
+              f"neighbour held {len(neighbour.sockets)} connection(s) to its report port"
+              + (f"\n{stderr_tail(study_file)}" if proc.returncode else ""))
+        print(f"summary: {faults['SIGKILL']} SIGKILL, {faults['SIGTERM']} SIGTERM, "
+              f"{faults['finished']} finished before the fault; {len(recorded)} finished "
+              f"trials recorded before faults, {len(final)} after the final run")
+        for line in stuck:
+            print(f"  stuck: {line}")
+        print(f"trials lost: {len(missing)}" + (f" {sorted(missing)}" if missing else ""))
+        print(f"studies stuck: {len(stuck)}")
+        return 1 if missing or stuck or proc.returncode not in (0, 1) else 0
 
 
 if __name__ == "__main__":
