@@ -132,3 +132,34 @@ def status(
             for t in summary.running]
     typer.echo("")
     _table(["running", "for", "step", "reported", "params"], rows)
+
+
+@app.command()
+@user_errors
+def dashboard(
+    ctx: typer.Context,
+    storage: Annotated[Path, typer.Argument(help="The storage folder (the parent of the run folders).")] = Path("runs"),
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="The port on 127.0.0.1 (0: any free port).")] = 8765,
+) -> None:
+    """Serve a live, read-only web page about the runs under STORAGE on 127.0.0.1.
+
+    Per run: the summary, the running trials' learning curves as they report, the trials table and the report's figures, redrawn as trials finish (no reload needed). Stop it with Ctrl-C.
+
+    Example: hpsearch dashboard runs --port 8765
+    """
+    from hpsearch.cli import logs
+    from hpsearch.dashboard import DashboardServer
+
+    _storage_error(storage)
+    if (ctx.find_root().obj or {}).get("verbosity", 0) <= 0:
+        logs.configure(-1)  # not a line per redrawn report: warnings only, unless -v
+    try:
+        server = DashboardServer(storage, port)
+    except OSError as err:
+        raise error(f"cannot listen on 127.0.0.1:{port}: {err.strerror or err}") from None
+    typer.echo(f"hpsearch dashboard: {server.url} (read-only: {storage.resolve()}); "
+               "Ctrl-C stops it")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
