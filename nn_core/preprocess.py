@@ -92,6 +92,27 @@ class Identity(Preprocessor):
     name = "none"
 
 
+#: Rows per block of `column_std`: a block's float64 deviations (256 x D) stay in cache where
+#: X.std(axis=0, dtype=float64) makes an (N, D) float64 temporary (627 MB and 0.40 s at
+#: 100k x 784 float32; 0.14 s in blocks).
+STD_BLOCK_ROWS = 256
+
+
+def column_std(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The population standard deviation (D,) float64 of every column of X (N, D), given its
+    column mean (D,) float64: the two-pass sum of squared deviations in float64, as
+    X.std(axis=0, dtype=np.float64), a block of rows at a time."""
+    total = np.zeros(X.shape[1], dtype=np.float64)
+    deviation = np.empty((min(STD_BLOCK_ROWS, X.shape[0]), X.shape[1]), dtype=np.float64)
+    for begin in range(0, X.shape[0], STD_BLOCK_ROWS):
+        block = X[begin : begin + STD_BLOCK_ROWS]
+        rows = deviation[: block.shape[0]]
+        np.subtract(block, mean, out=rows)
+        np.square(rows, out=rows)
+        total += rows.sum(axis=0)
+    return np.sqrt(total / max(X.shape[0], 1))
+
+
 class Center(Preprocessor):
     """Mean subtraction: X - mean_."""
 
@@ -111,7 +132,7 @@ class Standardize(Preprocessor):
 
     def _fit(self, X: np.ndarray) -> None:
         self.mean_ = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+        std = column_std(X, self.mean_)
         self.scale_ = np.where(std > 0, std, 1.0)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:

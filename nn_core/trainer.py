@@ -13,10 +13,11 @@
 - optionally `last_scores`, the scores of the last `loss` call: with it the training score
   comes from the minibatches' scores, without it from a full `predict_scores` pass per epoch.
 
-Per epoch: the training rows are shuffled with `rng` (one gather into a reused buffer, then
-contiguous minibatches; a remainder smaller than half a batch joins the last full batch, so no
-step rests on a handful of samples, and n = 1797 with batch 128 gives 13 batches of 128 and one of
-133 rather than a 15th batch of 5), each minibatch takes one forward/backward pass in training mode
+Per epoch: the training rows are shuffled with `rng` (one permutation, cut into contiguous
+minibatches whose rows are gathered into a reused batch buffer, so no copy of the whole set is
+made; a remainder smaller than half a batch joins the last full batch, so no step rests on a
+handful of samples, and n = 1797 with batch 128 gives 13 batches of 128 and one of 133 rather
+than a 15th batch of 5), each minibatch takes one forward/backward pass in training mode
 (batchnorm batch statistics, dropout masks drawn from `rng`) and one step of the update rule
 applied to all parameters as one flat vector; then the optional max-norm projection of every
 weight matrix. The schedule sets the learning rate per epoch or per iteration (its `unit`).
@@ -181,7 +182,9 @@ class _MinibatchTraining:
         self.flat = optim.FlatParameters(network.params)
         self.rule_state: dict[str, Any] = {}
         self.starts, self.ends = _batch_bounds(self.X.shape[0], config.batch_size)
-        self.X_epoch, self.y_epoch = np.empty_like(self.X), np.empty_like(self.y)
+        rows = max(end - begin for begin, end in zip(self.starts, self.ends, strict=True))
+        self.X_batch = np.empty((rows, *self.X.shape[1:]), dtype=self.X.dtype)
+        self.y_batch = np.empty((rows, *self.y.shape[1:]), dtype=self.y.dtype)
         self.losses = np.empty(len(self.starts) * config.epochs, dtype=np.float64)
         self.weight_keys = list(network.weight_keys)
         tapped = not config.eval_train and hasattr(network, "last_scores")
@@ -206,14 +209,8 @@ class _MinibatchTraining:
     def _epoch(self, epoch: int) -> str | None:
         """One epoch: its steps, then its records; returns the stop reason, or None."""
         safe = self._snapshot()
-        if self.config.shuffle:
-            order = self.rng.permutation(self.X.shape[0])
-            np.take(self.X, order, axis=0, out=self.X_epoch)
-            np.take(self.y, order, axis=0, out=self.y_epoch)
-            X_epoch, y_epoch = self.X_epoch, self.y_epoch
-        else:
-            X_epoch, y_epoch = self.X, self.y
-        steps = self._steps(X_epoch, y_epoch, self.schedule(epoch))
+        order = self.rng.permutation(self.X.shape[0]) if self.config.shuffle else None
+        steps = self._steps(order, self.schedule(epoch))
         if steps.diverged is not None:
             self._restore(self.best if self.best is not None else safe)
             return steps.diverged
@@ -226,15 +223,26 @@ class _MinibatchTraining:
                       "epochs")
         return reason
 
-    def _steps(self, X_epoch: np.ndarray, y_epoch: np.ndarray, learning_rate: float) -> _Steps:
-        """One forward/backward pass and one update per minibatch of the epoch."""
+    def _batch(self, order: np.ndarray | None, begin: int, end: int) -> tuple:
+        """The minibatch of rows order[begin:end] (rows begin:end without a shuffle), gathered
+        into the reused batch buffers: (X_batch (rows, D), y_batch (rows, ...))."""
+        if order is None:
+            return self.X[begin:end], self.y[begin:end]
+        index, rows = order[begin:end], end - begin
+        # mode="clip" skips the bounds check (a permutation is in range) and runs 2x faster.
+        return (np.take(self.X, index, axis=0, out=self.X_batch[:rows], mode="clip"),
+                np.take(self.y, index, axis=0, out=self.y_batch[:rows], mode="clip"))
+
+    def _steps(self, order: np.ndarray | None, learning_rate: float) -> _Steps:
+        """One forward/backward pass and one update per minibatch of the epoch, the rows in
+        `order` (a permutation of the training rows; None: as stored)."""
         network, flat, config, schedule = self.network, self.flat, self.config, self.schedule
         loss_sum, before = 0.0, None
         last = len(self.starts) - 1
         if self.train_score is not None:
             self.train_score.reset()
         for b, (begin, end) in enumerate(zip(self.starts, self.ends, strict=True)):
-            Xb, yb = X_epoch[begin:end], y_epoch[begin:end]
+            Xb, yb = self._batch(order, begin, end)
             if schedule.unit == "iteration":
                 learning_rate = schedule(self.iteration)
             loss, _ = network.loss(Xb, yb, training=True, rng=self.rng, grads_out=flat.grad_views)
