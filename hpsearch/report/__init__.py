@@ -21,7 +21,9 @@ Contract:
   (`<run_dir>/ensembles/*.json`, ensemble-file manifests). A section that cannot be drawn
   (no complete trial, one trial only, an objective that returned no curves, inputs that are
   not images, no ensemble exported) keeps its heading and says why; `Report.omitted` lists
-  the same (section id, reason) pairs.
+  the same (section id, reason) pairs. An objective that records no curves and no networks
+  (a Python one) gets one line, `network`, under what the page leaves out, instead of three
+  empty sections. The loss per iteration has a log axis (symlog when a loss reaches 0).
 - Self-contained: images are base64 `data:` URIs, styles and the one small script are
   inline, and a Content-Security-Policy meta tag forbids every network load. The script
   marks `<html data-render="ok">` once every image decoded, or `data-render="error"` with the

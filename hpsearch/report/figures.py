@@ -288,8 +288,9 @@ def curves_figure(run: RunData, chosen: list[tuple[FrozenTrial, dict]]) -> Any:
         if val is not None and len(val):
             score_ax.plot(np.arange(1, len(val) + 1), val, "--s", color=color, markersize=3,
                           label=f"trial {trial.number} val")
+    scale = loss_scale(loss_ax, [arrays["curve.loss"] for _, arrays in chosen])
     loss_ax.set_xlabel("iteration (minibatch)")
-    loss_ax.set_ylabel("loss")
+    loss_ax.set_ylabel(f"loss ({scale} scale)")
     loss_ax.set_title("Loss per iteration (faint: raw; bold: moving mean)")
     score_ax.set_xlabel("epoch")
     score_ax.set_ylabel(score)
@@ -298,6 +299,20 @@ def curves_figure(run: RunData, chosen: list[tuple[FrozenTrial, dict]]) -> Any:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small", loc="best")
     return figure
+
+
+def loss_scale(ax: Any, losses: list) -> str:
+    """A log y axis for losses (one early spike does not flatten the rest), symlog when a
+    loss reaches 0 or below (hinge losses can); returns the scale's name."""
+    values = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in losses])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return "linear"
+    if values.min() > 0:
+        ax.set_yscale("log")
+        return "log"
+    ax.set_yscale("symlog", linthresh=max(1e-3 * float(np.abs(values).max()), 1e-12))
+    return "symlog"
 
 
 def update_ratios_figure(chosen: list[tuple[FrozenTrial, dict]]) -> Any:

@@ -46,7 +46,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1250px; 
        padding: 0 1em; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; text-align: right; }
+th, td { border: 1px solid #ccc; padding: 0.35em 0.8em; text-align: right; white-space: nowrap; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: bold; } dd { margin: 0; }
@@ -108,9 +108,9 @@ def _omitted_html(sections: list[Section]) -> str:
 def render_page(run: RunData, sections: list[Section], folder: Path) -> str:
     """The HTML document of `sections`, whose figures are PNG files in `folder`."""
     name = html.escape(run.path.resolve().name)
-    parts = [_section_html(s, folder) for s in sections]
+    parts = [_section_html(s, folder) for s in sections if s.shown]
     parts.append(_omitted_html(sections))
-    nav = "".join(f'<a href="#{s.id}">{html.escape(s.title)}</a>' for s in sections)
+    nav = "".join(f'<a href="#{s.id}">{html.escape(s.title)}</a>' for s in sections if s.shown)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     return (f'<!DOCTYPE html>\n<html lang="en" data-render="pending"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

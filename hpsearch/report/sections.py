@@ -2,13 +2,16 @@
 `Section`; the page (`hpsearch.report.page`) lays them out.
 
 Contract:
-- `Section(id, title, figure=None, body="", omitted=None)`: `figure` is the file name of a PNG
-  in the output folder, `body` trusted HTML (every value in it escaped here), `omitted` the
-  reason a section could not be drawn (then it keeps its heading and says why).
+- `Section(id, title, figure=None, body="", omitted=None, shown=True)`: `figure` is the file
+  name of a PNG in the output folder, `body` trusted HTML (every value in it escaped here),
+  `omitted` the reason a section could not be drawn (then it keeps its heading and says why;
+  with `shown=False` it is only listed under what the page leaves out).
 - `build_sections(run, folder, top) -> list[Section]` gives, in page order, the sections with
   ids `summary`, `history`, `parameters`, `parallel`, `importance`, `curves`,
   `update-ratios`, `weights`, `ensembles`, writing each drawn figure into `folder` (one of
-  `FIGURES`). The page adds the last one, `omitted`, from the sections' reasons.
+  `FIGURES`). For an objective that records no curves and no networks (a Python one), the
+  three network sections are one `network` line under what the page leaves out. The
+  ensembles table has one column per score. The page adds the last one, `omitted`, from the sections' reasons.
 - `table(header, rows)` and `fmt(value)` are the page's HTML table and number format.
 """
 
@@ -57,6 +60,7 @@ class Section:
     figure: str | None = None   # file name
     body: str = ""              # HTML
     omitted: str | None = None  # why the figure is not there
+    shown: bool = True          # False: only listed in "What this page leaves out"
 
 
 # ----------------------------------------------------------------------------- HTML pieces
@@ -258,48 +262,68 @@ def weights_section(run: RunData, folder: Path) -> Section:
 
 
 # ----------------------------------------------------------------------------- ensembles
-def _ensemble_row(name: str, manifest: dict) -> list[str]:
-    metrics = manifest.get("metrics") or {}
-    scores = " ".join(f"{k} {v:.4f}" for k, v in metrics.items()
-                      if isinstance(v, (int, float)))
-    members = manifest.get("members") or []
-    trials = sorted({m.get("trial") for m in members if isinstance(m, dict)},
-                    key=lambda n: (n is None, n))
-    single = metrics.get("best_single") if isinstance(metrics.get("best_single"),
-                                                       dict) else {}
-    single_text = " ".join(f"{k} {v:.4f}" for k, v in single.items()
-                           if k != "trial" and isinstance(v, (int, float)))
-    if "trial" in single:
-        single_text = f"trial {single['trial']}: {single_text}"
-    return [name, str(manifest.get("method", "?")), str(len(members)),
-            ", ".join(str(n) for n in trials), scores, single_text or "-",
-            str(manifest.get("note") or "")]
+def _scores(table: Any) -> dict[str, float]:
+    return {k: float(v) for k, v in (table or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "trial"}
+
+
+def _ensemble_rows(manifests: list[tuple[str, dict]]) -> tuple[list[str], list[list[str]]]:
+    """One row per exported ensemble, one column per score (the ensemble's, then the best
+    single trial's), so that the numbers line up."""
+    def single(manifest: dict) -> dict:
+        best = (manifest.get("metrics") or {}).get("best_single")
+        return best if isinstance(best, dict) else {}
+
+    own = sorted({k for _, m in manifests for k in _scores(m.get("metrics"))})
+    theirs = sorted({k for _, m in manifests for k in _scores(single(m))})
+    header = ["ensemble", "method", "members", "trials", *own, "best single trial",
+              *(f"single {k}" for k in theirs), "note"]
+    rows = []
+    for name, manifest in manifests:
+        members = manifest.get("members") or []
+        trials = sorted({m.get("trial") for m in members if isinstance(m, dict)},
+                        key=lambda n: (n is None, n))
+        scores, best = _scores(manifest.get("metrics")), single(manifest)
+        rows.append([name, str(manifest.get("method", "?")), str(len(members)),
+                     ", ".join(str(n) for n in trials),
+                     *(f"{scores[k]:.4f}" if k in scores else "-" for k in own),
+                     f"trial {best['trial']}" if "trial" in best else "-",
+                     *(f"{_scores(best)[k]:.4f}" if k in _scores(best) else "-"
+                       for k in theirs),
+                     str(manifest.get("note") or "")])
+    return header, rows
 
 
 def ensemble_section(run: RunData) -> Section:
     """A table of the ensemble manifests recorded in `<run>/ensembles/*.json`."""
     section = Section("ensembles", "Exported ensembles")
-    rows = []
+    manifests = []
     for path in sorted((run.path / "ensembles").glob("*.json")):
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(manifest, dict) and "members" in manifest:
-            rows.append(_ensemble_row(path.stem, manifest))
-    if not rows:
+            manifests.append((path.stem, manifest))
+    if not manifests:
         section.omitted = ("no ensemble table: no ensemble export is recorded in this run "
                            "folder (looked for ensembles/*.json in it)")
         return section
-    section.body = table(["ensemble", "method", "members", "trials", "ensemble scores",
-                          "best single trial", "note"], rows)
+    section.body = table(*_ensemble_rows(manifests))
     return section
 
 
 # ----------------------------------------------------------------------------- all of them
 def build_sections(run: RunData, folder: Path, top: int) -> list[Section]:
     """Every section in page order, drawing the figures into `folder`."""
+    network = [*curve_sections(run, folder, top), weights_section(run, folder)]
+    if run.ranked and not any(s.figure for s in network) and not top_artifacts(
+            run, top, "member0.config"):
+        # an objective without networks (a Python one): one line, not three empty sections
+        network = [Section("network", "Learning curves, update ratios, first-layer weights",
+                           omitted="drawn for the built-in network objective only; this "
+                                   "objective recorded no curves or networks",
+                           shown=False)]
     return [summary_section(run), history_section(run, folder),
             *parameter_sections(run, folder), importance_section(run, folder),
-            *curve_sections(run, folder, top), weights_section(run, folder),
-            ensemble_section(run)]
+            *network, ensemble_section(run)]

@@ -105,12 +105,14 @@ def test_report_of_custom_objective_with_failed_trials(flaky_report):
     for path in report.figures:
         check_png(path)
     parser = check_self_contained(report.html, len(report.figures))
-    assert tuple(parser.ids) == SECTIONS
+    # a Python objective records no networks: one line, not three empty sections
+    assert tuple(parser.ids) == tuple(s for s in SECTIONS
+                                      if s not in ("curves", "update-ratios", "weights"))
     omitted = dict(report.omitted)
-    assert set(omitted) == {"curves", "update-ratios", "weights", "ensembles"}
-    assert "no learning curves: the objective returned none" in omitted["curves"]
+    assert set(omitted) == {"network", "ensembles"}
+    assert "built-in network objective only" in omitted["network"]
     text = report.html.read_text()
-    assert "no learning curves: the objective returned none" in text
+    assert "built-in network objective only" in text
     assert "Failed and interrupted trials" in text and "odd trial 3" in text
     assert "Top 4 trials" in text
 
@@ -157,9 +159,29 @@ def test_ensemble_records_become_a_table(tmp_path, objective_file):
     assert "ensembles" not in dict(report.omitted)
     text = report.html.read_text()
     section = text[text.index('<section id="ensembles">'):text.index('<section id="omitted">')]
-    assert "<td>greedy</td>" in section and "val_accuracy 0.9750" in section
-    assert "<td>0, 1</td>" in section and "<td>trial 1: val_accuracy 0.9500</td>" in section
+    assert "<td>greedy</td>" in section and "<td>0, 1</td>" in section
+    # one column per score, so the numbers line up (they were run together in one cell)
+    for head in ("<th>val_accuracy</th>", "<th>test_accuracy</th>", "<th>best single trial</th>",
+                 "<th>single val_accuracy</th>"):
+        assert head in section
+    assert "<td>0.9750</td><td>trial 1</td><td>0.9500</td>" in section.replace(
+        "<td>0.9600</td>", "")
     assert "greedy selection of 4 picks" in section
+
+
+def test_loss_per_iteration_has_a_log_axis():
+    import types
+
+    from hpsearch.report.figures import curves_figure, loss_scale, new_figure
+
+    spike = np.concatenate([[250.0], np.linspace(2.3, 0.1, 200)])
+    run = types.SimpleNamespace(metric="val_accuracy")
+    trial = hp.FrozenTrial(0, {}, hp.TrialState.COMPLETE, 0, value=0.9,
+                           metrics={"val_accuracy": 0.9})
+    figure = curves_figure(run, [(trial, {"curve.loss": spike})])
+    assert figure.axes[0].get_yscale() == "log"
+    hinge = new_figure(4, 3).subplots()
+    assert loss_scale(hinge, [np.array([1.0, 0.0, 0.5])]) == "symlog"
 
 
 def test_image_shape_detection():
