@@ -104,3 +104,29 @@ def test_user_mistake_exits_2_and_ctrl_c_130(study_file, tmp_path):
     result = invoke("run", study_file(name="ctrl", entry="interrupts"))
     assert result.exit_code == 130, result.output
     assert "interrupted" in result.stderr
+
+
+def test_progress_line_counts_every_busy_worker(monkeypatch, objective_file, tmp_path):
+    import hpsearch.study.loop as loop
+
+    seen: list[int] = []
+
+    class Recorder:
+        def __init__(self, name, total):
+            self.total = total
+
+        def start(self, study, done):
+            pass
+
+        def update(self, study, running):
+            seen.append(running)
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(loop, "ProgressLine", Recorder)
+    monkeypatch.setenv("HPSEARCH_TEST_SLEEP", "0.3")
+    study = hp.Study({"x": hp.Float(0.0, 1.0)}, seed=0, storage=tmp_path / "busy")
+    study.optimize(objective_file("sleepy"), n_trials=4, n_jobs=2, show_progress=True)
+    assert max(seen) == 2  # both workers busy is shown as such (it said 1 before)
+    assert seen[-1] == 0
