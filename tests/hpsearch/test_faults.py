@@ -173,7 +173,7 @@ class FailingConnection:
         self._con, self.budget, self.message = con, budget, message
 
     def execute(self, sql: str, *args):
-        if sql.startswith("INSERT OR REPLACE INTO trials"):
+        if sql.startswith(("INSERT OR REPLACE INTO trials", "INSERT INTO trials")):
             if self.budget <= 0:
                 raise sqlite3.OperationalError(self.message)
             self.budget -= 1
@@ -231,11 +231,11 @@ def test_artifact_write_fault_is_a_storage_error(tmp_path, monkeypatch, objectiv
     study = hp.Study(SPACE, seed=0, storage=run)
     study.optimize(objective("with_artifacts"), n_trials=2)
 
-    def no_space(path, **arrays):
+    def no_space(path, arrays):
         Path(path).write_bytes(b"partial")
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr(storage_module.np, "savez", no_space)
+    monkeypatch.setattr(storage_module, "write_artifacts", no_space)
     with pytest.raises(hp.StorageError, match=r"trials/2/artifacts\.npz"):
         study.optimize(objective("with_artifacts"), n_trials=4)
     monkeypatch.undo()
