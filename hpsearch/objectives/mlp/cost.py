@@ -20,9 +20,12 @@ from threadpoolctl import threadpool_limits
 
 from hpsearch.objectives.mlp.networks import network_output
 
-__all__ = ["n_params", "predict_ms", "ensemble_predict_ms", "ROWS"]
+__all__ = ["n_params", "predict_ms", "ensemble_predict_ms", "ROWS", "MEASURED"]
 
 ROWS = 1000
+#: the network's metrics that are wall-clock measurements: they differ between two runs of the
+#: same trial, so reproducibility means every other metric
+MEASURED = ("train_s", "predict_ms")
 
 
 def n_params(arrays: Mapping[str, np.ndarray]) -> int:
