@@ -3,8 +3,8 @@
 Contract: every command imports what it needs inside its body, so `hpsearch --help` starts
 without scikit-learn, SciPy, pandas, Optuna, scikit-optimize, matplotlib, Dask or torch. A user
 mistake (an `HpsearchError`) prints one line on stderr, `hpsearch: error: ...`, and exits 2;
-Ctrl-C exits 130 after the study has written its tables; a study whose trials all failed exits
-1. Only this package prints. One module per group of commands, composed here.
+Ctrl-C exits 130 and SIGTERM 143 after the study has written its tables (`hpsearch.cli.signals`);
+a study whose trials all failed exits 1. Only this package prints. One module per group of commands, composed here.
 """
 
 from __future__ import annotations
