@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
@@ -25,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from nn_core import MLPClassifier, MLPRegressor
 
+SKLEARN_VERSION = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
 SMALL = {"hidden_sizes": (16,), "epochs": 100}  # quick, and learns the small tasks below
 X_BINARY, Y_BINARY = make_classification(n_samples=200, n_features=6, n_informative=4,
                                          random_state=0)
@@ -36,6 +38,7 @@ def test_scikit_learn_checks_on_the_defaults(estimator, check):
     check(estimator)
 
 
+@pytest.mark.skipif(SKLEARN_VERSION < (1, 6), reason="this form of the check is 1.6's")
 def test_array_api_dispatch_check_with_scipy_array_api_set():
     # The one check the suite skips without SCIPY_ARRAY_API=1, which must be set before SciPy
     # is imported: so in a fresh interpreter.
