@@ -4,7 +4,8 @@ for the interface it implements).
 Contract:
 - Run folder layout:
     study.db                     SQLite, WAL mode; the source of truth; one writer (the driver)
-    study.lock                   fcntl.flock'ed by the driver while it writes (see `StudyLock`)
+    study.lock                   fcntl.flock'ed by the writer from open to close (`StudyLock`)
+    study.open                   there from a writer's open to its clean close (`.folder`)
     trials/<number>/artifacts.npz  a trial's artifacts, one .npy member per name (the format,
                                  and which names can be stored: `hpsearch.storage.artifacts`)
     trials/<number>/artifacts.json {"number", "names", "shapes", "dtypes", "saved_at"}
@@ -34,8 +35,13 @@ Contract:
   checks the stored space and direction (and seed and metric, when given) and raises
   `StudyMismatchError` naming what differs; `overwrite=True` deletes the study's files and
   starts afresh. A file that is not an hpsearch SQLite database raises `StorageError` naming
-  it, and nothing is written. `open_readonly(folder)` opens the database with
-  `file:...?mode=ro`: it works during a live run and after a crash.
+  it, and nothing is written. The writer holds the lock from `open` to `close()` (or garbage
+  collection, or exit; an idle writer in the same process yields it: `StudyLock`); a second
+  writer, even with `overwrite=True`, gets `StudyLockedError`. Before writing, `open` runs the
+  checks of `hpsearch.storage.folder` (damaged pages, a lost WAL, leftovers, unknown trial
+  folders). `close()` removes the open marker, checkpoints the WAL into study.db, closes it and
+  lets go of the lock. `open_readonly(folder)` opens the database with `file:...?mode=ro` and
+  takes no lock: it works during a live run and after a crash.
 - Faults: a write that fails (disk full, read-only file system: `OSError`/`sqlite3.Error`)
   raises `StorageError` naming the file; a trial row is written in one transaction, so the
   database keeps every row committed before. A damaged database or artifacts file raises
@@ -53,6 +59,7 @@ import shutil
 import sqlite3
 import time
 import urllib.parse
+import weakref
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -60,6 +67,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch.exceptions import StorageError, StudyMismatchError
+from hpsearch.storage import folder as run_folder
 from hpsearch.storage.artifacts import artifact_problem, read_artifacts, write_artifacts
 from hpsearch.storage.base import DB_NAME, StudyMeta
 from hpsearch.storage.lock import StudyLock
@@ -131,13 +139,27 @@ class SqliteStorage:
     """A run folder (see the module docstring). Build with `open` or `open_readonly`."""
 
     def __init__(self, folder: str, connection: sqlite3.Connection, meta: StudyMeta,
-                 readonly: bool) -> None:
+                 readonly: bool, lock: StudyLock | None = None) -> None:
         self.path = folder
         self.db_path = os.path.join(folder, DB_NAME)
         self.meta = meta
         self.readonly = readonly
         self._con = connection
-        self._lock = StudyLock(folder)
+        self._lock = lock if lock is not None else StudyLock(folder)
+        self._closer = weakref.finalize(self, _close, connection, self._lock, folder, readonly)
+        if not readonly:
+            self._lock.yield_when_idle = weakref.WeakMethod(self._yield_when_idle)
+
+    @property
+    def closed(self) -> bool:
+        return not self._closer.alive
+
+    def _yield_when_idle(self) -> None:
+        """Close, unless a trial of this writer is running (asked and not told)."""
+        with contextlib.suppress(sqlite3.Error):  # e.g. opened in another thread: keep it
+            if self._con.execute("SELECT 1 FROM trials WHERE state = 'running'").fetchone() \
+                    is None:
+                self.close()
 
     # ----- opening
     @staticmethod
@@ -202,7 +224,7 @@ class SqliteStorage:
     def _clear(folder: str) -> None:
         """overwrite=True: delete the study's files (under its lock)."""
         for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "trials.csv",
-                     "trials.parquet"):
+                     "trials.parquet", run_folder.OPEN_MARKER):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(folder, name))
         shutil.rmtree(os.path.join(folder, "trials"), ignore_errors=True)
@@ -210,21 +232,24 @@ class SqliteStorage:
     @classmethod
     def open(cls, folder: str | os.PathLike, meta: StudyMeta,
              overwrite: bool = False) -> SqliteStorage:
-        """Create or reopen the study in `folder` (holding the lock while doing so)."""
-        folder = os.path.abspath(os.fspath(folder))
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise StorageError(f"storage {folder} exists and is not a folder")
-        os.makedirs(folder, exist_ok=True)
+        """Create or reopen the study in `folder`; the lock is held until `close()`."""
+        folder = run_folder.prepare_folder(folder)
         db_path = os.path.join(folder, DB_NAME)
-        with StudyLock(folder).held():
+        with StudyLock.taken(folder) as lock:
             if overwrite:
                 cls._clear(folder)
+            token = run_folder.check_closed_cleanly(folder)  # before SQLite replays a WAL
             exists = os.path.exists(db_path)
             try:
                 con = sqlite3.connect(db_path)
             except sqlite3.Error as err:
                 raise StorageError(f"cannot open {db_path}: {err}") from None
             tables = cls._check(con, db_path)
+            if tables:
+                run_folder.refuse(con, run_folder.check_pages, con)
+                run_folder.refuse(con, run_folder.check_log_kept, con, folder, token)
+            else:  # a new study, so not over an earlier one's files
+                run_folder.refuse(con, run_folder.check_no_earlier_study, folder)
             if exists and tables and "meta" not in tables:
                 con.close()
                 raise StorageError(f"{db_path} is a SQLite file but not an hpsearch study "
@@ -243,7 +268,10 @@ class SqliteStorage:
                 stored = cls._reconcile(con, folder, meta)
                 _add_columns(con)
                 cls._recover_running(con)
-        return cls(folder, con, stored, readonly=False)
+            numbers = [row[0] for row in con.execute("SELECT number FROM trials")]
+            run_folder.refuse(con, run_folder.check_trial_folders, folder, numbers)
+            run_folder.refuse(con, run_folder.mark_open, con, folder)
+        return cls(folder, con, stored, readonly=False, lock=lock)
 
     @staticmethod
     def _recover_running(con: sqlite3.Connection) -> None:
@@ -355,4 +383,17 @@ class SqliteStorage:
             raise StorageError(f"{self.db_path}: cannot read the database ({err})") from None
 
     def close(self) -> None:
-        self._con.close()
+        """Close cleanly (see the module docstring); a second call does nothing."""
+        self._closer()
+
+
+def _close(con: sqlite3.Connection, lock: StudyLock, folder: str, readonly: bool) -> None:
+    """A writer's clean close: marker first (a crash after it leaves a whole WAL behind), then
+    the WAL checkpointed and truncated, the database closed, the lock let go."""
+    if not readonly:
+        run_folder.mark_closed(folder)
+    with contextlib.suppress(sqlite3.Error):  # e.g. collected in another thread: the WAL stays
+        if not readonly:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+    lock.close()  # a reader's was never taken: nothing to let go

@@ -47,6 +47,7 @@ from hpsearch.space import Space
 from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
 from hpsearch.strategies.keys import point_key
 from hpsearch.study.best import best_trial, metric_names, pareto_front
+from hpsearch.study.lifetime import FolderHold
 from hpsearch.study.proposals import Proposals, check_partial
 from hpsearch.study.seeds import fresh_seed
 from hpsearch.study.told import pending_trial, settle
@@ -61,8 +62,8 @@ __all__ = ["Study", "load_study"]
 logger = logging.getLogger("hpsearch")
 
 
-class Study:
-    """A search over `space`; see the module docstring."""
+class Study(FolderHold):
+    """A search over `space` (module docstring); holds its folder until close(): `.lifetime`."""
 
     def __init__(self, space: Space | Mapping[str, Any],
                  direction: str | Sequence[str] = "minimize",
@@ -269,8 +270,8 @@ class Study:
         return self._storage.lock()
 
     def _writable(self) -> None:
-        if self.readonly:
-            raise StudyError("this study was opened read-only (hp.load_study)")
+        if self.readonly or self.closed:
+            raise StudyError(self.not_writable_reason())
 
     # ----- ask
     @overload

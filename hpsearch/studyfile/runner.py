@@ -14,7 +14,9 @@ Contract:
   (see `Study.optimize`). `[[study.enqueue]]` configurations are queued first (skipped when
   a trial already has them, so a resume does not repeat them) and `[study].warm_start` run
   folders are told to the strategy first. Tables are written by the study at the end of the
-  run, also when it is interrupted or stopped early.
+  run, also when it is interrupted or stopped early. The study holds the run folder's lock from
+  opening to the end of the run (`--fresh`'s deletions included) and is closed when `run`
+  returns or raises; the returned study answers from memory.
 """
 
 from __future__ import annotations
@@ -114,21 +116,22 @@ def run(spec: StudySpec, fresh: bool = False,
     except StudyMismatchError as err:
         message = str(err).replace("use overwrite=True", "run with --fresh")
         raise StudyMismatchError(f"{spec.path}: {message}") from None
-    if fresh:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(run_dir / "data.npz")
-    for params in spec.enqueue:  # a resumed study does not try them twice
-        study.enqueue(params, skip_if_exists=True)
-    record(spec)  # <run_dir>/study.toml: what `hpsearch best --study-file` starts from
-    objective = objectives.build(spec, run_dir, checked.data)
-    if on_start is not None:
-        on_start(study)
-    timeout = None if spec.timeout is None or math.isinf(spec.timeout) else spec.timeout
-    callbacks = tuple(callbacks)
-    if spec.stop_after_no_improvement is not None:
-        callbacks += (NoImprovementStop(spec.stop_after_no_improvement),)
-    study.optimize(objective, n_trials=spec.n_trials, n_jobs=spec.n_jobs, timeout=timeout,
-                   callbacks=callbacks, backend=spec.backend, scheduler=spec.scheduler,
-                   trial_timeout=spec.trial_timeout, max_memory_mb=spec.max_memory_mb,
-                   show_progress=show_progress)
+    with study:  # the run folder is held, and closed cleanly, however the run ends
+        if fresh:  # under the study's lock, like the rest of --fresh's deletion
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(run_dir / "data.npz")
+        for params in spec.enqueue:  # a resumed study does not try them twice
+            study.enqueue(params, skip_if_exists=True)
+        record(spec)  # <run_dir>/study.toml: what `hpsearch best --study-file` starts from
+        objective = objectives.build(spec, run_dir, checked.data)
+        if on_start is not None:
+            on_start(study)
+        timeout = None if spec.timeout is None or math.isinf(spec.timeout) else spec.timeout
+        callbacks = tuple(callbacks)
+        if spec.stop_after_no_improvement is not None:
+            callbacks += (NoImprovementStop(spec.stop_after_no_improvement),)
+        study.optimize(objective, n_trials=spec.n_trials, n_jobs=spec.n_jobs, timeout=timeout,
+                       callbacks=callbacks, backend=spec.backend, scheduler=spec.scheduler,
+                       trial_timeout=spec.trial_timeout, max_memory_mb=spec.max_memory_mb,
+                       show_progress=show_progress)
     return study

@@ -220,6 +220,7 @@ def test_database_write_fault_is_a_storage_error_and_keeps_finished_trials(
     after = committed(run)
     assert {n: after[n] for n in kept} == kept
     assert sum(state == "complete" for state, _ in after.values()) == 5
+    study.close()  # the driver that met the fault lets go of the folder
     resumed = hp.Study(SPACE, storage=run)
     resumed.optimize(lambda p: p["x"], n_trials=10)
     assert [str(t.state) for t in resumed.trials] == ["complete"] * 10
