@@ -200,3 +200,20 @@ def test_lbfgs_callback_stops():
     assert result["n_iterations"] == 2
     assert result["message"] == "stopped by callback"
     assert math.isfinite(result["loss"])
+
+
+def test_adam_in_blocks_gives_the_numbers_of_one_pass(monkeypatch):
+    rng = np.random.default_rng(0)
+    size = 3 * optim.ADAM_BLOCK + 5  # several blocks and a short last one
+    w0 = rng.standard_normal(size).astype(np.float32)
+    grads = [rng.standard_normal(size).astype(np.float32) for _ in range(3)]
+
+    def run():
+        w, state = w0.copy(), {}
+        for dw in grads:
+            optim.adam_scaled_moments(w, dw, state, learning_rate=1e-2)
+        return w
+
+    blocked = run()
+    monkeypatch.setattr(optim, "ADAM_BLOCK", size)
+    np.testing.assert_array_equal(blocked, run())
