@@ -4,7 +4,16 @@ Prints:
 1. the engine's own overhead per trial (ask + tell + the two commits + bookkeeping) with the
    random strategy and a SQLite run folder in a temp directory, at 10, 100 and 1000 finished
    trials (median time between consecutive finished trials of a do-nothing objective, n_jobs=1);
-2. the speed-up of 2 workers over 1 on N CPU-bound NumPy trials of about one second each
+2. the driver's time per trial at scale: 20,000 trials (2,000 with --quick) of a trivial
+   objective that reports 3 steps, through the path `hpsearch run` takes on a terminal (the
+   live progress line, `show_progress=True`), with a median pruner and
+   `stop_after_no_improvement` on (a `NoImprovementStop` too patient to fire), SQLite run
+   folder, n_jobs=1: the median time between consecutive finished trials around 100, 1,000,
+   5,000 and the last trial, wall clock and this process's CPU time (the wall time adds the
+   two SQLite commits' fsyncs a trial, which a disk busy with other work slows down).
+   Target: at 20,000 within 1.5x of that at 100, and under 2 ms. Then how long writing the
+   tables in full takes at that size, and `load_study(...).results()`;
+3. the speed-up of 2 workers over 1 on N CPU-bound NumPy trials of about one second each
    (element-wise maths, so BLAS threads play no part), median of interleaved pairs, beside a
    bare loky pool doing the same work in the same run. Target: the study's speed-up is at least
    0.95x the bare pool's.
@@ -69,6 +78,40 @@ def overhead(max_trials: int) -> dict[int, float]:
     return {n: float(np.median(gaps[n - 1:n + 9])) for n in (10, 100, 1000) if n < len(gaps)}
 
 
+def reporting(params, trial) -> float:
+    """Trivial, but reports three steps, so that the pruner is asked three times a trial."""
+    for step in range(3):
+        if trial.report(step, params["x"] + 0.1 * (2 - step)):
+            raise hp.TrialPruned()
+    return params["x"]
+
+
+def at_scale(max_trials: int) -> dict[int, tuple[float, float]]:
+    """Driver time per trial around 100, 1,000, 5,000 and the last trial (see item 2): (wall
+    seconds, CPU seconds of this process) per trial, medians over 50 trials."""
+    stamps: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        study = hp.Study({"x": hp.Float(0.0, 1.0), "k": hp.Categorical(["a", "b"])},
+                         strategy="random", seed=0, storage=folder, pruner=hp.MedianPruner())
+        stop = hp.NoImprovementStop(10 * max_trials)  # on, but never fires
+        study.optimize(reporting, n_trials=max_trials, show_progress=True, callbacks=[
+            stop, lambda s, t: stamps.append((time.perf_counter(), time.process_time()))])
+        assert study.n_finished == max_trials
+        start = time.perf_counter()
+        study.write_tables()
+        print(f"  the tables (trials.csv, trials.parquet) written in full at {max_trials} "
+              f"trials: {(time.perf_counter() - start) * 1e3:.0f} ms")
+        start = time.perf_counter()
+        hp.load_study(folder).results()
+        print(f"  load_study(...).results() at {max_trials} trials: "
+              f"{(time.perf_counter() - start) * 1e3:.0f} ms")
+    gaps = np.diff(np.array(stamps), axis=0)
+    points = [n for n in (100, 1000, 5000) if n + 50 < len(gaps)]
+    window = {n: gaps[n - 25:n + 25] for n in points}
+    window[max_trials] = gaps[-50:]
+    return {n: tuple(float(x) for x in np.median(values, axis=0)) for n, values in window.items()}
+
+
 def time_study(n_jobs: int, n_trials: int, iterations: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
         study = hp.Study({"x": hp.Float(0.0, 1.0)}, strategy="random", seed=0, storage=folder)
@@ -97,6 +140,8 @@ def time_bare(n_jobs: int, n_trials: int, iterations: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter trials")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="items 1 and 2 only (no speed-up pairs)")
     args = parser.parse_args()
     logging.getLogger("hpsearch").setLevel(logging.WARNING)
     max_trials, n_trials, seconds, pairs = (1000, 32, 1.0, 5)
@@ -107,6 +152,20 @@ def main() -> None:
           "do-nothing objective):")
     for n, gap in overhead(max_trials).items():
         print(f"  at {n:5d} finished trials: {gap * 1e3:7.2f} ms")
+
+    scale_trials = 2_000 if args.quick else 20_000
+    print(f"driver time per trial at scale ({scale_trials} trials reporting 3 steps, median "
+          "pruner, stop_after_no_improvement, the progress line, SQLite, n_jobs=1):")
+    scale = at_scale(scale_trials)
+    for n, (wall, cpu) in scale.items():
+        print(f"  at {n:6d} finished trials: {wall * 1e3:7.2f} ms wall, {cpu * 1e3:7.2f} ms CPU")
+    for column, name in ((0, "wall"), (1, "CPU")):
+        last, first = scale[scale_trials][column], scale[100][column]
+        verdict = "met" if last / first <= 1.5 and last < 2e-3 else "NOT met"
+        print(f"  {name}: at {scale_trials} / at 100 = {last / first:.2f}, {last * 1e3:.2f} ms "
+              f"(target <= 1.5, and under 2 ms): {verdict}")
+    if args.scale_only:
+        return
 
     iterations = calibrate(seconds)
     get_reusable_executor(max_workers=2).submit(bare_task, 1, 0.0).result()  # warm the pool

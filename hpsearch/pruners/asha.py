@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hpsearch.pruners.base import Pruner, better, check_ints, previous_step, value_at
+from hpsearch.pruners.base import Pruner, check_ints, previous_step
+from hpsearch.pruners.index import RungIndex, build
 from hpsearch.trial import FrozenTrial
 
 
@@ -43,19 +45,33 @@ class ASHAPruner(Pruner):
             out.append(rung)
             k += 1
 
+    def new_index(self) -> RungIndex:
+        return RungIndex(self.rungs)
+
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
               history: Sequence[FrozenTrial], direction: str) -> bool:
+        return self.decide(step, value, intermediate, build(RungIndex(self.rungs), history),
+                           direction)
+
+    def decide(self, step: int, value: float, intermediate: Mapping[int, float],
+               index: RungIndex, direction: str, number: int | None = None) -> bool:
         previous = previous_step(intermediate, step)
         for rung in self.rungs(step):
             if previous is not None and previous >= rung:
                 continue  # passed this rung at an earlier report
             if not math.isfinite(value):
                 return True
-            recorded = [v for v in (value_at(t.intermediate, rung) for t in history)
-                        if v is not None and math.isfinite(v)]
-            recorded.append(value)
-            recorded.sort(reverse=direction == "maximize")
-            top = max(len(recorded) // self.reduction_factor, 1)
-            if better(recorded[top - 1], value, direction):
+            # The values at the rung, best first, with this one among them: prune when at
+            # least `top` others are strictly better (the top-1/reduction_factor cut).
+            recorded = index.steps.at(rung)  # sorted, finite
+            own = index.recorded(number, rung)  # this trial's own, left out
+            own = own if own is not None and math.isfinite(own) else None
+            top = max((len(recorded) - (own is not None) + 1) // self.reduction_factor, 1)
+            if direction == "minimize":
+                ahead = bisect.bisect_left(recorded, value) - (own is not None and own < value)
+            else:
+                ahead = (len(recorded) - bisect.bisect_right(recorded, value)
+                         - (own is not None and own > value))
+            if ahead >= top:
                 return True
         return False

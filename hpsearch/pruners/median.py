@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hpsearch.pruners.base import Pruner, better, check_ints, previous_step
-from hpsearch.trial import FrozenTrial, TrialState
+from hpsearch.pruners.index import MedianIndex, build
+from hpsearch.trial import FrozenTrial
 
 
 @dataclass(frozen=True)
@@ -36,24 +36,33 @@ class MedianPruner(Pruner):
         check_ints(self, n_startup_trials=0, n_warmup_steps=0, interval_steps=1,
                     n_min_trials=1)
 
+    def new_index(self) -> MedianIndex:
+        return MedianIndex()
+
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
               history: Sequence[FrozenTrial], direction: str) -> bool:
-        if step < self.n_warmup_steps:
-            return False
-        complete = [t for t in history if t.state is TrialState.COMPLETE]
-        if len(complete) < self.n_startup_trials:
+        return self.decide(step, value, intermediate, build(MedianIndex(), history), direction)
+
+    def decide(self, step: int, value: float, intermediate: Mapping[int, float],
+               index: MedianIndex, direction: str, number: int | None = None) -> bool:
+        if step < self.n_warmup_steps or index.n_complete < self.n_startup_trials:
             return False
         if self.interval_steps > 1:
             point = step - (step - self.n_warmup_steps) % self.interval_steps
             previous = previous_step(intermediate, step)
             if previous is not None and previous >= point:
                 return False  # already judged in this interval
-        others = [t.intermediate[step] for t in complete if step in t.intermediate]
-        others = [v for v in others if math.isfinite(v)]
+        others = index.steps.at(step)  # the complete trials' finite values, sorted
         if len(others) < self.n_min_trials:
             return False
         own = [v for s, v in intermediate.items() if s <= step and math.isfinite(v)]
         if not math.isfinite(value) or not own:
             return True
         best = min(own) if direction == "minimize" else max(own)
-        return better(statistics.median(others), best, direction)
+        return better(sorted_median(others), best, direction)
+
+
+def sorted_median(values: list[float]) -> float:
+    """statistics.median of an already sorted, non-empty list, without sorting it again."""
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.index import PruningIndex
 from hpsearch.trial import FrozenTrial
 
 
@@ -17,8 +18,15 @@ class ThresholdPruner(Pruner):
     threshold: float
     min_step: int = 0
 
+    def new_index(self) -> PruningIndex:
+        return PruningIndex()  # reads no history
+
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
               history: Sequence[FrozenTrial], direction: str) -> bool:
+        return self.decide(step, value, intermediate, PruningIndex(), direction)
+
+    def decide(self, step: int, value: float, intermediate: Mapping[int, float],
+               index: PruningIndex, direction: str, number: int | None = None) -> bool:
         if step < self.min_step:
             return False
         return value > self.threshold if direction == "minimize" else value < self.threshold

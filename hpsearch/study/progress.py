@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.study.tally import tally_of
 from hpsearch.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -36,11 +37,9 @@ def best_text(study: Study) -> str:
     the Pareto front)."""
     if len(getattr(study, "directions", (None,))) > 1:
         return f"Pareto front {len(study.pareto_front())}"
-    done = [t for t in study.finished_trials() if t.state is TrialState.COMPLETE and t.has_value]
-    if not done:
+    best = tally_of(study).best  # kept as trials finish: no scan of every trial
+    if best is None:
         return "no complete trial yet"
-    sign = 1.0 if study.direction == "minimize" else -1.0
-    best = min(done, key=lambda t: (sign * t.value, t.number))
     return f"best {best.value:.6g} (trial {best.number})"
 
 
@@ -104,7 +103,7 @@ class ProgressLine:
 
     @staticmethod
     def _status(study: Study, running: int) -> str:
-        failed = sum(t.state is TrialState.FAILED for t in study.finished_trials())
+        failed = tally_of(study).counts[TrialState.FAILED]
         return f"running {running}  failed {failed}  {best_text(study)}"
 
     def update(self, study: Study, running: int) -> None:

@@ -116,7 +116,7 @@ class Study(FolderHold):
         self._storage = storage
         self.seed: int = int(meta.seed)
         self._load(storage.load_trials())
-        self.pruning = PruningService(pruner, self.directions[0], self.finished_trials)
+        self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished)
         self._proposals = None if readonly else Proposals(
             space, self.strategy_name, self.strategy_options, self.seed, self.direction)
         if self._proposals is not None:
@@ -137,15 +137,15 @@ class Study(FolderHold):
 
     @property
     def trials(self) -> list[FrozenTrial]:
-        """Every trial, sorted by number."""
-        if self.readonly:
-            self._load(reader_view(self._storage.load_trials(), self.path))
-        return [self._trials[n] for n in sorted(self._trials)]
+        """Every trial, sorted by number (read-only: read again only after another commit)."""
+        if self.readonly and self._storage.data_version() != self._seen_version:
+            self._load(self._storage.load_trials())
+        trials = [self._trials[n] for n in sorted(self._trials)]
+        return reader_view(trials, self.path) if self.readonly else trials
 
-    def finished_trials(self) -> list[FrozenTrial]:
-        """Complete, pruned and failed trials, in the order this process learned of them
-        (stored ones first, by number)."""
-        return list(self._finished)
+    def finished_trials(self, start: int = 0) -> list[FrozenTrial]:
+        """Finished trials from `start` on, in the order learned (stored ones first, by number)."""
+        return self._finished[start:]
 
     @property
     def n_finished(self) -> int:
@@ -309,9 +309,9 @@ class Study(FolderHold):
         return Trial(trial.number, trial.seed, reporter, params=trial.params, owner=self)
 
     def _take_interrupted(self, count: int) -> list[FrozenTrial]:
-        waiting = [t for n, t in sorted(self._trials.items())
-                   if t.state is TrialState.INTERRUPTED and n not in self._pending]
-        return waiting[:count]
+        none = len(self._trials) == len(self._finished) + len(self._pending)  # no scan then
+        return [] if none else [t for n, t in sorted(self._trials.items()) if t.state is
+                                TrialState.INTERRUPTED and n not in self._pending][:count]
 
     def _propose(self, count: int) -> list[FrozenTrial]:
         numbers = list(range(self._next_number, self._next_number + count))

@@ -1,0 +1,129 @@
+"""What a pruner's decisions need from the other trials, kept as reports arrive.
+
+Contract:
+- A `PruningIndex` is fed every finished trial once (`add_finished(trial)`, in any order) and
+  every report of a running trial after the pruner has decided on it (`add_report(number,
+  step, intermediate)`, intermediate = that trial's {step: value} so far). It holds no trial's
+  whole curve: only the values the pruner's rule reads, sorted per step, so a decision costs
+  O(log n) (plus a list insertion) instead of a scan of every trial.
+- `PruningIndex()` keeps nothing (pruners that read no history: threshold).
+- `MedianIndex`: the number of complete trials and, per step, the sorted finite values the
+  complete trials reported there (running, pruned and failed trials do not count).
+- `RungIndex(rungs)`: per rung step, the sorted finite values of every trial (finished or
+  running) at that rung, a trial's value at a rung being its first report at a step >= the
+  rung (`hpsearch.pruners.base.value_at`); `rungs(up_to)` lists the rungs <= up_to. A running
+  trial's rung values are recorded as it crosses each rung and reconciled with its record
+  when it finishes; its bookkeeping is then dropped. `recorded(number, rung)` is a running
+  trial's own value at a rung (None if not recorded), which a decision leaves out.
+- `build(index, trials)` feeds a plain history (the stateless `Pruner.prune` path).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+from hpsearch.pruners.base import value_at
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build"]
+
+
+class StepValues:
+    """Sorted finite values per step."""
+
+    def __init__(self) -> None:
+        self.values: dict[int, list[float]] = {}
+
+    def add(self, step: int, value: float) -> None:
+        if math.isfinite(value):
+            bisect.insort(self.values.setdefault(step, []), value)
+
+    def remove(self, step: int, value: float) -> None:
+        values = self.values.get(step)
+        if values and math.isfinite(value):
+            position = bisect.bisect_left(values, value)
+            if position < len(values) and values[position] == value:
+                del values[position]
+
+    def at(self, step: int) -> list[float]:
+        """The sorted values at `step` (do not modify)."""
+        return self.values.get(step, [])
+
+
+class PruningIndex:
+    """Keeps nothing; the base of the indexes (see the module docstring)."""
+
+    def add_finished(self, trial: FrozenTrial) -> None:
+        pass
+
+    def add_report(self, number: int, step: int, intermediate: Mapping[int, float]) -> None:
+        pass
+
+
+class MedianIndex(PruningIndex):
+    """Complete trials' values per step (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.n_complete = 0
+        self.steps = StepValues()
+
+    def add_finished(self, trial: FrozenTrial) -> None:
+        if trial.state is TrialState.COMPLETE:
+            self.n_complete += 1
+            for step, value in trial.intermediate.items():
+                self.steps.add(step, value)
+
+
+class RungIndex(PruningIndex):
+    """Every trial's values at the rungs (see the module docstring)."""
+
+    def __init__(self, rungs: Callable[[int], list[int]]) -> None:
+        self.rungs = rungs
+        self.steps = StepValues()
+        self.running: dict[int, dict[int, float]] = {}  # number -> {rung: value recorded}
+        self.last_step: dict[int, int] = {}
+
+    def recorded(self, number: int | None, rung: int) -> float | None:
+        own = self.running.get(number) if number is not None else None
+        return None if own is None else own.get(rung)
+
+    def add_report(self, number: int, step: int, intermediate: Mapping[int, float]) -> None:
+        own = self.running.setdefault(number, {})
+        if step > self.last_step.get(number, -1):  # the usual case: steps go up
+            self.last_step[number] = step
+            for rung in self.rungs(step):
+                if rung not in own:
+                    own[rung] = intermediate[step]
+                    self.steps.add(rung, own[rung])
+        else:  # a step reported again, or out of order: recompute this trial's values
+            self._reconcile(own, intermediate)
+
+    def add_finished(self, trial: FrozenTrial) -> None:
+        own = self.running.pop(trial.number, None)
+        self.last_step.pop(trial.number, None)
+        self._reconcile({} if own is None else own, trial.intermediate)
+
+    def _reconcile(self, own: dict[int, float], intermediate: Mapping[int, float]) -> None:
+        """Make the recorded rung values `own` those of `intermediate`, in the index too."""
+        rungs = self.rungs(max(intermediate, default=-1))
+        for rung in set(own) | set(rungs):
+            value = value_at(intermediate, rung) if rung in rungs else None
+            old = own.get(rung)
+            if old == value or (old is not None and value is not None
+                                and math.isnan(old) and math.isnan(value)):
+                continue
+            if old is not None:
+                self.steps.remove(rung, old)
+                del own[rung]
+            if value is not None:
+                own[rung] = value
+                self.steps.add(rung, value)
+
+
+def build(index: PruningIndex, trials: Iterable[FrozenTrial]) -> PruningIndex:
+    """Feed every trial of a plain history to `index`; returns it."""
+    for trial in trials:
+        index.add_finished(trial)
+    return index
