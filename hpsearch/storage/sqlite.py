@@ -238,7 +238,7 @@ class SqliteStorage:
         with StudyLock.taken(folder) as lock:
             if overwrite:
                 cls._clear(folder)
-            token = run_folder.check_closed_cleanly(folder)  # before SQLite replays a WAL
+            token = run_folder.check_before_opening(folder)  # before SQLite replays a WAL
             exists = os.path.exists(db_path)
             try:
                 con = sqlite3.connect(db_path)
@@ -246,10 +246,10 @@ class SqliteStorage:
                 raise StorageError(f"cannot open {db_path}: {err}") from None
             tables = cls._check(con, db_path)
             if tables:
-                run_folder.refuse(con, run_folder.check_pages, con)
+                run_folder.refuse(con, run_folder.check_pages, con, db_path)
                 run_folder.refuse(con, run_folder.check_log_kept, con, folder, token)
-            else:  # a new study, so not over an earlier one's files
-                run_folder.refuse(con, run_folder.check_no_earlier_study, folder)
+            else:  # a new study (a file without tables): not over an earlier one's files
+                run_folder.refuse(con, run_folder.check_new_study, folder, token)
             if exists and tables and "meta" not in tables:
                 con.close()
                 raise StorageError(f"{db_path} is a SQLite file but not an hpsearch study "

@@ -136,11 +136,26 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     return _with_overrides(_read_spec(path, data, study), overrides)
 
 
+def _folder_name(study: Reader, path: Path) -> str:
+    """`[study].name`, a name the run folder can have (checked with `[study].storage`)."""
+    name = study.get("name", "str", default=path.stem)
+    if not name or "/" in name or "\\" in name or name in (".", "..") or \
+            any(ord(c) < 32 or ord(c) == 127 for c in name):
+        study.fail("name", f"expected a plain folder name (no '/', '\\' or control "
+                           f"characters), got {name!r}")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > 255:
+        study.fail("name", f"expected a folder name of at most 255 bytes (the file systems' "
+                           f"limit), got {size}")
+    storage = study.table.get("storage")
+    if isinstance(storage, str) and "\0" in storage:
+        study.fail("storage", "a folder path cannot hold a NUL character")
+    return name
+
+
 def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
     """Every section of a parsed study file, checked, as a StudySpec."""
-    name = study.get("name", "str", default=path.stem)
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        study.fail("name", f"expected a plain folder name, got {name!r}")
+    name = _folder_name(study, path)
     objective = _parse_objective(path, data.get("objective", {}))
     strategy_options = data.get("strategy_options", {})
     Reader(path, "strategy_options", strategy_options)

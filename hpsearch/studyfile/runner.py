@@ -3,8 +3,10 @@
 Contract:
 - `validate(spec, fresh=False) -> Validation`: the checks that can fail before any trial (the
   strategy and its options, the space against the strategy, the objective's hyperparameters
-  and dataset, unless `fresh` the split its run folder already holds, or its Python entry).
-  Nothing is written. Raises `HpsearchError` subclasses with clear messages.
+  and dataset, unless `fresh` the split its run folder already holds, or its Python entry; the
+  run folder's path and, unless `fresh`, its database, WAL and trial folders, as
+  `hpsearch.storage.folder` checks them). Nothing is written. Raises `HpsearchError`
+  subclasses with clear messages.
 - `run(spec, fresh=False, callbacks=()) -> Study`: validate, open (or resume) the study in
   `spec.run_dir`, build the objective there and optimise until the study holds
   `spec.n_trials` finished trials, with the `[pruner]` table's pruner (`make_pruner`), and
@@ -32,6 +34,7 @@ import numpy as np
 
 from hpsearch.exceptions import SpaceError, StudyFileError, StudyMismatchError
 from hpsearch.pruners import make_pruner
+from hpsearch.storage.folder import check_run_folder, folder_problem
 from hpsearch.strategies import make_strategy
 from hpsearch.study.stopping import NoImprovementStop
 from hpsearch.study.study import Study
@@ -85,6 +88,11 @@ def validate(spec: StudySpec, fresh: bool = False) -> Validation:
         raise StudyFileError(f"{spec.path}: [study].scheduler: missing; backend = \"dask\" "
                              "needs the scheduler's address, e.g. \"tcp://HOST:8786\" "
                              "(or --scheduler)")
+    problem = folder_problem(spec.run_dir)
+    if problem is not None:
+        raise StudyFileError(f"{spec.path}: [study].storage / name: the run folder {problem}")
+    if not fresh:
+        check_run_folder(spec.run_dir)
     data = objectives.check(spec, fresh)
     shape = n_classes = None
     if data is not None:
