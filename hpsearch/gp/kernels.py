@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pairwise_sqdiff", "matern52", "matern52_with_lengthscale_grads", "matern52_grad_x"]
+__all__ = ["matern52", "matern52_and_g", "matern52_grad_x"]
 
 _SQRT5 = np.sqrt(5.0)
 
@@ -42,25 +42,15 @@ def matern52(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray,
     return signal_variance * (1.0 + s + s * s / 3.0) * np.exp(-s)
 
 
-def pairwise_sqdiff(X: np.ndarray) -> np.ndarray:
-    """Unscaled per-column squared differences (X[a, j] - X[b, j])**2, shape (n, n, d).
-
-    Computed once per fit: every length scale then costs one matrix-vector product.
-    """
-    diff = X[:, None, :] - X[None, :, :]
-    return diff * diff
-
-
-def matern52_with_lengthscale_grads(
-    sqdiff: np.ndarray, lengthscales: np.ndarray, signal_variance: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """k(X, X) from `pairwise_sqdiff(X)` (n, n, d), and what its gradient needs.
+def matern52_and_g(X: np.ndarray, lengthscales: np.ndarray, signal_variance: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """k(X, X) (n, n) and what its length-scale gradients need, from (n, n) arrays only.
 
     Returns K (n, n) and G (n, n) = signal_variance * 5/3 (1 + sqrt5 r) exp(-sqrt5 r), so that
-    dK/d(log l_j) = G * sqdiff[:, :, j] / l_j**2.
+    dK/d(log l_j) = G * (X[:, j] - X[:, j]^T)**2 / l_j**2 (see `hpsearch.gp.model` for the
+    gradient without an (n, n, d) array).
     """
-    n, _, d = sqdiff.shape
-    r = np.sqrt(sqdiff.reshape(n * n, d) @ (1.0 / (lengthscales * lengthscales))).reshape(n, n)
+    r = np.sqrt(_sqdist(X, X, lengthscales))
     s = _SQRT5 * r
     e = np.exp(-s)
     K = signal_variance * (1.0 + s + s * s / 3.0) * e

@@ -13,7 +13,11 @@ The adapter between trials and the pure GP maths of `hpsearch.gp`:
   points, and a resumed study continues the sequence.
 - Model: Matern 5/2 with ARD length scales, fit by maximum a posteriori marginal likelihood
   (L-BFGS-B, analytic gradients), warm-started from the previous fit; objective values are
-  warped (`output_warping`) and standardised.
+  warped (`output_warping`) and standardised. Bounded: at most `max_model_trials` (256) trials
+  in the model, all of them up to that; past it the best half plus a space-filling subset of
+  the rest, chosen at each hyperparameter fit (every ask up to 100 trials, then at 5% growth),
+  with the trials told in between (and the lies) added by bordered Cholesky updates, a row
+  per trial, instead of a new factorisation (`hpsearch.strategies.gp_trials`).
 - Failed trials (raised, NaN, no value): `failed="worst"` (default) imputes the worst finite
   value seen, so the search moves away from configurations that break; `failed="skip"` leaves
   them out. Pruned trials with a finite value (the engine keeps the last reported one, or
@@ -44,21 +48,14 @@ from threadpoolctl import threadpool_limits
 
 from hpsearch.exceptions import SpaceError, StrategyError
 from hpsearch.gp import acquisition as acq
-from hpsearch.gp.model import (
-    GaussianProcess,
-    Prior,
-    condition,
-    default_theta,
-    fit,
-    predict,
-    predict_with_grad,
-)
+from hpsearch.gp.model import GaussianProcess, Prior, extend, predict, predict_with_grad
 from hpsearch.gp.optimize_acq import maximize
-from hpsearch.gp.warping import WARPINGS, warp
+from hpsearch.gp.warping import WARPINGS
 from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
+from hpsearch.strategies.gp_trials import ModelTrials
 from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial, TrialState
 
@@ -88,6 +85,8 @@ class GPStrategy(Strategy):
         liar: value given to pending points: "min" (default), "mean", "max" or "believer".
         failed: "worst" (impute the worst finite value, default) or "skip".
         hedge_eta: GP-Hedge learning rate (1.0).
+        max_model_trials: the most trials the model holds (256, at least 10); see the
+            module docstring for which.
     Unknown options or bad values raise `StrategyError`.
     """
 
@@ -99,12 +98,13 @@ class GPStrategy(Strategy):
                  acquisition: str = "logei", xi: float = 0.0, kappa: float = 1.96,
                  n_candidates: int = 1024, n_local: int = 8, n_restarts: int = 2,
                  output_warping: str = "yeo-johnson", liar: str = "min", failed: str = "worst",
-                 hedge_eta: float = 1.0, **unknown: Any) -> None:
+                 hedge_eta: float = 1.0, max_model_trials: int = 256,
+                 **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
                     kappa=kappa, n_candidates=n_candidates, n_local=n_local,
                     n_restarts=n_restarts, output_warping=output_warping, liar=liar,
-                    failed=failed, hedge_eta=hedge_eta)
+                    failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials)
         if unknown:
             raise StrategyError(f"gp: unknown option(s) {', '.join(sorted(unknown))}; valid "
                                 f"options: {', '.join(opts)}")
@@ -124,6 +124,9 @@ class GPStrategy(Strategy):
         for name in ("xi", "kappa", "hedge_eta"):
             if not isinstance(opts[name], int | float) or not opts[name] >= 0:
                 raise StrategyError(f"gp: {name} must be a number >= 0, got {opts[name]!r}")
+        cap = opts["max_model_trials"]
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 10:
+            raise StrategyError(f"gp: max_model_trials must be an integer >= 10, got {cap!r}")
         self.options = opts
         self.encoding = Encoding(space)
         self.prior = Prior()
@@ -133,8 +136,8 @@ class GPStrategy(Strategy):
         self._keys: set[tuple] = set()
         self._n_told = 0
         self._n_issued = 0
-        self._theta: np.ndarray | None = None
-        self._n_at_fit = 0
+        self._models = ModelTrials(cap, self.prior, self.rng, opts["n_restarts"], failed,
+                                   output_warping)
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
         self._startup_units = self._make_startup()
@@ -243,34 +246,10 @@ class GPStrategy(Strategy):
 
     # -- model -------------------------------------------------------------------------------
 
-    def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
-        X = np.array(self._rows)
-        y = np.array(self._values)
-        finite = np.isfinite(y)
-        if self.options["failed"] == "worst":
-            y = np.where(finite, y, y[finite].max())
-        else:
-            X, y = X[finite], y[finite]
-        return X, warp(y, self.options["output_warping"])
-
     def _fit(self) -> tuple[GaussianProcess, float]:
-        X, y = self._training_data()
-        n, d = X.shape
-        y_best = float(y.min())
-        if self._theta is not None and n > 100 and n - self._n_at_fit < n // 20:
-            # With many trials one more moves the hyperparameters very little: refit them
-            # once the data has grown by 5%, and in between only condition on the new data.
-            return condition(X, y, self._theta), y_best
-        starts = [default_theta(d, self.prior)]
-        if self._theta is not None:
-            starts.insert(0, self._theta)  # warm start from the previous fit
-        for _ in range(self.options["n_restarts"] if n <= 60 else 0):
-            jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
-            starts.append(default_theta(d, self.prior) + jitter)
-        gp = fit(X, y, np.array(starts), self.prior)
-        self._theta = gp.theta
-        self._n_at_fit = n
-        return gp, y_best
+        """The model to propose from and the best (warped) value: `hpsearch.strategies.gp_trials`
+        picks its trials and keeps its Cholesky factor from one ask to the next."""
+        return self._models.model(self._rows, self._values)
 
     def _with_lies(self, gp: GaussianProcess, rows: list[np.ndarray], y_best: float
                    ) -> GaussianProcess:
@@ -283,7 +262,7 @@ class GPStrategy(Strategy):
         else:
             value = {"min": y_best, "mean": float(gp.y.mean()), "max": float(gp.y.max())}[liar]
             lies = np.full(len(P), value)
-        return condition(np.vstack([gp.X, P]), np.concatenate([gp.y, lies]), gp.theta)
+        return extend(gp, P, lies)  # a bordered Cholesky update, not a new factorisation
 
     # -- acquisition -------------------------------------------------------------------------
 

@@ -194,3 +194,18 @@ def test_yeo_johnson_matches_scipy():
     for lam in (-1.5, 0.0, 0.7, 2.0, 3.0):
         np.testing.assert_allclose(yeo_johnson(x, [lam])[0], scipy.stats.yeojohnson(x, lam),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_extend_equals_conditioning_on_everything():
+    from hpsearch.gp.model import extend, retarget
+
+    rng = np.random.default_rng(3)
+    X, y = rng.random((30, 3)), rng.standard_normal(30)
+    theta = _theta([0.3, 0.5, 0.8], 1.2, 1e-3)
+    whole = condition(X, y, theta)
+    grown = extend(extend(condition(X[:20], y[:20], theta), X[20:21], y[20:21]), X[21:], y[21:])
+    np.testing.assert_allclose(grown.L, whole.L, atol=1e-10)
+    np.testing.assert_allclose(grown.alpha, whole.alpha, rtol=1e-8, atol=1e-8)
+    y2 = rng.standard_normal(30)
+    np.testing.assert_allclose(retarget(whole, y2).alpha, condition(X, y2, theta).alpha,
+                               rtol=1e-8, atol=1e-8)
