@@ -63,8 +63,8 @@ def _best_estimator_has(attr: str):
 
     def check(self: SearchCV) -> bool:
         if not self.refit:
-            raise AttributeError(f"{attr} is not available with refit=False: "
-                                 "best_estimator_ is not refitted")
+            raise AttributeError(f"This 'SearchCV' has no attribute {attr!r}: refit=False "
+                                 "keeps no best_estimator_")
         getattr(self.best_estimator_ if hasattr(self, "best_estimator_") else self.estimator,
                 attr)
         return True
@@ -95,6 +95,8 @@ def _raise_first_failure(trials: list[FrozenTrial], objective: CrossValidation) 
 
 class SearchCV(MetaEstimatorMixin, BaseEstimator):
     """Hyperparameter search with cross-validation on hpsearch; see the module docstring."""
+
+    _required_parameters = ["estimator", "space"]  # scikit-learn < 1.6's checks read it
 
     def __init__(self, estimator: Any, space: Any, *, strategy: str = "gp", n_trials: int = 50,
                  cv: Any = 5, scoring: Any = None, n_jobs: int = 1, refit: bool = True,
