@@ -5,6 +5,15 @@ stepped floats are relaxed to the unit interval and snapped back to their neares
 by `snap`); each categorical becomes a one-hot block of columns. Shapes: a model row is (D,),
 D = `n_columns`; a batch of rows is (m, D); a space-unit point is (len(space),).
 
+The width is bounded: a categorical with more than `MAX_ONE_HOT` (32) choices, or one that
+would take the one-hot columns past `MAX_ONE_HOT_COLUMNS` (256) in all (in the space's order),
+is one index column instead: choice i of k sits at (i + 0.5) / k, in the order listed, and is
+snapped like an integer. So D <= len(space) + 256 for any space, whatever its categoricals
+(10,000 choices are one column, not 10,000), and the GP's cost per ask (see
+`hpsearch.strategies.gp`) depends on the number of dimensions, not of choices. An index column
+orders choices the model then treats as near or far; list them in a meaningful order (or keep
+a categorical at 32 choices or fewer) where that matters.
+
 Conditional spaces: an inactive dimension is imputed with a fixed value (`INACTIVE_VALUE` for
 a numeric column, an all-zero block for a categorical, which no active point has). Points of
 one branch then agree on the dimensions they lack, so those add nothing to their distance,
@@ -23,11 +32,14 @@ import numpy as np
 
 from hpsearch.space import Categorical, Float, Int, Space
 
-__all__ = ["Encoding", "INACTIVE_VALUE", "INACTIVE_CATEGORICAL"]
+__all__ = ["Encoding", "INACTIVE_VALUE", "INACTIVE_CATEGORICAL", "MAX_ONE_HOT",
+           "MAX_ONE_HOT_COLUMNS"]
 
 INACTIVE_VALUE = 0.5  # the centre of the unit interval: no active value is farther than 1/2
 INACTIVE_CATEGORICAL = 0.0  # every column of the block
 _MAX_GRID = 200_000
+MAX_ONE_HOT = 32  # choices a categorical may have and still be one-hot
+MAX_ONE_HOT_COLUMNS = 256  # one-hot columns in all; categoricals past it are index columns
 
 
 class Encoding:
@@ -41,15 +53,23 @@ class Encoding:
         self.discrete: list[tuple[int, Any, np.ndarray | None]] = []  # (column, dim, unit grid)
         self.groups: list[np.ndarray] = []
         self.layout: list[tuple[str, int | np.ndarray]] = []
-        for dim in self.dims:
-            if isinstance(dim, Categorical):
-                group = np.arange(columns, columns + len(dim.choices))
+        self._index: dict[int, dict[tuple[type, Any], int]] = {}  # index columns: choice -> i
+        one_hot_left = MAX_ONE_HOT_COLUMNS
+        for j, dim in enumerate(self.dims):
+            k = len(dim.choices) if isinstance(dim, Categorical) else 0
+            if k and k <= min(MAX_ONE_HOT, one_hot_left):
+                group = np.arange(columns, columns + k)
                 self.groups.append(group)
                 self.layout.append(("categorical", group))
-                columns += len(dim.choices)
+                columns += k
+                one_hot_left -= k
                 continue
             self.continuous.append(columns)
-            if isinstance(dim, Int) or (isinstance(dim, Float) and dim.step is not None):
+            if k:  # too many choices for one-hot: one index column (module docstring)
+                self._index[j] = {(type(c), c): i for i, c in enumerate(dim.choices)}
+                self.discrete.append((columns, dim, (np.arange(k) + 0.5) / k))
+                self.layout.append(("index", columns))
+            elif isinstance(dim, Int) or (isinstance(dim, Float) and dim.step is not None):
                 self.discrete.append((columns, dim, _unit_grid(dim)))
                 self.layout.append(("discrete", columns))
             else:
@@ -61,14 +81,26 @@ class Encoding:
     def encode_params(self, params: Mapping[str, Any]) -> np.ndarray:
         """Params -> model row (D,); an inactive (absent) dimension gets its imputed value."""
         row = np.zeros(self.n_columns)
-        for (name, dim), (kind, where) in zip(self.space.items(), self.layout, strict=True):
+        for j, ((name, dim), (kind, where)) in enumerate(zip(self.space.items(), self.layout,
+                                                             strict=True)):
             if name not in params:
                 row[where] = INACTIVE_CATEGORICAL if kind == "categorical" else INACTIVE_VALUE
             elif kind == "categorical":
                 row[where[dim.index(params[name])]] = 1.0
+            elif kind == "index":
+                row[where] = (self._choice(j, params[name]) + 0.5) / len(dim.choices)
             else:
                 row[where] = dim.to_unit(params[name])
         return row
+
+    def _choice(self, j: int, value: Any) -> int:
+        """The index of `value` among the choices of index-column dimension j (a dict lookup,
+        not `Categorical.index`'s scan of every choice)."""
+        try:
+            found = self._index[j].get((type(value), value))
+        except TypeError:  # unhashable: not a choice, let the dimension say so
+            found = None
+        return found if found is not None else self.dims[j].index(value)
 
     def encode_units(self, u: np.ndarray) -> np.ndarray:
         """Space-unit points (m, n_dims) -> valid model rows (m, D)."""
@@ -121,6 +153,10 @@ class Encoding:
         if kind == "categorical":
             chosen = np.argmax(rows[:, where], axis=1)
             return np.isin(chosen, [dim.index(v) for v in allowed])
+        if kind == "index":
+            k = len(dim.choices)
+            chosen = np.clip(np.floor(rows[:, where] * k).astype(int), 0, k - 1)
+            return np.isin(chosen, [self._choice(j, v) for v in allowed])
         values = [dim.from_unit(float(u)) for u in rows[:, where]]
         return np.isin(values, list(allowed))
 

@@ -5,8 +5,9 @@ The adapter between trials and the pure GP maths of `hpsearch.gp`:
 - Encoding (`hpsearch.strategies.encoding`): each dimension maps onto [0, 1] by its own
   `to_unit` (log dimensions in log space; integers and stepped floats are relaxed to the unit
   interval and snapped back to their nearest valid value); each categorical becomes a one-hot
-  block of columns. Conditional spaces: an inactive dimension takes a fixed imputed value and
-  the parent's columns tell the branches apart (see that module for why).
+  block of columns, or one index column past 32 choices (or 256 one-hot columns in all), so a
+  model row has D <= len(space) + 256 columns. Conditional spaces: an inactive dimension takes
+  a fixed imputed value and the parent's columns tell the branches apart (see that module).
 - Start-up: the first `n_startup` points are a scrambled Sobol sequence (or uniform draws)
   seeded from the strategy's Generator; the model takes over once that many trials have a
   finite value. Points already handed out count, so parallel workers get distinct start-up
@@ -32,6 +33,15 @@ The adapter between trials and the pure GP maths of `hpsearch.gp`:
 - Acquisition: "logei" (default), "ei", "lcb", "pi" or "hedge" (GP-Hedge over EI, LCB and PI,
   Hoffman et al. 2011), maximised over `n_candidates` random points plus perturbed incumbents,
   then L-BFGS-B from the best few (`hpsearch.gp.optimize_acq`).
+- Cost of one ask, bounded for any space: with n model points (at most 1.25 x
+  `max_model_trials`, plus the pending ones), m = `n_candidates` (at most `MAX_CANDIDATES`)
+  and D model columns (at most len(space) + 256, above), the fit needs O(n^2 + n D) memory and
+  O(n^2 D) time per iteration; scoring the candidates 8 bytes x 1.25 m (D + n) and O(m n D)
+  time; the local starts' gradients 8 bytes x 3 n_local n D. A categorical's number of choices
+  adds nothing past 32: with 10,000 choices and 20 trials an ask took 85-98 s and 7.7 GB when
+  each choice was a column, and takes 0.05 s and about 1 MB as one index column
+  (`scripts/bench_gp_categorical.py`). The start-up design holds n_startup x len(space)
+  numbers (n_startup at most `MAX_STARTUP`).
 
 Everything random comes from the Generator given at construction.
 """
@@ -65,27 +75,32 @@ _ACQUISITIONS = ("logei", "ei", "lcb", "pi", "hedge")
 _LIARS = ("min", "mean", "max", "believer")
 _FAILED = ("worst", "skip")
 _STARTUPS = ("sobol", "random")
+MAX_CANDIDATES = 65_536  # n_candidates: the scored candidates are (1.25 m, D) and (1.25 m, n)
+MAX_STARTUP = 10_000  # n_startup; its default is max(10, len(space) + 1), at most 1000
+_LIMITS = {"n_startup": (0, MAX_STARTUP), "n_candidates": (1, MAX_CANDIDATES),
+           "n_local": (1, 256), "n_restarts": (0, 100), "max_model_trials": (10, 4096)}
 
 
 class GPStrategy(Strategy):
     """Gaussian-process Bayesian optimisation (see the module docstring for the method).
 
     Options (keyword arguments, i.e. `strategy_options`):
-        n_startup: start-up points before the model is used (None: max(10, len(space) + 1)).
+        n_startup: start-up points before the model is used (None: max(10, len(space) + 1),
+            at most 1000; up to `MAX_STARTUP`).
         startup: "sobol" (scrambled Sobol, default) or "random".
         acquisition: "logei" (default), "ei", "lcb", "pi" or "hedge".
         xi: improvement margin for EI/log-EI/PI, in standardised units (0.0).
         kappa: exploration weight of LCB (1.96).
-        n_candidates: random candidates scored per proposal (1024), plus a quarter as many
-            perturbations of the best points.
-        n_local: L-BFGS-B starts from the best candidates (8).
+        n_candidates: random candidates scored per proposal (1024, up to `MAX_CANDIDATES`),
+            plus a quarter as many perturbations of the best points.
+        n_local: L-BFGS-B starts from the best candidates (8, up to 256).
         n_restarts: extra random starts of the hyperparameter fit while there are at most
-            60 trials (2); the previous fit and a default start are always tried.
+            60 trials (2, up to 100); the previous fit and a default start are always tried.
         output_warping: "yeo-johnson" (default), "log" or "none".
         liar: value given to pending points: "min" (default), "mean", "max" or "believer".
         failed: "worst" (impute the worst finite value, default) or "skip".
         hedge_eta: GP-Hedge learning rate (1.0).
-        max_model_trials: the most trials the model holds (256, at least 10); see the
+        max_model_trials: the most trials the model holds (256, from 10 to 4096); see the
             module docstring for which.
     Unknown options or bad values raise `StrategyError`.
     """
@@ -115,12 +130,12 @@ class GPStrategy(Strategy):
                 raise StrategyError(f"gp: {name} must be one of {list(allowed)}, "
                                     f"got {opts[name]!r}")
         if opts["n_startup"] is None:
-            opts["n_startup"] = max(10, len(space) + 1)
-        for name in ("n_startup", "n_candidates", "n_local", "n_restarts"):
+            opts["n_startup"] = min(max(10, len(space) + 1), 1000)
+        for name, (low, high) in _LIMITS.items():
             value = opts[name]
-            minimum = 0 if name in ("n_startup", "n_restarts") else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise StrategyError(f"gp: {name} must be an integer >= {minimum}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise StrategyError(f"gp: {name} must be an integer from {low} to {high}, "
+                                    f"got {value!r}")
         for name in ("xi", "kappa", "hedge_eta"):
             if not isinstance(opts[name], int | float) or not opts[name] >= 0:
                 raise StrategyError(f"gp: {name} must be a number >= 0, got {opts[name]!r}")
@@ -222,7 +237,7 @@ class GPStrategy(Strategy):
 
     def _make_startup(self) -> np.ndarray:
         n, d = self.options["n_startup"], len(self.space)
-        if self.options["startup"] == "random" or n == 0:
+        if self.options["startup"] == "random" or n == 0 or d > qmc.Sobol.MAXDIM:
             return self.rng.random((n, d))
         sobol = qmc.Sobol(d, scramble=True, seed=self.rng)
         return sobol.random_base2(max(0, math.ceil(math.log2(n))))[:n]
