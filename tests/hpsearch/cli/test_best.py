@@ -8,7 +8,7 @@ import json
 import tomllib
 
 from tests.hpsearch.cli.conftest import invoke
-from tests.hpsearch.test_cli import TINY, tiny_csv, write_study
+from tests.hpsearch.cli.test_cli import TINY, tiny_csv, write_study
 
 
 def best_params(run_dir) -> dict:

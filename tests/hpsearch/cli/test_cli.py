@@ -243,7 +243,7 @@ def test_version():
     assert result.exit_code == 0 and result.stdout.startswith("hpsearch ")
 
 
-STUDIES = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.toml"))
+STUDIES = sorted((Path(__file__).resolve().parents[3] / "studies").glob("*.toml"))
 
 
 @pytest.mark.parametrize("study", STUDIES, ids=[p.stem for p in STUDIES])
