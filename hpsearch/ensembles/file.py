@@ -17,18 +17,26 @@ Contract:
   hyperparameters, preprocessing name, classes: nn_core's `to_arrays` config) and `arrays`
   ({name: {shape, dtype, sha256}}).
 - `save_ensemble(ensemble, path)` writes atomically (a temporary file, then a rename).
-  `load_ensemble(path)` reads with `allow_pickle=False` and checks the format and its version,
-  that the arrays are exactly those the manifest lists, each one's shape, dtype and SHA-256,
-  and that every member rebuilds with the manifest's feature count and labels. Any failure,
-  including a truncated, tampered, foreign or non-npz file, raises `EnsembleError` with a
-  one-line reason. Nothing is ever unpickled.
+  `load_ensemble(path)` checks before it allocates anything: the .npy header of every member
+  of the zip (read without its data: no object dtype, declared size = stored bytes), the
+  manifest's (a string of at most `MAX_MANIFEST_BYTES`), the format and its version, the
+  manifest against its schema (`hpsearch.ensembles.schema`: types, sizes, finite positive
+  weights that sum to 1, nesting depth), and that the arrays are exactly those the manifest
+  lists with its shapes and numeric dtypes, and that no member's network would allocate more
+  weights than its arrays declare. Only then it reads the arrays (with `allow_pickle=False`),
+  checks each SHA-256, rebuilds every member, runs each on one row of zeros, and checks the
+  feature count and labels. Memory is bounded by the file's own declared sizes. Any failure,
+  including a truncated, tampered, crafted, foreign or non-npz file, raises `EnsembleError`
+  with a one-line reason. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -37,15 +45,17 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.ensembles.schema import FORMAT, FORMAT_VERSION, check_manifest, implied_weights
 from hpsearch.exceptions import EnsembleError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Ensemble", "load_ensemble", "make_ensemble",
-           "save_ensemble"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_MANIFEST_BYTES", "Ensemble", "load_ensemble",
+           "make_ensemble", "save_ensemble"]
 
-FORMAT = "hpsearch-ensemble"
-FORMAT_VERSION = 1
 _MANIFEST = "manifest"
 _TASKS = ("classification", "multilabel", "regression")
+MAX_MANIFEST_BYTES = 32 * 2**20  # the manifest's .npy string (UTF-32: 8 M characters)
+_ZIP_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+               NotImplementedError, RuntimeError, struct.error, OverflowError)
 
 
 def _digest(array: np.ndarray) -> str:
@@ -193,29 +203,74 @@ def save_ensemble(ensemble: Ensemble, path: str | os.PathLike) -> Path:
     return path
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
+def _reason(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200] or type(err).__name__
+
+
+def _npy_header(member: Any, name: str, stored: int) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) a .npy member of the zip declares, checked against its stored bytes."""
+    version = np.lib.format.read_magic(member)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"array {name!r}: unsupported .npy version {version}")
+    reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+              else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = reader(member)
+    if dtype.hasobject:
+        raise ValueError(f"array {name!r} holds Python objects (it would need pickle)")
+    if any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != stored - member.tell():
+        raise ValueError(f"array {name!r} declares {dtype} {list(shape)}, which is not the "
+                         f"{stored - member.tell()} bytes stored")
+    return tuple(shape), dtype
+
+
+def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """{name: (shape, dtype)} of every array in the file, from the headers alone."""
     if not path.is_file():
         raise EnsembleError(f"{path}: no such file")
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not hasattr(loaded, "files"):  # a plain .npy array, not an archive
-            raise EnsembleError(f"{path}: not an ensemble file (a single .npy array, not an "
-                                ".npz)")
-        with loaded as stored:
-            return {name: stored[name] for name in stored.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise EnsembleError(f"{path}: not a readable ensemble file (.npz): {reason}") from None
-
-
-def _check_manifest(path: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    raw = arrays.get(_MANIFEST)
-    if raw is None or raw.shape != () or raw.dtype.kind != "U":
-        raise EnsembleError(f"{path}: not an hpsearch ensemble file (no manifest)")
+        with open(path, "rb") as handle:
+            single = handle.read(6) == np.lib.format.MAGIC_PREFIX
+    except OSError as err:
+        raise EnsembleError(f"{path}: cannot read: {err.strerror}") from None
+    if single:
+        raise EnsembleError(f"{path}: not an ensemble file (a single .npy array, not an .npz)")
+    headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     try:
-        manifest = json.loads(str(raw))
-    except json.JSONDecodeError as err:
-        raise EnsembleError(f"{path}: damaged manifest: {err}") from None
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                if name == info.filename or name in headers:
+                    raise ValueError(f"member {info.filename!r} is not one .npy array")
+                with archive.open(info) as member:
+                    headers[name] = _npy_header(member, name, info.file_size)
+    except _ZIP_ERRORS as err:
+        raise EnsembleError(f"{path}: not a readable ensemble file (.npz): {_reason(err)}"
+                            ) from None
+    return headers
+
+
+def _read_arrays(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named arrays (headers already checked), read with allow_pickle=False."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in names}
+    except _ZIP_ERRORS as err:
+        raise EnsembleError(f"{path}: not a readable ensemble file (.npz): {_reason(err)}"
+                            ) from None
+
+
+def _read_manifest(path: Path, headers: Mapping[str, tuple]) -> dict[str, Any]:
+    """The manifest, parsed and checked: format, version, then the schema."""
+    shape, dtype = headers.get(_MANIFEST, (None, None))
+    if shape != () or dtype.kind != "U":
+        raise EnsembleError(f"{path}: not an hpsearch ensemble file (no manifest)")
+    if dtype.itemsize > MAX_MANIFEST_BYTES:
+        raise EnsembleError(f"{path}: damaged manifest: {dtype.itemsize} bytes, more than the "
+                            f"{MAX_MANIFEST_BYTES} a manifest may have")
+    try:
+        manifest = json.loads(str(_read_arrays(path, [_MANIFEST])[_MANIFEST]))
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise EnsembleError(f"{path}: damaged manifest: {_reason(err)}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise EnsembleError(f"{path}: not an hpsearch ensemble file (format is "
                             f"{manifest.get('format') if isinstance(manifest, dict) else None!r})")
@@ -225,45 +280,48 @@ def _check_manifest(path: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, A
         hint = "; it was written by a newer hpsearch: upgrade" if newer else ""
         raise EnsembleError(f"{path}: format version {version!r} is not supported (this "
                             f"hpsearch reads version {FORMAT_VERSION}){hint}")
-    missing = [k for k in ("task", "members", "feature_names", "n_features", "classes")
-               if k not in manifest]
-    if missing or manifest["task"] not in _TASKS or not manifest["members"]:
-        raise EnsembleError(f"{path}: damaged manifest (missing or bad: "
-                            f"{', '.join(missing) or 'task/members'})")
+    try:
+        check_manifest(manifest)
+    except ValueError as err:
+        raise EnsembleError(f"{path}: damaged manifest: {err}") from None
     return manifest
 
 
-def load_ensemble(path: str | os.PathLike) -> Ensemble:
-    """Read and check an ensemble file; EnsembleError says what is wrong (module docstring)."""
-    path = Path(path)
-    arrays = _read(path)
-    manifest = _check_manifest(path, arrays)
-    expected: set[str] = {_MANIFEST}
-    try:
-        for entry in manifest["members"]:
-            for name, spec in entry["arrays"].items():
-                full = f"{entry['key']}.{name}"
-                expected.add(full)
-                if full not in arrays:
-                    raise EnsembleError(f"{path}: array {full!r} listed in the manifest is missing")
-                array = arrays[full]
-                if list(array.shape) != list(spec["shape"]) or array.dtype.str != spec["dtype"]:
-                    raise EnsembleError(
-                        f"{path}: array {full!r} is {array.dtype.str} {list(array.shape)} but the "
-                        f"manifest says {spec['dtype']} {list(spec['shape'])}")
-                if _digest(array) != spec["sha256"]:
-                    raise EnsembleError(f"{path}: array {full!r} does not match its checksum "
-                                        "(the file was altered)")
-    except (KeyError, TypeError, AttributeError) as err:
-        raise EnsembleError(f"{path}: damaged manifest: bad member entry ({err!r})") from None
-    extra = sorted(set(arrays) - expected)
+def _check_listed(path: Path, manifest: Mapping[str, Any], headers: Mapping[str, tuple]) -> None:
+    """The arrays are exactly those the manifest lists, with its shapes and numeric dtypes,
+    and no member's network allocates more weights than its arrays declare."""
+    expected = {_MANIFEST}
+    for entry in manifest["members"]:
+        declared = 0
+        for name, spec in entry["arrays"].items():
+            full = f"{entry['key']}.{name}"
+            expected.add(full)
+            if full not in headers:
+                raise EnsembleError(f"{path}: array {full!r} listed in the manifest is missing")
+            shape, dtype = headers[full]
+            if list(shape) != spec["shape"] or dtype.str != spec["dtype"] or \
+                    dtype.kind not in "biuf":
+                raise EnsembleError(f"{path}: array {full!r} is {dtype.str} {list(shape)} but "
+                                    f"the manifest says {spec['dtype']} {spec['shape']} (numbers "
+                                    "expected)")
+            declared += math.prod(shape) if name.startswith("param.") else 0
+        if implied_weights(entry["config"]) > declared:
+            raise EnsembleError(f"{path}: member {entry['key']}'s config describes a network of "
+                                f"{implied_weights(entry['config'])} weights but its arrays "
+                                f"hold {declared} parameters")
+    extra = sorted(set(headers) - expected)
     if extra:
         raise EnsembleError(f"{path}: arrays not listed in the manifest: {', '.join(extra[:3])}")
-    try:
-        ensemble = Ensemble(manifest, arrays)
-    except (KeyError, TypeError, ValueError) as err:
-        raise EnsembleError(f"{path}: damaged manifest: {err!r}") from None
-    for entry, model in zip(manifest["members"], ensemble.models, strict=True):
+
+
+def _check_members(path: Path, ensemble: Ensemble) -> None:
+    """Every member predicts one row of zeros, takes the manifest's features and labels."""
+    for entry, model in zip(ensemble.manifest["members"], ensemble.models, strict=True):
+        try:
+            model.predict(np.zeros((1, int(model.n_features_in_))))
+        except Exception as err:  # a crafted member may fail anywhere: any error is the file's
+            raise EnsembleError(f"{path}: member {entry['key']} does not run: "
+                                f"{type(err).__name__}: {_reason(err)}") from None
         if int(model.n_features_in_) != ensemble.n_features:
             raise EnsembleError(f"{path}: member {entry['key']} takes {model.n_features_in_} "
                                 f"features; the manifest says {ensemble.n_features}")
@@ -272,4 +330,26 @@ def load_ensemble(path: str | os.PathLike) -> Ensemble:
                 classes is None or not np.array_equal(classes, ensemble.classes)):
             raise EnsembleError(f"{path}: member {entry['key']} has other class labels than "
                                 "the manifest")
+
+
+def load_ensemble(path: str | os.PathLike) -> Ensemble:
+    """Read and check an ensemble file; EnsembleError says what is wrong (module docstring)."""
+    path = Path(path)
+    headers = _headers(path)
+    manifest = _read_manifest(path, headers)
+    _check_listed(path, manifest, headers)
+    arrays = _read_arrays(path, [name for name in headers if name != _MANIFEST])
+    for entry in manifest["members"]:
+        for name, spec in entry["arrays"].items():
+            full = f"{entry['key']}.{name}"
+            if _digest(arrays[full]) != spec["sha256"]:
+                raise EnsembleError(f"{path}: array {full!r} does not match its checksum (the "
+                                    "file was altered)")
+    try:
+        ensemble = Ensemble(manifest, arrays)
+    except EnsembleError as err:  # a member that does not rebuild
+        raise EnsembleError(f"{path}: {err}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise EnsembleError(f"{path}: damaged manifest: {_reason(err)}") from None
+    _check_members(path, ensemble)
     return ensemble
