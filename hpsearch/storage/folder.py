@@ -24,7 +24,8 @@ in the folder is changed):
   the database (`numbers`), so a trial never writes over a folder the database does not own.
 - `check_pages(con, db_path)`: `PRAGMA quick_check` passes (zeroed or damaged pages refused).
 - `check_run_folder(folder)`: all of the above for an existing run folder, read-only (what
-  `hpsearch validate` can tell before `run` opens the study).
+  `hpsearch validate` can tell before `run` opens the study); skipped while a driver holds the
+  folder's lock (its files are mid-write, and the lock is what a second driver is told about).
 - `refuse(con, check, *args)`: run a check, closing the connection when it raises.
 """
 
@@ -42,6 +43,7 @@ from typing import Any
 
 from hpsearch.exceptions import StorageError
 from hpsearch.storage.base import DB_NAME
+from hpsearch.storage.holder import lock_holder
 from hpsearch.storage.wal import wal_problem
 
 __all__ = ["OPEN_MARKER", "check_before_opening", "check_closed_cleanly", "check_log_kept",
@@ -230,8 +232,8 @@ def check_run_folder(folder: str | os.PathLike) -> None:
     `hpsearch validate` and `run` check before anything else)."""
     folder = os.path.abspath(os.fspath(folder))
     db_path = os.path.join(folder, DB_NAME)
-    if not os.path.isdir(folder):
-        return
+    if not os.path.isdir(folder) or lock_holder(folder) is not None:
+        return  # a live driver owns the folder (mid-write); opening it will say it is locked
     token = check_before_opening(folder)
     if not os.path.isfile(db_path) or os.path.getsize(db_path) == 0:
         return

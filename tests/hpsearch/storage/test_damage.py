@@ -313,6 +313,8 @@ def test_fresh_is_refused_while_another_process_holds_the_study(tmp_path, study_
             hp.Study(SPACE, storage=run, overwrite=True)
         assert digest(run) == before
         assert len(hp.load_study(run).trials) == 2
+        (run / "trials" / "7").mkdir(parents=True)  # a live driver, just before committing 7
+        assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
     finally:
         holder.kill()
         holder.wait()
