@@ -47,7 +47,7 @@ def _run(strategy, objective, n, start=0):
 def test_proposals_lie_inside_bounds_for_every_dimension_kind():
     strategy = GPStrategy(MIXED, np.random.default_rng(0), n_startup=4, n_candidates=128)
     asked = _run(strategy, _objective, 10)
-    assert strategy._theta is not None  # the model proposed the later points
+    assert strategy._models.theta is not None  # the model proposed the later points
     for params in asked:
         MIXED.validate(params)
         assert isinstance(params["units"], int) and isinstance(params["layers"], int)
@@ -58,10 +58,10 @@ def test_proposals_lie_inside_bounds_for_every_dimension_kind():
 def test_fewer_finished_trials_than_startup_points_samples_without_a_model():
     strategy = GPStrategy(MIXED, np.random.default_rng(0), n_startup=5)
     asked = _run(strategy, _objective, 5)
-    assert strategy._theta is None
+    assert strategy._models.theta is None
     assert len({tuple(p.values()) for p in asked}) == 5
     strategy.ask(1)
-    assert strategy._theta is not None
+    assert strategy._models.theta is not None
 
 
 @pytest.mark.parametrize("liar", ["min", "mean", "max", "believer"])
@@ -106,7 +106,7 @@ def test_failed_nan_and_pruned_trials_do_not_break_the_fit(failed):
     for trial in trials:
         strategy.tell(trial)
     proposals = strategy.ask(2)
-    assert strategy._theta is not None and np.all(np.isfinite(strategy._theta))
+    assert strategy._models.theta is not None and np.all(np.isfinite(strategy._models.theta))
     for params in proposals:
         space.validate(params)
 
