@@ -11,7 +11,8 @@ Contract:
   `update-ratios`, `weights`, `ensembles`, writing each drawn figure into `folder` (one of
   `FIGURES`). For an objective that records no curves and no networks (a Python one), the
   three network sections are one `network` line under what the page leaves out. The
-  ensembles table has one column per score. The page adds the last one, `omitted`, from the sections' reasons.
+  ensembles table has one column per score. The page adds the last one, `omitted`, from the
+  sections' reasons.
 - `table(header, rows)` and `fmt(value)` are the page's HTML table and number format.
 """
 

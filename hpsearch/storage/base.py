@@ -6,7 +6,8 @@ artifacts=None)` (insert or replace, committed at once; artifacts, {name: ndarra
 written first and read back by `load_artifacts(number)`, {} when none), `lock()` (a context
 manager: the writer's lock, re-entrant), `data_version()` (a number that changes when another
 connection has written since: the study reloads only then), `close()`. Strategies never see
-storage; the study is its only writer. `hpsearch.testing.storage` is the contract suite every backend passes.
+storage; the study is its only writer. `hpsearch.testing.storage` is the contract suite every
+backend passes.
 """
 
 from __future__ import annotations
