@@ -2,7 +2,8 @@
 
 Contract: `PruningService(pruner, direction, history)`, `history()` returning the finished
 trials in the order they were told, append-only (the study passes its own live list; the
-service never modifies it and reads only the entries appended since its last look).
+service never modifies it and reads only the entries appended since its last look; another
+list, as after the study re-read its storage, makes it read them all again).
 `report(number, step, value) -> bool` records a running trial's report and returns the
 pruner's decision; `forget(number)` drops a told trial's live reports (its record in the
 history holds them from then on); `intermediate(number)` is a running trial's reports so far.
@@ -35,6 +36,7 @@ class PruningService:
         self._intermediate: dict[int, dict[int, float]] = {}
         self._index = None if pruner is None else pruner.new_index()
         self._fed = 0  # how many history entries the index has seen
+        self._seen: Sequence[FrozenTrial] | None = None  # the list they came from
 
     def report(self, number: int, step: int, value: float) -> bool:
         number, step, value = int(number), int(step), float(value)
@@ -52,10 +54,11 @@ class PruningService:
             return bool(decision)
 
     def _catch_up(self) -> None:
-        """Feed the index the trials told since the last report (all of them again if the
-        history was replaced by a shorter one)."""
+        """Feed the index the trials told since the last report (all of them again, and the
+        running trials' reports, if history() returned another list than last time)."""
         history = self._history()
-        if len(history) < self._fed:
+        if history is not self._seen or len(history) < self._fed:  # a new list: the study
+            self._seen = history  # re-read its storage (or history() copies): start again
             self._index, self._fed = self.pruner.new_index(), 0
             for other, reports in self._intermediate.items():
                 for step in sorted(reports):

@@ -4,8 +4,9 @@ Contract:
 - `tally_of(study) -> Tally`: the study's tally, caught up with `study.finished_trials(n)`
   (only the trials told since the last call are read), so the progress line, the per-trial
   log line and the stoppers cost the same at 20,000 trials as at 100. One tally per study
-  object (held weakly). A read-only study re-reads its storage in number order, so its tally
-  is rebuilt from all its finished trials whenever their count changes.
+  object (held weakly). When the study has re-read its storage (another driver wrote to it, a
+  read-only study reloaded), the last trial counted is no longer where it was, and the tally
+  is rebuilt from all the finished trials.
 - `Tally.counts`: finished trials by state (complete, pruned, failed); `Tally.best`: the
   complete trial with the best finite value for the first direction (ties: the lower number,
   as `hpsearch.study.best.best_trial`), None before one.
@@ -60,6 +61,7 @@ class Tally:
     def __init__(self, direction: str) -> None:
         self.sign = 1.0 if direction == "minimize" else -1.0
         self.n_seen = 0
+        self.last_added: FrozenTrial | None = None
         self.counts: Counter = Counter()
         self.best: FrozenTrial | None = None
         self.last_key: tuple[float, int] | None = None
@@ -69,6 +71,7 @@ class Tally:
 
     def add(self, trial: FrozenTrial) -> None:
         self.n_seen += 1
+        self.last_added = trial
         self.counts[trial.state] += 1
         self.finished.append(trial)
         if trial.state is TrialState.COMPLETE and trial.has_value and (
@@ -101,10 +104,17 @@ class Tally:
 def tally_of(study: Study) -> Tally:
     """The study's tally, caught up (see the module docstring)."""
     tally = _TALLIES.get(study)
-    if tally is None or (study.readonly and tally.n_seen != study.n_finished) \
-            or tally.n_seen > study.n_finished:
+    if tally is not None and tally.n_seen:
+        # The last trial counted must still sit where it was: else the study re-read its
+        # storage (another driver, a read-only reload) and the count starts again.
+        tail = study.finished_trials(tally.n_seen - 1)
+        if not tail or tail[0] is not tally.last_added:
+            tally = None
+        else:
+            new = tail[1:]
+    if tally is None or not tally.n_seen:
         tally = _TALLIES[study] = Tally(study.directions[0])
-    if tally.n_seen < study.n_finished:
-        for trial in study.finished_trials(tally.n_seen):
-            tally.add(trial)
+        new = study.finished_trials(0)
+    for trial in new:
+        tally.add(trial)
     return tally

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,27 @@ def test_no_improvement_stop_on_a_study_counts_trials_told_since_its_last_call()
     study.optimize(lambda params: next(values), n_trials=6, callbacks=[stop])
     assert study.stop_reason == "no improvement in the last 3 finished trials"
     assert study.n_finished == 5
+
+
+class _Reloading:
+    """What tally_of reads of a study, with a list that a reload replaces."""
+
+    directions, readonly = ("minimize",), False
+
+    def __init__(self, trials):
+        self.finished = list(trials)
+
+    def finished_trials(self, start=0):
+        return self.finished[start:]
+
+
+def test_the_tally_starts_again_when_the_study_re_reads_its_storage():
+    from hpsearch.study.tally import tally_of
+
+    trials = random_trials(5, 40)
+    study = _Reloading(trials[:30])
+    assert tally_of(study).counts.total() == 30
+    study.finished = [dataclasses.replace(t) for t in trials]  # re-read: new objects, one more
+    tally = tally_of(study)
+    assert tally.counts.total() == 40 and tally.best is not None
+    assert tally.since_improvement() == trials_since_improvement(trials, "minimize")
