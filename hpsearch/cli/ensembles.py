@@ -176,14 +176,29 @@ def _read_csv(path: Path, feature_names: list[str], n_features: int) -> Any:
 
 def _read_input(path: Path, feature_names: list[str], n_features: int) -> Any:
     """Features (N, D) from a CSV (matched by header names, or by position without a header)
-    or an NPZ (array `X`, or its only array; by position)."""
+    or an NPZ (array `X`, or its only array; by position); a cell that is NaN, inf or beyond
+    float32's range is refused naming its row and column, as data sets are."""
+    import numpy as np
+
+    from hpsearch.objectives.mlp.data import NonFiniteError, check_finite
+
     if not path.is_file():
         raise error(f"{path}: no such file")
     if path.suffix.lower() == ".npz":
-        return _read_npz(path, n_features)
-    if path.suffix.lower() != ".csv":
+        X = _read_npz(path, n_features)
+    elif path.suffix.lower() != ".csv":
         raise error(f"{path}: INPUT must be a .csv or .npz file")
-    return _read_csv(path, feature_names, n_features)
+    else:
+        X = _read_csv(path, feature_names, n_features)
+    array = np.asarray(X)
+    names = list(feature_names) if len(feature_names) == array.shape[-1] else [
+        str(j) for j in range(array.shape[-1])]
+    try:
+        check_finite(array, str(path), rows=[f"row {k + 1}" for k in range(len(array))],
+                     columns=names)
+    except NonFiniteError as err:
+        raise error(str(err)) from None
+    return X
 
 
 @app.command()

@@ -29,10 +29,18 @@ from hpsearch.exceptions import StorageError
 from hpsearch.objectives.mlp.hyperparameters import spec_error
 from hpsearch.study.seeds import DATASET_STREAM, SPLIT_STREAM, objective_rng
 from hpsearch.studyfile.reader import StudySpec
-from nn_core.data import Dataset, NonFiniteError, load_csv, load_dataset, read_npz, split
+from nn_core.data import (
+    Dataset,
+    NonFiniteError,
+    check_finite,
+    load_csv,
+    load_dataset,
+    read_npz,
+    split,
+)
 
-__all__ = ["DATA_FILE", "PARTS", "check_stored_split", "load_data", "load_split", "read_split",
-           "store_split"]
+__all__ = ["check_finite", "NonFiniteError", "DATA_FILE", "PARTS", "check_stored_split",
+           "load_data", "load_split", "read_split", "store_split"]
 
 DATA_FILE = "data.npz"
 PARTS = ("train", "val", "test")

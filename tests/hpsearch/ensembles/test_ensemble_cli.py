@@ -135,6 +135,9 @@ def test_predict_headerless_csv_and_npz_by_position(model_file, tmp_path):
     ("a,b,label\n1,2,k0\n", "missing feature column c"),
     ("1,2\n3,4\n", "2 columns; the ensemble expects 3 features"),
     ("a,b,c\n1,x,2\n", "line 2, column 2: not a number"),
+    ("a,b,c\n1,2,3\n1,nan,2\n", "row 2, column 'b': nan is not a finite number"),
+    ("a,b,c\n1,2,inf\n", "row 1, column 'c': inf is not a finite number"),
+    ("a,b,c\n1,2,1e39\n", "1e+39 is not a finite number within float32's range"),
 ])
 def test_predict_bad_input(model_file, tmp_path, content, message):
     (tmp_path / "bad.csv").write_text(content)
