@@ -17,14 +17,11 @@ Contract:
   number or an `hp.Result`; `state` defaults to complete when a value is given. A value that
   is not a finite number fails the trial (as in `optimize`); `state="pruned"` keeps the last
   reported value; `state="failed"` takes `error`. Telling an unknown, already finished or
-  foreign trial raises `StudyError` naming it. The trial is committed, then told to the
-  strategy.
-- `optimize(objective, n_trials, ...)` is that same ask/tell plus an executor; see
-  `hpsearch.study.loop`. Trials asked and never told stay `running` in storage; the next
-  driver to open the study marks them `interrupted`.
-- Trial i's seed is child i of `SeedSequence(seed)`; the strategy's Generator is a separate
-  child of the same seed (`hpsearch.study.seeds`).
-- Durable: a trial is committed when it is asked (`running`) and when it is told.
+  foreign trial raises `StudyError` naming it.
+- `optimize(objective, n_trials, ...)` is that same ask/tell plus an executor (see
+  `hpsearch.study.loop`). Trials asked and never told stay `running`; the next driver to open
+  the study marks them `interrupted`.
+- Seeds: `hpsearch.study.seeds`. Durable: a trial is committed when asked and when told.
 """
 
 from __future__ import annotations
@@ -46,7 +43,13 @@ from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
 from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
 from hpsearch.strategies.keys import point_key
-from hpsearch.study.best import best_trial, metric_names, pareto_front
+from hpsearch.study.best import (
+    best_trial,
+    extend_front,
+    metric_names,
+    objective_names,
+    pareto_front,
+)
 from hpsearch.study.lifetime import FolderHold
 from hpsearch.study.proposals import Proposals, check_partial
 from hpsearch.study.seeds import fresh_seed
@@ -128,6 +131,7 @@ class Study(FolderHold):
         self._finished = [t for t in self._trials.values() if t.state.is_finished]
         self._pending: dict[int, FrozenTrial] = {}  # asked by this process, not yet told
         self._next_number = max(self._trials, default=-1) + 1
+        self._front = pareto_front(self._trials.values(), self.directions)  # kept by tell
 
     # ----- reading
     @property
@@ -169,21 +173,14 @@ class Study(FolderHold):
     @property
     def objective_names(self) -> list[str]:
         """The values' names: the metrics of a study file, else 0, 1, ..."""
-        if isinstance(self.metric, list):
-            return list(self.metric)
-        if self.n_objectives == 1:
-            return [self.metric or "value"]
-        return [str(k) for k in range(self.n_objectives)]
+        return objective_names(self.metric, self.n_objectives)
 
     def pareto_front(self) -> list[FrozenTrial]:
         """The complete trials no other complete trial dominates (every objective at least as
         good, one better), by number."""
-        return pareto_front(self.trials, self.directions)
+        return pareto_front(self.trials, self.directions) if self.readonly else list(self._front)
 
-    @property
-    def best_trials(self) -> list[FrozenTrial]:
-        """The Pareto front (`pareto_front()`); for one objective, the best trial(s)."""
-        return self.pareto_front()
+    best_trials = property(lambda self: self.pareto_front(), doc="The Pareto front.")
 
     def _single(self, what: str) -> None:
         if self.n_objectives > 1:
@@ -356,6 +353,7 @@ class Study(FolderHold):
             self._record(done, artifacts)
         del self._pending[done.number]
         self._finished.append(done)
+        self._front = extend_front(self._front, done, self.directions)  # O(front), not O(n^2)
         self.pruning.forget(done.number)
         self._proposals.tell(done)
         return done

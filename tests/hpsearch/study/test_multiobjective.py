@@ -93,3 +93,21 @@ def test_result_values_and_sequences_from_objectives():
     study.optimize(lambda p: [p["x"], p["x"]], n_trials=4)
     assert all(t.state == "complete" and t.metrics.get("m", 1.0) == 1.0
                for t in study.trials)
+
+
+def test_the_front_kept_as_trials_are_told_is_the_front_of_all_of_them():
+    import numpy as np
+
+    from hpsearch.study.best import extend_front, pareto_front
+    from hpsearch.trial import FrozenTrial, TrialState
+
+    rng = np.random.default_rng(0)
+    directions = ("maximize", "minimize")
+    trials, front = [], []
+    for number in range(200):
+        values = tuple(rng.integers(0, 12, 2).astype(float))  # ties and duplicates too
+        state = TrialState.COMPLETE if number % 7 else TrialState.FAILED
+        trial = FrozenTrial(number, {}, state, 0, values=values if number % 7 else None)
+        trials.append(trial)
+        front = extend_front(front, trial, directions)
+        assert front == pareto_front(trials, directions)
