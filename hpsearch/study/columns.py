@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["TIMESTAMPS", "TEXT", "typed", "parquet_schema", "csv_back", "json_records"]
+__all__ = ["TIMESTAMPS", "TEXT", "typed", "parquet_schema", "csv_back", "text_back",
+           "json_records"]
 
 TIMESTAMPS = ("started_at", "finished_at")
 TEXT = ("state", "error", "source")
@@ -107,6 +108,15 @@ def csv_back(frame: pd.DataFrame) -> pd.DataFrame:
         if name in frame and not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
             parsed = pd.to_datetime(frame[name], utc=True, format="ISO8601")
             frame[name] = parsed.astype(_TIMESTAMP_DTYPE)
+    return frame
+
+
+def text_back(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from either file, its text columns objects with None for an empty cell
+    (a CSV reads an empty cell back as NaN)."""
+    for name in TEXT:
+        if name in frame:
+            frame[name] = _text(frame[name])
     return frame
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpsearch.space import Categorical, Space
 from hpsearch.study.best import pareto_front
-from hpsearch.study.columns import csv_back, parquet_schema, typed
+from hpsearch.study.columns import csv_back, parquet_schema, text_back, typed
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -125,13 +125,4 @@ def read_table(path: str) -> pd.DataFrame:
     import pandas as pd
 
     frame = pd.read_parquet(path) if path.endswith(".parquet") else csv_back(pd.read_csv(path))
-    return _text_columns(frame)
-
-
-def _text_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """The text columns as objects with None for an empty cell, however the frame was made
-    (a CSV reads an empty cell back as NaN)."""
-    for name in ("error", "source"):
-        if name in frame:
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
-    return frame
+    return text_back(frame)
