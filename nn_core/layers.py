@@ -3,17 +3,16 @@
 Contract: every `*_forward` returns `(out, cache)`; the matching `*_backward(dout, cache)`
 takes the upstream gradient `dout` (same shape as `out`) and returns the gradient for each
 input in the order of the forward's array arguments (`dx` first). Caches are opaque except
-for batch normalisation, whose cache also carries the updated running statistics.
-Arrays keep their dtype: float32 in, float32 out. Nothing here touches a global RNG; dropout
-takes a `np.random.Generator`, and `training` is always an explicit boolean.
+for batch normalisation, whose cache also carries the updated running statistics. Arrays keep
+their dtype: float32 in, float32 out. No global RNG: dropout takes a `np.random.Generator`;
+`training` is always an explicit boolean.
 
 These are the functions `nn_core.network.Network` runs (one implementation of each layer,
 gradient-checked once in the tests): for speed it passes the optional `out=` arrays (reused
 buffers; an activation may write over its own input), cached scratch arrays (ReLU's zeros and
 mask, the bias gradient's ones vector) and calls the two halves of `affine_backward` itself.
 Called without them, every function allocates its result and leaves its inputs untouched.
-
-Notation: N samples, D input features, M output units, k maxout pieces.
+Products: `nn_core.blas.matmul`. Notation: N samples, D input features, M outputs, k pieces.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nn_core._validate import check_generator, check_probability
+from nn_core.blas import matmul
 
 __all__ = [
     "BatchNormCache",
@@ -66,7 +66,7 @@ def affine_forward(
     into (the network's reused activation buffer). Returns out (N, M).
     """
     x2 = x if x.ndim == 2 else x.reshape(x.shape[0], -1)
-    out = np.matmul(x2, w, out=out)
+    out = matmul(x2, w, out=out)
     if b is not None:
         out += b
     return out, (x, w, b is not None)
@@ -90,7 +90,7 @@ def affine_input_gradient(
     Half of `affine_backward`: a network skips it for its first layer, whose input needs
     no gradient.
     """
-    return np.matmul(dout, w.T, out=out)
+    return matmul(dout, w.T, out=out)
 
 
 def affine_weight_gradients(
@@ -109,12 +109,12 @@ def affine_weight_gradients(
     gradient as a matrix-vector product runs about 2x faster than dout.sum(axis=0)).
     """
     x2 = x if x.ndim == 2 else x.reshape(x.shape[0], -1)
-    dw = np.matmul(x2.T, dout) if dw_out is None else matmul_into(x2.T, dout, dw_out)
+    dw = matmul(x2.T, dout) if dw_out is None else matmul_into(x2.T, dout, dw_out)
     if not has_bias:
         return dw, None
     if ones is None:
         ones = np.ones(dout.shape[0], dtype=dout.dtype)
-    db = np.matmul(ones, dout) if db_out is None else matmul_into(ones, dout, db_out)
+    db = matmul(ones, dout) if db_out is None else matmul_into(ones, dout, db_out)
     return dw, db
 
 
@@ -125,14 +125,14 @@ def matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     (D, k, M) for a (D, k*M) product); a C-contiguous out receives the product directly.
     """
     try:
-        return np.matmul(a, b, out=out)
+        return matmul(a, b, out=out)
     except ValueError:  # out has another shape (matmul checks before it writes)
         pass
     product_shape = (a.shape[0], b.shape[1]) if a.ndim == 2 else (b.shape[1],)
     if out.flags.c_contiguous:  # then the reshape is a view of out
-        np.matmul(a, b, out=out.reshape(product_shape))
+        matmul(a, b, out=out.reshape(product_shape))
     else:
-        np.copyto(out, np.matmul(a, b).reshape(out.shape))
+        np.copyto(out, matmul(a, b).reshape(out.shape))
     return out
 
 

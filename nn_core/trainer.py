@@ -57,7 +57,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nn_core import optim
+from nn_core import fused, optim
 from nn_core._validate import check_generator
 from nn_core.history import METRIC_OF_TASK, History
 from nn_core.losses import LOSSES
@@ -171,7 +171,7 @@ class _MinibatchTraining:
         self.network, self.config, self.rng, self.callback, self.task = (
             network, config, rng, callback, task)
         (self.X, self.y), self.validation = data, validation
-        self.rule = optim.TRAINER_RULES.get(config.optimizer, optim.get_rule(config.optimizer))
+        self.rule = fused.TRAINER_RULES.get(config.optimizer, optim.get_rule(config.optimizer))
         self.settings = config.rule_settings()
         self.schedule = make_schedule(
             config.lr_schedule, config.learning_rate, decay=config.lr_decay,

@@ -1,6 +1,7 @@
 """The dependency direction: nn_core knows nothing about hpsearch, and hpsearch uses nn_core in
 one place only (the built-in MLP objective); inside nn_core only the estimator module imports
-scikit-learn (and the digits loader, inside its function). Checked statically with `ast` over
+scikit-learn (and the digits loader, inside its function), and only nn_core/fused.py imports
+numba, inside a function (the optional `fast` extra). Checked statically with `ast` over
 every file."""
 
 import ast
@@ -15,6 +16,7 @@ SKLEARN_ALLOWED_IN = "nn_core/data.py"  # only inside a function: the digits loa
 # The estimator module's classes are scikit-learn estimators: its import is at module level.
 # Everything else (the network, layers, trainer, nn_core.fitted) stays NumPy-only.
 SKLEARN_MODULE = "nn_core/estimator.py"
+NUMBA_ALLOWED_IN = "nn_core/fused.py"  # only inside a function: numba is optional
 NN_CORE_ALLOWED_IN = "hpsearch/objectives/mlp.py"
 # The MLP objective as a package (hpsearch/objectives/mlp/...) is the same one importer.
 NN_CORE_ALLOWED_UNDER = "hpsearch/objectives/mlp/"
@@ -46,6 +48,8 @@ def nn_core_offences(relative_path: str, source: str):
         if name == "sklearn" and relative_path == SKLEARN_ALLOWED_IN and in_function:
             continue
         if name == "sklearn" and relative_path == SKLEARN_MODULE:
+            continue
+        if name == "numba" and relative_path == NUMBA_ALLOWED_IN and in_function:
             continue
         offences.append(
             f"{relative_path} imports {name}" + ("" if in_function else " at module level")
@@ -95,6 +99,8 @@ def test_only_the_mlp_objective_imports_nn_core():
         ("nn_core/trainer.py", "from sklearn.base import BaseEstimator\n"),
         ("nn_core/fitted.py", "from sklearn.utils.validation import check_array\n"),
         ("nn_core/estimator.py", "import pandas as pd\n"),  # scikit-learn only
+        ("nn_core/fused.py", "import numba\n"),  # module level: numba is optional
+        ("nn_core/optim.py", "def f():\n    import numba\n"),
     ],
 )
 def test_checker_catches_nn_core_offenders(path, source):
@@ -108,6 +114,7 @@ def test_checker_catches_nn_core_offenders(path, source):
         ("nn_core/layers.py", "import math\nimport numpy as np\nfrom scipy import optimize\n"),
         ("nn_core/network.py", "from nn_core.layers import relu_forward\nfrom . import init\n"),
         ("nn_core/estimator.py", "from sklearn.base import BaseEstimator, ClassifierMixin\n"),
+        ("nn_core/fused.py", "def compile():\n    import numba\n"),
     ],
 )
 def test_checker_allows_permitted_imports(path, source):
