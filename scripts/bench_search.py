@@ -38,6 +38,15 @@ reach a regret of 0.05 (the budget + 1 when never reached).
     flock /tmp/bench.lock python scripts/bench_search.py --warm-start        # warm vs cold
 
 `--cache DIR` stores each (method, problem, seed) curve as JSON, so the slow peers run once.
+
+COCO's BBOB suite (`--suite bbob`, or `--suite bbob-noisy` for its functions under a documented
+noise model; `pip install coco-experiment` first, and `smac` for SMAC3): every method on each
+function x dimension x instance x seed, in `--jobs` processes; prints the mean rank per
+dimension and per function group, the cells won, the median log10 regret per cell and the
+optimizer seconds per run (see scripts/bbob.py):
+
+    flock /tmp/bench.lock python scripts/bench_search.py --suite bbob --dims 2,5,10 \
+        --functions 1-24 --instances 1-3 --seeds 5 --jobs 2 --cache .bench_cache
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ import importlib.util
 import json
 import logging
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -363,7 +373,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--warm-start", action="store_true",
                         help="only the warm-start comparison (gp warm against gp cold)")
+    parser.add_argument("--suite", choices=("problems", "bbob", "bbob-noisy"), default="problems",
+                        help="the problems above (default) or COCO's BBOB suite (scripts/bbob.py)")
+    parser.add_argument("--dims", default="2,5,10", help="BBOB dimensions")
+    parser.add_argument("--functions", default="1-24", help="BBOB functions, e.g. 1-24 or 1,8,10")
+    parser.add_argument("--instances", default="1-3", help="BBOB instances")
+    parser.add_argument("--bbob-budget", type=int, default=None,
+                        help="BBOB evaluations per run (default min(15 d, 100))")
+    parser.add_argument("--checkpoint", type=int, default=None,
+                        help="BBOB: also rank after this many evaluations")
+    parser.add_argument("--jobs", type=int, default=1, help="BBOB runs at a time (processes)")
     args = parser.parse_args(argv)
+    if args.suite != "problems":
+        from bbob import BBOB_METHODS, bbob_main
+
+        if args.methods == ",".join(OURS + PEERS):
+            args.methods = ",".join(BBOB_METHODS)
+        args.seeds = args.seeds if "--seeds" in (argv or sys.argv) else 5
+        bbob_main(args)
+        return
     if args.warm_start:
         warm_start_comparison(args.seeds, args.budget)
         return

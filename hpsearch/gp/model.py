@@ -42,8 +42,9 @@ import scipy.optimize
 
 from hpsearch.gp.kernels import matern52, matern52_and_g, matern52_grad_x
 
-__all__ = ["Prior", "GaussianProcess", "default_theta", "theta_bounds", "neg_log_posterior",
-           "fit", "condition", "extend", "retarget", "predict", "predict_with_grad"]
+__all__ = ["Prior", "GaussianProcess", "dimension_scaled", "default_theta", "theta_bounds",
+           "neg_log_posterior", "fit", "condition", "extend", "retarget", "predict",
+           "predict_with_grad"]
 
 _JITTER = 1e-9
 
@@ -52,14 +53,20 @@ _JITTER = 1e-9
 class Prior:
     """Priors and bounds on the log hyperparameters, for inputs in [0, 1]^d and standardised y.
 
-    length scale l: log density -lengthscale_weight * (l**2 + 1 / l**2), peaked at l = 1; it
-    keeps length scales from growing without bound, which would make a dimension look linear
-    and send proposals to its edges, and from shrinking to a memorising fit.
+    length scale l: with `lengthscale_loc` None, log density -lengthscale_weight * (l**2 +
+    1 / l**2), peaked at l = 1; it keeps length scales from growing without bound, which would
+    make a dimension look linear and send proposals to its edges, and from shrinking to a
+    memorising fit. With `lengthscale_loc` set, log l ~ Normal(lengthscale_loc,
+    lengthscale_scale**2) (`dimension_scaled` gives loc = sqrt(2) + log(d) / 2, scale =
+    sqrt(3): Hvarfner et al. 2024, BoTorch's default), whose median grows with the dimension
+    as the typical distance between points in [0, 1]^d does.
     signal variance s: density proportional to s^a exp(-b s) over log s (a Gamma(a, b) on s).
     noise variance v: the same form with (noise_a, noise_b), and never below `min_noise`.
     """
 
     lengthscale_weight: float = 0.1
+    lengthscale_loc: float | None = None
+    lengthscale_scale: float = math.sqrt(3.0)
     lengthscale_bounds: tuple[float, float] = (5e-3, 1e2)
     signal_a: float = 2.0
     signal_b: float = 1.0
@@ -72,19 +79,31 @@ class Prior:
     def log_density(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """log p(theta) up to a constant, and its gradient (d + 2,)."""
         d = theta.size - 2
-        up, down = np.exp(2.0 * theta[:d]), np.exp(-2.0 * theta[:d])
         grad = np.empty_like(theta)
-        grad[:d] = -2.0 * self.lengthscale_weight * (up - down)
-        value = -self.lengthscale_weight * float((up + down).sum())
+        if self.lengthscale_loc is None:
+            up, down = np.exp(2.0 * theta[:d]), np.exp(-2.0 * theta[:d])
+            grad[:d] = -2.0 * self.lengthscale_weight * (up - down)
+            value = -self.lengthscale_weight * float((up + down).sum())
+        else:
+            z = (theta[:d] - self.lengthscale_loc) / self.lengthscale_scale
+            grad[:d] = -z / self.lengthscale_scale
+            value = -0.5 * float((z * z).sum())
         for index, a, b in ((d, self.signal_a, self.signal_b), (d + 1, self.noise_a, self.noise_b)):
             value += a * theta[index] - b * math.exp(theta[index])
             grad[index] = a - b * math.exp(theta[index])
         return value, grad
 
 
+def dimension_scaled(d: int, **fields) -> Prior:
+    """The Prior whose length scales scale with the dimension d (see `Prior`)."""
+    return Prior(lengthscale_loc=math.sqrt(2.0) + 0.5 * math.log(max(d, 1)), **fields)
+
+
 def default_theta(d: int, prior: Prior) -> np.ndarray:
-    """A neutral starting point: unit length scales and signal, small noise."""
-    return np.concatenate([np.zeros(d), [0.0, math.log(max(1e-3, prior.min_noise))]])
+    """A neutral starting point: the length-scale prior's median (1 for the default prior),
+    unit signal, small noise."""
+    loc = 0.0 if prior.lengthscale_loc is None else prior.lengthscale_loc
+    return np.concatenate([np.full(d, loc), [0.0, math.log(max(1e-3, prior.min_noise))]])
 
 
 def theta_bounds(d: int, prior: Prior) -> list[tuple[float, float]]:

@@ -58,7 +58,14 @@ from threadpoolctl import threadpool_limits
 
 from hpsearch.exceptions import SpaceError, StrategyError
 from hpsearch.gp import acquisition as acq
-from hpsearch.gp.model import GaussianProcess, Prior, extend, predict, predict_with_grad
+from hpsearch.gp.model import (
+    GaussianProcess,
+    Prior,
+    dimension_scaled,
+    extend,
+    predict,
+    predict_with_grad,
+)
 from hpsearch.gp.optimize_acq import maximize
 from hpsearch.gp.warping import WARPINGS
 from hpsearch.pareto import to_minimize
@@ -75,6 +82,7 @@ _ACQUISITIONS = ("logei", "ei", "lcb", "pi", "hedge")
 _LIARS = ("min", "mean", "max", "believer")
 _FAILED = ("worst", "skip")
 _STARTUPS = ("sobol", "random")
+_LENGTHSCALE_PRIORS = ("dimension", "unit")
 MAX_CANDIDATES = 65_536  # n_candidates: the scored candidates are (1.25 m, D) and (1.25 m, n)
 MAX_STARTUP = 10_000  # n_startup; its default is max(10, len(space) + 1), at most 1000
 _LIMITS = {"n_startup": (0, MAX_STARTUP), "n_candidates": (1, MAX_CANDIDATES),
@@ -102,6 +110,8 @@ class GPStrategy(Strategy):
         hedge_eta: GP-Hedge learning rate (1.0).
         max_model_trials: the most trials the model holds (256, from 10 to 4096); see the
             module docstring for which.
+        lengthscale_prior: "unit" (peaked at 1 in the unit cube, default) or "dimension"
+            (log-normal, median growing with the dimension; `hpsearch.gp.model.Prior`).
     Unknown options or bad values raise `StrategyError`.
     """
 
@@ -114,18 +124,20 @@ class GPStrategy(Strategy):
                  n_candidates: int = 1024, n_local: int = 8, n_restarts: int = 2,
                  output_warping: str = "yeo-johnson", liar: str = "min", failed: str = "worst",
                  hedge_eta: float = 1.0, max_model_trials: int = 256,
-                 **unknown: Any) -> None:
+                 lengthscale_prior: str = "unit", **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
                     kappa=kappa, n_candidates=n_candidates, n_local=n_local,
                     n_restarts=n_restarts, output_warping=output_warping, liar=liar,
-                    failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials)
+                    failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials,
+                    lengthscale_prior=lengthscale_prior)
         if unknown:
             raise StrategyError(f"gp: unknown option(s) {', '.join(sorted(unknown))}; valid "
                                 f"options: {', '.join(opts)}")
         for name, allowed in (("startup", _STARTUPS), ("acquisition", _ACQUISITIONS),
                               ("output_warping", WARPINGS), ("liar", _LIARS),
-                              ("failed", _FAILED)):
+                              ("failed", _FAILED),
+                              ("lengthscale_prior", _LENGTHSCALE_PRIORS)):
             if opts[name] not in allowed:
                 raise StrategyError(f"gp: {name} must be one of {list(allowed)}, "
                                     f"got {opts[name]!r}")
@@ -144,7 +156,8 @@ class GPStrategy(Strategy):
             raise StrategyError(f"gp: max_model_trials must be an integer >= 10, got {cap!r}")
         self.options = opts
         self.encoding = Encoding(space)
-        self.prior = Prior()
+        self.prior = (dimension_scaled(len(space)) if lengthscale_prior == "dimension"
+                      else Prior())
         self._rows: list[np.ndarray] = []
         self._values: list[float] = []  # to minimise; nan for failed (scalarised: several)
         self._objectives: list[np.ndarray] = []  # (k,) per told trial, to minimise
