@@ -43,6 +43,17 @@ def test_center_and_standardize_values(split):
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_standardize_in_blocks_equals_the_whole_array_expression(dtype):
+    rows = 2 * preprocess.STD_BLOCK_ROWS + 7  # a partial last block
+    X = np.random.default_rng(1).normal(2.0, 3.0, size=(rows, 5)).astype(dtype)
+    fitted = preprocess.Standardize().fit(X)
+    out = fitted.transform(X)
+    expected = (X - fitted.mean_.astype(dtype)) / fitted.scale_.astype(dtype)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_minmax_maps_train_range_to_minus_one_one(split):
     train, _ = split
     out = preprocess.make_preprocessor("minmax").fit_transform(train)
