@@ -160,8 +160,9 @@ def run_smac(method: str, problem: Problem, seed: int, budget: int) -> None:
 def parse_method(method: str) -> tuple[str, dict]:
     """"gp:n_local=16:lengthscale_prior=dimension" -> ("gp", {"n_local": 16, ...}): one of our
     strategies with options, to compare variants side by side (values read as JSON, else
-    strings)."""
-    name, *pairs = method.split(":")
+    strings). A trailing "@label" only names the runs (their cache files), to compare versions
+    of the code: "gp@before"."""
+    name, *pairs = method.partition("@")[0].split(":")
     options = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
@@ -185,6 +186,18 @@ def available(method: str) -> bool:
     return method in RUNNERS and (needs is None or importlib.util.find_spec(needs) is not None)
 
 
+def _preload(method: str) -> None:
+    """Import what a method needs before its clock starts (the first run in a process would
+    otherwise pay seconds of imports: SciPy's stats, torch)."""
+    import importlib
+
+    modules = {"optuna_gp": ("optuna", "torch", "optuna._gp.gp"), "optuna_tpe": ("optuna",),
+               "sk_gp_minimize": ("skopt",), "smac": ("smac",)}.get(
+        method, ("hpsearch.strategies.gp", "hpsearch.strategies.tpe"))
+    for name in modules:
+        importlib.import_module(name)
+
+
 def one_run(task: tuple) -> dict:
     """(method, function, dimension, instance, seed, budget, noisy) -> the run's record:
     log regret after each evaluation and the optimizer's own seconds (wall time minus the
@@ -204,6 +217,7 @@ def one_run(task: tuple) -> dict:
     except ImportError:
         pass
     problem = Problem(function, dimension, instance, noisy, seed)
+    _preload(parse_method(method)[0])
     start = time.perf_counter()
     with threadpool_limits(1):
         RUNNERS[parse_method(method)[0]](method, problem, seed, budget)
@@ -221,14 +235,16 @@ def _cached(task: tuple, cache: Path | None) -> tuple[Path | None, dict | None]:
     return path, (json.loads(path.read_text()) if path.exists() else None)
 
 
-def run_all(tasks: list[tuple], jobs: int, cache: Path | None) -> dict[tuple, dict]:
-    """Every task's record, from the cache when it holds it; `jobs` processes at a time."""
+def run_all(tasks: list[tuple], jobs: int, cache: Path | None, cached_only: bool = False
+            ) -> dict[tuple, dict]:
+    """Every task's record, from the cache when it holds it; `jobs` processes at a time
+    (`cached_only`: the cached records only, nothing is run)."""
     records, todo = {}, []
     for task in tasks:
         path, record = _cached(task, cache)
         if record is not None:
             records[task] = record
-        else:
+        elif not cached_only:
             todo.append((task, path))
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -269,20 +285,21 @@ def report(records: dict[tuple, dict], methods: list[str], checkpoint: int | Non
                         for k, r in records.items() if k[0] == m and k[1] == f and k[2] == d]
                 if runs:
                     per[m] = statistics.median(runs)
-            if len(per) == len(methods):
+            if len(per) >= 2:  # a method left out of a cell (too slow there) is not ranked
                 cells[(f, d)] = per
     label = f"after {checkpoint} evaluations" if checkpoint else "at the end of the budget"
-    print(f"\n## BBOB {label}: median log10 regret per cell, rank per cell (1 = best)")
+    print(f"\n## BBOB {label}: median log10 regret per cell, rank per cell (1 = best; a "
+          "method absent from a cell is not ranked there)")
     width = max(15, *(len(m) + 1 for m in methods))
     head = f"{'method':<{width}}" + "".join(f"{'rank ' + str(d) + '-D':>10}" for d in dims)
     print(head + f"{'rank all':>10}{'won':>6}" + "".join(f"{'s/run ' + str(d) + 'D':>11}"
                                                          for d in dims))
     ranked = {key: _ranks(per) for key, per in cells.items()}
     for m in methods:
-        by_dim = [statistics.fmean([r[m] for (f, d), r in ranked.items() if d == dim])
+        by_dim = [_mean([r[m] for (f, d), r in ranked.items() if d == dim and m in r])
                   for dim in dims]
-        overall = statistics.fmean([r[m] for r in ranked.values()])
-        won = sum(1 for r in ranked.values() if r[m] == min(r.values()))
+        overall = _mean([r[m] for r in ranked.values() if m in r])
+        won = sum(1 for r in ranked.values() if m in r and r[m] == min(r.values()))
         secs = [statistics.fmean(seconds.get((m, dim), [math.nan])) for dim in dims]
         print(f"{m:<{width}}" + "".join(f"{v:>10.2f}" for v in by_dim) + f"{overall:>10.2f}"
               f"{won:>6}" + "".join(f"{s:>11.2f}" for s in secs))
@@ -291,7 +308,7 @@ def report(records: dict[tuple, dict], methods: list[str], checkpoint: int | Non
     for m in methods:
         row = []
         for members in GROUPS.values():
-            keys = [k for k in ranked if k[0] in members]
+            keys = [k for k in ranked if k[0] in members and m in ranked[k]]
             if not keys:
                 row.append(f"{'-':>26}")
                 continue
@@ -308,7 +325,8 @@ def report(records: dict[tuple, dict], methods: list[str], checkpoint: int | Non
     for (f, d), per in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         best = min(round(v, 2) for v in per.values())
         print(f"{f:>4}{d:>4}" + "".join(
-            f"{per[m]:>10.2f}{'*' if round(per[m], 2) == best else ' '}" for m in methods))
+            f"{per[m]:>10.2f}{'*' if round(per[m], 2) == best else ' '}" if m in per
+            else f"{'-':>10} " for m in methods))
 
 
 def bbob_main(args) -> None:
@@ -327,11 +345,15 @@ def bbob_main(args) -> None:
           f"{args.instances}, seeds 0..{args.seeds - 1}, budget "
           f"{args.bbob_budget or 'min(15 d, 100)'}; {len(tasks)} runs, {args.jobs} at a time")
     started = time.perf_counter()
-    records = run_all(tasks, args.jobs, args.cache)
+    records = run_all(tasks, args.jobs, args.cache, args.cached_only)
     print(f"# {time.perf_counter() - started:.0f} s (cached runs excluded); pid {os.getpid()}")
     if args.checkpoint:
         report(records, methods, args.checkpoint)
     report(records, methods, None)
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else math.nan
 
 
 def _int_list(text: str) -> list[int]:

@@ -383,6 +383,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=int, default=None,
                         help="BBOB: also rank after this many evaluations")
     parser.add_argument("--jobs", type=int, default=1, help="BBOB runs at a time (processes)")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="BBOB: report the runs in --cache, run nothing (to put together "
+                             "methods run on different dimensions)")
     args = parser.parse_args(argv)
     if args.suite != "problems":
         from bbob import BBOB_METHODS, bbob_main

@@ -10,6 +10,7 @@ Notation (shapes):
     groups: list of (g_i,) column indices of each categorical's one-hot block
     lengthscales: (d,)     the GP's length scales, used to precondition L-BFGS-B
     snap(x) -> (k, d)      rounds relaxed columns back onto valid values
+    box: ((d,), (d,))      optional bounds (low, high) within [0, 1] (a trust region)
 
 Method: score every candidate; start L-BFGS-B from the best `n_local` of them at once (the
 starts are independent, so one call on their stacked coordinates with the summed objective
@@ -52,7 +53,8 @@ def _sweep_categoricals(acquisition: Acquisition, x: np.ndarray, value: float,
 def maximize(acquisition: Acquisition, candidates: np.ndarray, continuous: np.ndarray,
              groups: Sequence[np.ndarray], lengthscales: np.ndarray,
              snap: Callable[[np.ndarray], np.ndarray], n_local: int = 8,
-             max_iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
+             max_iterations: int = 100,
+             box: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return points (k, d) and their acquisition values (k,), best first."""
     values, _ = acquisition(candidates, False)
     order = np.argsort(-values, kind="stable")
@@ -71,13 +73,16 @@ def maximize(acquisition: Acquisition, candidates: np.ndarray, continuous: np.nd
             g = np.where(finite[:, None] & np.isfinite(g), g, 0.0)
             return -float(v.sum()), -(g[:, continuous] * scale).ravel()
 
-        bounds = [(0.0, 1.0 / s) for s in scale] * k
+        low, high = box if box is not None else (np.zeros(len(lengthscales)),
+                                                  np.ones(len(lengthscales)))
+        low, high = low[continuous], high[continuous]
+        bounds = [(lo / s, hi / s) for lo, hi, s in zip(low, high, scale, strict=True)] * k
         result = scipy.optimize.minimize(
             objective, (starts[:, continuous] / scale).ravel(), jac=True, method="L-BFGS-B",
             bounds=bounds, options={"maxiter": max_iterations, "gtol": 1e-6},
         )
         moved = starts.copy()
-        moved[:, continuous] = np.clip(result.x.reshape(k, -1) * scale, 0.0, 1.0)
+        moved[:, continuous] = np.clip(result.x.reshape(k, -1) * scale, low, high)
         moved = snap(moved)
         moved_values, _ = acquisition(moved, False)
         better = moved_values > start_values

@@ -16,7 +16,7 @@ The adapter between trials and the pure GP maths of `hpsearch.gp`:
   (L-BFGS-B, analytic gradients), warm-started from the previous fit; objective values are
   warped (`output_warping`) and standardised. Bounded: at most `max_model_trials` (256) trials
   in the model, all of them up to that; past it the best half plus a space-filling subset of
-  the rest, chosen at each hyperparameter fit (every ask up to 100 trials, then at 5% growth),
+  the rest, chosen at each hyperparameter fit (every ask up to 30 trials, then at 5% growth),
   with the trials told in between (and the lies) added by bordered Cholesky updates, a row
   per trial, instead of a new factorisation (`hpsearch.strategies.gp_trials`).
 - Failed trials (raised, NaN, no value): `failed="worst"` (default) imputes the worst finite
@@ -56,37 +56,23 @@ import numpy as np
 from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
-from hpsearch.exceptions import SpaceError, StrategyError
+from hpsearch.exceptions import SpaceError
 from hpsearch.gp import acquisition as acq
-from hpsearch.gp.model import (
-    GaussianProcess,
-    Prior,
-    dimension_scaled,
-    extend,
-    predict,
-    predict_with_grad,
-)
+from hpsearch.gp.model import GaussianProcess, extend, predict, predict_with_grad
 from hpsearch.gp.optimize_acq import maximize
-from hpsearch.gp.warping import WARPINGS
 from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
+from hpsearch.strategies.gp_options import MAX_CANDIDATES, MAX_STARTUP, check_options, prior_for
+from hpsearch.strategies.gp_region import TrustRegion
 from hpsearch.strategies.gp_trials import ModelTrials
 from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["GPStrategy"]
+__all__ = ["GPStrategy", "MAX_CANDIDATES", "MAX_STARTUP"]
 
-_ACQUISITIONS = ("logei", "ei", "lcb", "pi", "hedge")
-_LIARS = ("min", "mean", "max", "believer")
-_FAILED = ("worst", "skip")
-_STARTUPS = ("sobol", "random")
-_LENGTHSCALE_PRIORS = ("dimension", "unit")
-MAX_CANDIDATES = 65_536  # n_candidates: the scored candidates are (1.25 m, D) and (1.25 m, n)
-MAX_STARTUP = 10_000  # n_startup; its default is max(10, len(space) + 1), at most 1000
-_LIMITS = {"n_startup": (0, MAX_STARTUP), "n_candidates": (1, MAX_CANDIDATES),
-           "n_local": (1, 256), "n_restarts": (0, 100), "max_model_trials": (10, 4096)}
+Box = tuple[np.ndarray, np.ndarray] | None  # (low, high) (D,) of the trust region, or None
 
 
 class GPStrategy(Strategy):
@@ -112,6 +98,11 @@ class GPStrategy(Strategy):
             module docstring for which.
         lengthscale_prior: "unit" (peaked at 1 in the unit cube, default) or "dimension"
             (log-normal, median growing with the dimension; `hpsearch.gp.model.Prior`).
+        trust_region: propose only inside TuRBO's box around the incumbent (False;
+            `hpsearch.strategies.gp_region`).
+        noise_prior: "tight" (default; the noise variance's prior mode is 0.4% of the
+            standardised variance and 10% is all but excluded) or "weak" (ten times looser,
+            Optuna's rate: plateaus and noisy values are explained as noise more readily).
     Unknown options or bad values raise `StrategyError`.
     """
 
@@ -124,51 +115,31 @@ class GPStrategy(Strategy):
                  n_candidates: int = 1024, n_local: int = 8, n_restarts: int = 2,
                  output_warping: str = "yeo-johnson", liar: str = "min", failed: str = "worst",
                  hedge_eta: float = 1.0, max_model_trials: int = 256,
-                 lengthscale_prior: str = "unit", **unknown: Any) -> None:
+                 lengthscale_prior: str = "unit", trust_region: bool = False,
+                 noise_prior: str = "tight", **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
                     kappa=kappa, n_candidates=n_candidates, n_local=n_local,
                     n_restarts=n_restarts, output_warping=output_warping, liar=liar,
                     failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials,
-                    lengthscale_prior=lengthscale_prior)
-        if unknown:
-            raise StrategyError(f"gp: unknown option(s) {', '.join(sorted(unknown))}; valid "
-                                f"options: {', '.join(opts)}")
-        for name, allowed in (("startup", _STARTUPS), ("acquisition", _ACQUISITIONS),
-                              ("output_warping", WARPINGS), ("liar", _LIARS),
-                              ("failed", _FAILED),
-                              ("lengthscale_prior", _LENGTHSCALE_PRIORS)):
-            if opts[name] not in allowed:
-                raise StrategyError(f"gp: {name} must be one of {list(allowed)}, "
-                                    f"got {opts[name]!r}")
-        if opts["n_startup"] is None:
-            opts["n_startup"] = min(max(10, len(space) + 1), 1000)
-        for name, (low, high) in _LIMITS.items():
-            value = opts[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise StrategyError(f"gp: {name} must be an integer from {low} to {high}, "
-                                    f"got {value!r}")
-        for name in ("xi", "kappa", "hedge_eta"):
-            if not isinstance(opts[name], int | float) or not opts[name] >= 0:
-                raise StrategyError(f"gp: {name} must be a number >= 0, got {opts[name]!r}")
-        cap = opts["max_model_trials"]
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 10:
-            raise StrategyError(f"gp: max_model_trials must be an integer >= 10, got {cap!r}")
+                    lengthscale_prior=lengthscale_prior, trust_region=trust_region,
+                    noise_prior=noise_prior)
+        opts = check_options(opts, unknown, len(space))
         self.options = opts
         self.encoding = Encoding(space)
-        self.prior = (dimension_scaled(len(space)) if lengthscale_prior == "dimension"
-                      else Prior())
+        self.prior = prior_for(opts, len(space))
         self._rows: list[np.ndarray] = []
         self._values: list[float] = []  # to minimise; nan for failed (scalarised: several)
         self._objectives: list[np.ndarray] = []  # (k,) per told trial, to minimise
         self._keys: set[tuple] = set()
         self._n_told = 0
         self._n_issued = 0
-        self._models = ModelTrials(cap, self.prior, self.rng, opts["n_restarts"], failed,
-                                   output_warping)
+        self._models = ModelTrials(opts["max_model_trials"], self.prior, self.rng,
+                                   opts["n_restarts"], failed, output_warping)
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
         self._startup_units = self._make_startup()
+        self._region = TrustRegion(len(self.encoding.continuous)) if trust_region else None
 
     # -- trials in ---------------------------------------------------------------------------
 
@@ -235,11 +206,16 @@ class GPStrategy(Strategy):
         # Small matrices: BLAS threads cost more than they give, and the machine is shared.
         with threadpool_limits(1):
             gp, y_best = self._fit()
+            box = None
+            if self._region is not None:
+                self._region.update(self._values)
+                box = self._region.box(gp.X[int(np.argmin(gp.y))], gp.lengthscales,
+                                       self.encoding.continuous_array)
             batch_rows: list[np.ndarray] = []
             for _ in range(n):
                 lie_rows = pending_rows + batch_rows
                 model = self._with_lies(gp, lie_rows, y_best)
-                row, params = self._propose(model, y_best, taken, first=not batch_rows)
+                row, params = self._propose(model, y_best, taken, not batch_rows, box)
                 taken.add(point_key(self.space, params))
                 batch_rows.append(row)
                 out.append(params)
@@ -322,9 +298,12 @@ class GPStrategy(Strategy):
 
         return value_and_grad
 
-    def _candidates(self, gp: GaussianProcess) -> np.ndarray:
+    def _candidates(self, gp: GaussianProcess, box: Box) -> np.ndarray:
         m = self.options["n_candidates"]
         random_rows = self.encoding.encode_units(self.rng.random((m, len(self.space))))
+        if box is not None:  # the trust region: its own uniform draws, perturbations inside
+            c = self.encoding.continuous_array
+            random_rows[:, c] = box[0][c] + (box[1][c] - box[0][c]) * random_rows[:, c]
         # Perturbed incumbents: most of the value of a good search is near its best points.
         best = gp.X[np.argsort(gp.y, kind="stable")[: min(5, len(gp.X))]]
         n_near = max(m // 4, 1)
@@ -332,7 +311,7 @@ class GPStrategy(Strategy):
         scale = np.minimum(gp.lengthscales, 1.0) * self.rng.choice([0.02, 0.1, 0.3],
                                                                    size=(n_near, 1))
         near += self.rng.normal(size=near.shape) * scale
-        near = np.clip(near, 0.0, 1.0)
+        near = np.clip(near, *(box or (0.0, 1.0)))
         for group in self.encoding.groups:
             flip = self.rng.random(n_near) < 1.0 / max(len(self.space), 2)
             choice = self.rng.integers(len(group), size=n_near)
@@ -342,22 +321,22 @@ class GPStrategy(Strategy):
             rounded = np.zeros((int(keep.sum()), len(group)))
             rounded[np.arange(int(keep.sum())), near[np.ix_(keep, group)].argmax(1)] = 1.0
             near[np.ix_(keep, group)] = rounded
-        return np.vstack([random_rows, self.encoding.snap(near)])
+        return np.vstack([self.encoding.snap(random_rows), self.encoding.snap(near)])
 
-    def _maximize(self, gp: GaussianProcess, y_best: float, kind: str, candidates: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def _maximize(self, gp: GaussianProcess, y_best: float, kind: str, candidates: np.ndarray,
+                  box: Box) -> tuple[np.ndarray, np.ndarray]:
         return maximize(self._acquisition(gp, y_best, kind), candidates,
                         self.encoding.continuous_array, self.encoding.groups, gp.lengthscales,
-                        self.encoding.snap, n_local=self.options["n_local"])
+                        self.encoding.snap, n_local=self.options["n_local"], box=box)
 
-    def _propose(self, gp: GaussianProcess, y_best: float, taken: set[tuple], first: bool
-                 ) -> tuple[np.ndarray, dict[str, Any]]:
-        candidates = self._candidates(gp)
+    def _propose(self, gp: GaussianProcess, y_best: float, taken: set[tuple], first: bool,
+                 box: Box) -> tuple[np.ndarray, dict[str, Any]]:
+        candidates = self._candidates(gp, box)
         kind = self.options["acquisition"]
         if kind != "hedge":
-            points, _ = self._maximize(gp, y_best, kind, candidates)
+            points, _ = self._maximize(gp, y_best, kind, candidates, box)
         else:
-            points = self._hedge(gp, y_best, candidates, first)
+            points = self._hedge(gp, y_best, candidates, first, box)
         for row in points[:256]:
             params = self.encoding.decode(row)
             if point_key(self.space, params) not in taken:
@@ -365,13 +344,13 @@ class GPStrategy(Strategy):
         params = self._startup_point(len(self._startup_units), taken)
         return self.encoding.encode_params(params), params
 
-    def _hedge(self, gp: GaussianProcess, y_best: float, candidates: np.ndarray, first: bool
-               ) -> np.ndarray:
+    def _hedge(self, gp: GaussianProcess, y_best: float, candidates: np.ndarray, first: bool,
+               box: Box) -> np.ndarray:
         """GP-Hedge: each acquisition nominates a point; pick one by past rewards."""
         if first and self._nominees is not None:
             mean, _ = predict(gp, self._nominees)
             self._gains -= mean  # reward: a low posterior mean at what each one nominated
-        results = [self._maximize(gp, y_best, kind, candidates)[0]
+        results = [self._maximize(gp, y_best, kind, candidates, box)[0]
                    for kind in ("logei", "lcb", "pi")]
         gains = self.options["hedge_eta"] * (self._gains - self._gains.max())
         probabilities = np.exp(gains) / np.exp(gains).sum()

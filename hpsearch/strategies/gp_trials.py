@@ -13,7 +13,10 @@ and the best warped value. Cost per ask stays bounded whatever the number of tri
   space-filling subset of the others for the rest (greedy maximin: each pick is the trial
   farthest, in the kernel's own length-scaled distance, from every trial already picked, so
   the model keeps seeing every region the search has covered, and where it found nothing).
-- Hyperparameters are fitted (MAP, L-BFGS-B, warm-started) at every ask up to 100 usable
+- Hyperparameters are fitted (MAP, L-BFGS-B) from the previous fit's values, and one fit in
+  `FRESH_EVERY` (the first included) also from the default and `n_restarts` random values
+  while there are at most 60 trials (the likelihood has several optima when data are few),
+  keeping the best; they are fitted at every ask up to 30 usable
   trials, then once the usable trials have grown by 5% since the last fit, or when the model
   holds cap + cap // 4 trials. In between, new trials join the model through a bordered
   Cholesky update (`hpsearch.gp.model.extend`, O(n^2) a trial) and a changed target vector
@@ -38,8 +41,9 @@ from hpsearch.gp.warping import warp
 
 __all__ = ["ModelTrials", "space_filling"]
 
-EXACT_UP_TO = 100  # usable trials up to which the hyperparameters are refitted at every ask
+EXACT_UP_TO = 30  # usable trials up to which the hyperparameters are refitted at every ask
 REFIT_GROWTH = 20  # past that, refit once the usable trials grew by 1/REFIT_GROWTH
+FRESH_EVERY = 4  # one fit in FRESH_EVERY also starts afresh (default and random thetas)
 
 
 def space_filling(Z: np.ndarray, chosen: np.ndarray, candidates: np.ndarray, k: int
@@ -76,6 +80,7 @@ class ModelTrials:
         self.index = np.zeros(0, dtype=int)  # the trials in the model, in its row order
         self.upto = 0  # usable trials considered by the model so far
         self.gp: GaussianProcess | None = None
+        self.fits = 0
 
     def model(self, rows: list[np.ndarray], values: list[float]) -> tuple[GaussianProcess, float]:
         X = self._design(rows)
@@ -127,9 +132,13 @@ class ModelTrials:
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
         n, d = X.shape
-        starts = [default_theta(d, self.prior)]
-        if self.theta is not None:
-            starts.insert(0, self.theta)  # warm start from the previous fit
+        self.fits += 1
+        starts = [] if self.theta is None else [self.theta]  # warm start from the last fit
+        if self.theta is not None and self.fits % FRESH_EVERY:
+            gp = fit(X, y, np.array(starts), self.prior)
+            self.theta = gp.theta
+            return gp
+        starts.append(default_theta(d, self.prior))
         for _ in range(self.n_restarts if n <= 60 else 0):
             jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
             starts.append(default_theta(d, self.prior) + jitter)

@@ -15,6 +15,7 @@ from hpsearch.gp.model import (
     Prior,
     condition,
     default_theta,
+    dimension_scaled,
     fit,
     neg_log_posterior,
     predict,
@@ -64,13 +65,13 @@ def test_posterior_with_two_points_matches_the_2x2_inverse():
     np.testing.assert_allclose(var, signal - np.einsum("ai,ij,aj->a", k, inverse, k), rtol=1e-6)
 
 
-@pytest.mark.parametrize("with_prior", [False, True])
+@pytest.mark.parametrize("with_prior", ["none", "unit", "dimension"])
 def test_marginal_likelihood_gradient_matches_centred_differences(with_prior):
     rng = np.random.default_rng(3)
     X = rng.random((15, 3))
     y = np.sin(4 * X).sum(1)
     y = (y - y.mean()) / y.std()
-    prior = Prior() if with_prior else None
+    prior = {"none": None, "unit": Prior(), "dimension": dimension_scaled(3)}[with_prior]
     theta = np.array([-1.0, -0.3, 0.4, 0.2, -3.0])
     _, grad = neg_log_posterior(theta, X, y, prior)
     h = 1e-6
@@ -78,6 +79,38 @@ def test_marginal_likelihood_gradient_matches_centred_differences(with_prior):
                 - neg_log_posterior(theta - e, X, y, prior)[0]) / (2 * h)
                for e in np.eye(theta.size) * h]
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_dimension_scaled_prior_is_botorchs_log_normal():
+    # log l ~ Normal(sqrt(2) + log(d) / 2, 3): its log density up to a constant, and the
+    # default start at its median
+    d = 10
+    prior = dimension_scaled(d)
+    theta = np.r_[np.log([0.5, 2.0, 13.0] + [1.0] * (d - 3)), 0.0, math.log(1e-3)]
+    value, _ = prior.log_density(theta)
+    loc = math.sqrt(2) + math.log(d) / 2
+    expected = float(scipy.stats.norm(loc, math.sqrt(3)).logpdf(theta[:d]).sum()
+                     - d * scipy.stats.norm(loc, math.sqrt(3)).logpdf(loc))
+    signal_noise, _ = Prior().log_density(np.r_[np.zeros(d), theta[d:]])
+    unit_lengthscales = -0.1 * 2 * d  # the unit prior's length-scale term at l = 1
+    assert value == pytest.approx(expected + signal_noise - unit_lengthscales, abs=1e-9)
+    np.testing.assert_allclose(default_theta(d, prior)[:d], loc)
+    assert default_theta(d, Prior())[:d].tolist() == [0.0] * d
+
+
+def test_maximize_stays_inside_a_box():
+    peak = np.array([0.9, 0.1])  # outside the box: the optimum is its nearest corner
+
+    def acquisition(x, grad):
+        return -((x - peak) ** 2).sum(1), (-2 * (x - peak)) if grad else None
+
+    rng = np.random.default_rng(1)
+    low, high = np.array([0.2, 0.3]), np.array([0.6, 0.7])
+    candidates = low + (high - low) * rng.random((40, 2))
+    points, _ = maximize(acquisition, candidates, np.array([0, 1]), [], np.array([0.3, 2.0]),
+                         lambda x: x, n_local=4, box=(low, high))
+    assert np.all(points >= low - 1e-12) and np.all(points <= high + 1e-12)
+    np.testing.assert_allclose(points[0], [0.6, 0.3], atol=1e-6)
 
 
 def test_fit_improves_on_its_start_and_interpolates_a_smooth_function():
