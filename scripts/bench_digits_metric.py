@@ -1,9 +1,10 @@
 """Which metric should the built-in digits study search on? gp on val_accuracy, gp on val_loss,
-and random, over the same study seeds.
+gp on val_accuracy with the weak noise prior, and random, over the same study seeds.
 
 Each configuration runs studies/digits_mlp.toml as it is (space, fixed hyperparameters, 30
 trials, n_jobs 2; the seed sets the data split, so every configuration of a seed sees the same
-split) with only [study] strategy / metric / direction changed. The judge is what a user gets:
+split) with only [study] strategy / metric / direction (and a gp option: the weak noise prior)
+changed. The judge is what a user gets:
 the test accuracy of the best trial by the study's own metric (and that trial's validation
 accuracy), never used to choose. Prints a row per seed and the mean, median and wins.
 
@@ -25,20 +26,21 @@ from hpsearch.studyfile.reader import load_study_file
 from hpsearch.studyfile.runner import run
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = {  # name: (strategy, metric, direction)
-    "gp val_accuracy": ("gp", "val_accuracy", "maximize"),
-    "gp val_loss": ("gp", "val_loss", "minimize"),
-    "random": ("random", "val_accuracy", "maximize"),
+CONFIGS = {  # name: (strategy, metric, direction, strategy options over the file's)
+    "gp val_accuracy": ("gp", "val_accuracy", "maximize", {}),
+    "gp val_loss": ("gp", "val_loss", "minimize", {}),
+    "gp acc weak noise": ("gp", "val_accuracy", "maximize", {"noise_prior": "weak"}),
+    "random": ("random", "val_accuracy", "maximize", {}),
 }
 
 
 def one_study(study_file: Path, config: str, seed: int, folder: Path, n_trials: int | None
               ) -> tuple[float, float]:
     """(test accuracy, validation accuracy) of the study's best trial."""
-    strategy, metric, direction = CONFIGS[config]
-    spec = load_study_file(study_file, seed=seed, storage=folder / f"{strategy}-{metric}",
+    strategy, metric, direction, extra = CONFIGS[config]
+    spec = load_study_file(study_file, seed=seed, storage=folder / config.replace(" ", "-"),
                            n_trials=n_trials)
-    options = spec.strategy_options if strategy == spec.strategy else {}
+    options = {**(spec.strategy_options if strategy == spec.strategy else {}), **extra}
     spec = replace(spec, strategy=strategy, metric=metric, direction=direction,
                    strategy_options=options)
     best = run(spec).best_trial
@@ -54,7 +56,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     logging.getLogger("hpsearch").setLevel(logging.ERROR)
     results: dict[str, list[tuple[float, float]]] = {c: [] for c in CONFIGS}
-    print(f"{'seed':>4}" + "".join(f"{c + ' test/val':>30}" for c in CONFIGS), flush=True)
+    print(f"{'seed':>4}" + "".join(f"{c + ' test/val':>32}" for c in CONFIGS), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             row = f"{seed:>4}"
@@ -62,7 +64,7 @@ def main() -> None:
                 test, val = one_study(args.study_file, config, seed, Path(tmp) / str(seed),
                                       args.n_trials)
                 results[config].append((test, val))
-                row += f"{test:>22.4f} / {val:.4f}"
+                row += f"{test:>24.4f} / {val:.4f}"
             print(row, flush=True)
     print("\ntest accuracy of the best trial (chosen on the study's own metric)")
     for config, pairs in results.items():
@@ -70,7 +72,7 @@ def main() -> None:
         others = [c for c in CONFIGS if c != config]
         wins = {o: sum(t > u for t, (u, _) in zip(tests, results[o], strict=True))
                 for o in others}
-        print(f"{config:<16} mean {statistics.fmean(tests):.4f}  median "
+        print(f"{config:<18} mean {statistics.fmean(tests):.4f}  median "
               f"{statistics.median(tests):.4f}  "
               + "  ".join(f"beats {o} on {w}/{len(tests)}" for o, w in wins.items()))
 
