@@ -38,3 +38,28 @@ def test_up_to_the_cap_every_trial_is_in_the_model():
     values[3] = float("nan")  # failed: the worst value with failed="worst", left out by "skip"
     assert len(ModelTrials(256, Prior(), rng, 0, "worst", "none").model(rows, values)[0].X) == 50
     assert len(ModelTrials(256, Prior(), rng, 0, "skip", "none").model(rows, values)[0].X) == 49
+
+
+def test_fits_start_from_the_last_fit_and_afresh_one_in_fresh_every(monkeypatch):
+    import hpsearch.strategies.gp_trials as gp_trials
+
+    starts = []
+    real_fit = gp_trials.fit
+
+    def counting_fit(X, y, initial_thetas, prior):
+        starts.append(len(np.atleast_2d(initial_thetas)))
+        return real_fit(X, y, initial_thetas, prior)
+
+    monkeypatch.setattr(gp_trials, "fit", counting_fit)
+    rng = np.random.default_rng(0)
+    rows = list(rng.random((12, 2)))
+    values = [float(v) for v in rng.standard_normal(12)]
+    models = ModelTrials(256, Prior(), np.random.default_rng(1), 2, "worst", "none")
+    for _ in range(2 * gp_trials.FRESH_EVERY):  # every ask refits while n <= EXACT_UP_TO
+        models.model(rows, values)
+        rows.append(rng.random(2))
+        values.append(float(rng.standard_normal()))
+    # the first fit: the default and 2 random starts; then the last fit alone, except every
+    # FRESH_EVERY-th fit: the last fit, the default and 2 random starts
+    fresh = [3] + [1] * (gp_trials.FRESH_EVERY - 2) + [4]
+    assert starts == fresh + [1] * (gp_trials.FRESH_EVERY - 1) + [4]
