@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -160,9 +161,9 @@ def run_smac(method: str, problem: Problem, seed: int, budget: int) -> None:
 def parse_method(method: str) -> tuple[str, dict]:
     """"gp:n_local=16:lengthscale_prior=dimension" -> ("gp", {"n_local": 16, ...}): one of our
     strategies with options, to compare variants side by side (values read as JSON, else
-    strings). A trailing "@label" only names the runs (their cache files), to compare versions
-    of the code: "gp@before"."""
-    name, *pairs = method.partition("@")[0].split(":")
+    strings). An "@label" only names the runs (their cache files), to compare versions of the
+    code: "gp@before", "gp@before:n_local=16"."""
+    name, *pairs = re.sub(r"@[^:]*", "", method).split(":")
     options = {}
     for pair in pairs:
         key, _, value = pair.partition("=")

@@ -48,13 +48,14 @@ Everything random comes from the Generator given at construction.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from hpsearch.exceptions import SpaceError
 from hpsearch.gp import acquisition as acq
@@ -73,6 +74,13 @@ from hpsearch.trial import FrozenTrial, TrialState
 __all__ = ["GPStrategy", "MAX_CANDIDATES", "MAX_STARTUP"]
 
 Box = tuple[np.ndarray, np.ndarray] | None  # (low, high) (D,) of the trust region, or None
+
+
+@functools.cache
+def _controller() -> ThreadpoolController:
+    """The BLAS libraries, found once: `threadpool_limits` searches them at every call, which
+    cost 0.5-1.5 ms an ask, a tenth of it (NumPy's and SciPy's are loaded by now)."""
+    return ThreadpoolController()
 
 
 class GPStrategy(Strategy):
@@ -99,7 +107,7 @@ class GPStrategy(Strategy):
         lengthscale_prior: "unit" (peaked at 1 in the unit cube, default) or "dimension"
             (log-normal, median growing with the dimension; `hpsearch.gp.model.Prior`).
         trust_region: propose only inside TuRBO's box around the incumbent (False;
-            `hpsearch.strategies.gp_region`).
+            `hpsearch.strategies.gp_region`; one objective only, ignored with several).
         noise_prior: "tight" (default; the noise variance's prior mode is 0.4% of the
             standardised variance and 10% is all but excluded) or "weak" (ten times looser,
             Optuna's rate: plateaus and noisy values are explained as noise more readily).
@@ -139,7 +147,10 @@ class GPStrategy(Strategy):
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
         self._startup_units = self._make_startup()
-        self._region = TrustRegion(len(self.encoding.continuous)) if trust_region else None
+        # one objective only: ParEGO's scalarisation changes at every ask, so "an improvement
+        # of the best value" would mean nothing from one ask to the next
+        self._region = (TrustRegion(len(self.encoding.continuous))
+                        if trust_region and len(self.directions) == 1 else None)
 
     # -- trials in ---------------------------------------------------------------------------
 
@@ -204,7 +215,7 @@ class GPStrategy(Strategy):
             self._n_issued = index
             return out
         # Small matrices: BLAS threads cost more than they give, and the machine is shared.
-        with threadpool_limits(1):
+        with _controller().limit(limits=1):
             gp, y_best = self._fit()
             box = None
             if self._region is not None:
