@@ -1,4 +1,5 @@
-"""The `gp` strategy's trust region (`trust_region=True`): TuRBO-1's box around the incumbent.
+"""The `gp` strategy's trust region (`trust_region`, on by default): TuRBO-1's box around the
+incumbent.
 
 Eriksson et al. 2019 ("Scalable global optimization via local Bayesian optimization"): the
 acquisition is maximised only inside a box centred on the best point, with side `length` in
