@@ -18,8 +18,10 @@ Two parts, every run interleaved in rounds (alternating order) with medians kept
    2 threads): nn_core, PyTorch (fused Adam, same batches), scikit-learn's MLPClassifier and a
    minimal hand-written NumPy loop (forward, backward, Adam; nothing else).
 
-Run it under the machine-wide lock; `--quick` runs the N = 10k half of the grid and float32
-digits on 1 thread, one round each:
+The first line says which of nn_core's optional fast paths run (the `fast` extra, `pip install
+"hpsearch[fast]"`: MKL's GEMM for large products, a numba Adam step; `NN_CORE_FAST=0` in the
+environment keeps NumPy's). Run it under the machine-wide lock; `--quick` runs the N = 10k half
+of the grid and float32 digits on 1 thread, one round each:
 
     flock /tmp/bench.lock /work/venv/bin/python scripts/bench_nn.py [--quick]
 
@@ -159,9 +161,18 @@ def import_nn_core(tree: str):
     return package
 
 
+def fast_paths(package) -> str:
+    """Which of the optional fast paths (the `fast` extra: MKL's GEMM, the numba Adam step) an
+    imported nn_core package runs."""
+    blas, fused = getattr(package, "blas", None), getattr(package, "fused", None)
+    adam = "numba" if fused is not None and fused.fused_available() else "numpy"
+    return f"products {blas.BACKEND if blas is not None else 'numpy'}, Adam step {adam}"
+
+
 def nn_core_from(tree: str):
     """A runner timing `run_nn_core` with the nn_core of checkout `tree` (see the docstring)."""
     package = import_nn_core(tree)
+    print(f"nn_core from {tree}: {fast_paths(package)}")
 
     def run(work, X, y, dtype, threads):
         result = run_nn_core(work, X, y, dtype, threads, package)
@@ -419,7 +430,11 @@ def main() -> None:
     dtypes = args.dtypes or (["float32"] if args.quick else ["float32", "float64"])
 
     runners = {"nn_core": run_nn_core}
-    if args.against:
+    if not args.against:
+        import nn_core
+
+        print(f"nn_core: {fast_paths(nn_core)}")
+    else:
         runners = {"nn_core": nn_core_from(str(Path(__file__).resolve().parents[1])),
                    "nn_core@other": nn_core_from(args.against)}
         print(f"nn_core@other: nn_core from {args.against}")

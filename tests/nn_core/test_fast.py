@@ -84,7 +84,25 @@ def test_fused_adam_equals_numpy_adam(dtype):
     for got, expected in ((w, w_plain), (state["_m_scaled"], state_plain["_m_scaled"]),
                           (state["_v_scaled"], state_plain["_v_scaled"])):
         assert got.dtype == dtype
-        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=np.finfo(dtype).tiny)
+
+
+@needs_numba
+def test_fused_adam_flushes_subnormal_moments_and_keeps_the_steps():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal(1000).astype(np.float32)
+    w_plain, state, state_plain = w.copy(), {}, {}
+    zero = np.zeros_like(w)
+    for step in range(900):  # one gradient, then none: M decays by beta1 a step
+        g = rng.standard_normal(w.size).astype(np.float32) * 1e-3 if step == 0 else zero
+        fused.adam_fused(w, g, state)
+        optim.adam_scaled_moments(w_plain, g, state_plain)
+    tiny = np.finfo(np.float32).tiny
+    plain_m = state_plain["_m_scaled"]
+    assert np.any((plain_m != 0) & (np.abs(plain_m) < tiny))  # NumPy's went subnormal
+    assert not np.any((state["_m_scaled"] != 0) & (np.abs(state["_m_scaled"]) < tiny))
+    np.testing.assert_allclose(state["_m_scaled"], plain_m, rtol=1e-6, atol=tiny)
+    np.testing.assert_allclose(w, w_plain, rtol=1e-6, atol=0)
 
 
 def test_fused_adam_falls_back_for_other_arrays():
