@@ -9,7 +9,8 @@ trials (`--amortised-sizes`): the first ask's cold fit, then the mean of the nex
 `--amortised-asks` (100) asks, each told its Hartmann6 value, which include the periodic
 hyperparameter refits (target: under 0.2 s at 5,000).
 
-Methods: gp, random, skopt, tpe (hpsearch strategies through `make_strategy`), and the peers
+Methods: gp, random, skopt, tpe (hpsearch strategies through `make_strategy`; options as in
+"gp:trust_region=false", see scripts/bbob.py), and the peers
 sk_gp_minimize (scikit-optimize's gp_minimize / Optimizer with its defaults), optuna_tpe
 (TPESampler) and optuna_gp (GPSampler; needs torch, skipped when it is missing).
 
@@ -75,6 +76,9 @@ from hpsearch.testing.benchmarks import (
 )
 from hpsearch.trial import FrozenTrial, TrialState
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bbob import parse_method  # noqa: E402  (beside this script: "gp:trust_region=false")
+
 
 def conditional_space() -> Space:
     """The conditional benchmark's space (see the module docstring)."""
@@ -134,7 +138,8 @@ CHECKPOINTS = (10, 25, 50)
 def run_ours(name: str, function: Callable, space: Space, seed: int, budget: int) -> list[float]:
     from hpsearch.strategies import make_strategy
 
-    strategy = make_strategy(name, space, np.random.default_rng(seed), "minimize")
+    base, options = parse_method(name)
+    strategy = make_strategy(base, space, np.random.default_rng(seed), "minimize", **options)
     values = []
     for number in range(budget):
         params = strategy.ask(1)[0]
@@ -208,7 +213,7 @@ def runs_on(method: str, problem: str) -> bool:
 
 def run_one(method: str, problem: str, seed: int, budget: int) -> list[float]:
     function, space, _ = PROBLEMS[problem]
-    if method in OURS:
+    if parse_method(method)[0] in OURS:
         return run_ours(method, function, space, seed, budget)
     if method == "sk_gp_minimize":
         return run_gp_minimize(function, space, seed, budget)
@@ -293,13 +298,13 @@ def _available(method: str) -> bool:
     if method == "optuna_gp" and importlib.util.find_spec("torch") is None:
         print("# optuna_gp skipped: torch is not installed")
         return False
-    if method in OURS:
+    if parse_method(method)[0] in OURS:
         from hpsearch.strategies import STRATEGY_NAMES, strategy_class
 
-        if method not in STRATEGY_NAMES:
+        if parse_method(method)[0] not in STRATEGY_NAMES:
             return False
         try:
-            strategy_class(method)
+            strategy_class(parse_method(method)[0])
         except Exception as err:  # a strategy still being written: skip it, say so
             print(f"# {method} skipped: {err}")
             return False

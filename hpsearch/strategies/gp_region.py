@@ -9,6 +9,8 @@ from the values told since the last one: an improvement of the best value counts
 anything else a failure; `SUCCESSES` in a row double the side (up to `MAX_LENGTH`), `failures`
 in a row (max(4, d)) halve it, and below `MIN_LENGTH` it starts again at `INITIAL_LENGTH`
 (the model keeps every trial, so a restart re-centres on the same incumbent with a wide box).
+The box lives in the strategy: a resumed study, whose trials are told again at once, starts
+from `INITIAL_LENGTH` and one comparison of all of them.
 
 Notation: d continuous model columns (floats and relaxed integers; categorical columns are
 never boxed); center (D,) the incumbent's model row; lengthscales (D,); returns (low, high)
