@@ -135,15 +135,18 @@ def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
     Kf, G = matern52_and_g(X, lengthscales, signal)
     K = Kf.copy()
     K[np.diag_indices(n)] += noise + _JITTER * signal
-    try:
-        L = scipy.linalg.cholesky(K, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
+    # LAPACK directly (the fit calls this tens of times an ask; scipy's wrappers cost more
+    # than the work at these sizes); clean=1 zeroes L's upper triangle
+    L, info = scipy.linalg.lapack.dpotrf(K, lower=1, clean=1)
+    if info != 0:
         return 1e25, np.zeros_like(theta)
     alpha = _cho_solve(L, y)
     K_inv, info = scipy.linalg.lapack.dpotri(L, lower=1)
     if info != 0:
         return 1e25, np.zeros_like(theta)
-    K_inv = np.tril(K_inv) + np.tril(K_inv, -1).T  # dpotri fills one triangle only
+    # dpotri fills the lower triangle and keeps L's zero upper one: mirror it
+    K_inv += K_inv.T
+    K_inv[np.diag_indices(n)] *= 0.5
     value = (0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum())
              + 0.5 * n * math.log(2 * math.pi))
     W = np.outer(alpha, alpha) - K_inv
