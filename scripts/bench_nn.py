@@ -153,6 +153,11 @@ def import_nn_core(tree: str):
         package = importlib.import_module("nn_core")
         if not Path(package.__file__).resolve().is_relative_to(Path(tree).resolve()):
             raise SystemExit(f"nn_core came from {package.__file__}, not {tree}")
+        package.MLPClassifier  # noqa: B018 - loads nn_core.estimator (lazy) while it is ours
+        fused = getattr(package, "fused", None)
+        if fused is not None:  # numba imports a kernel's module by name when it compiles or
+            for dtype in (np.float32, np.float64):  # loads it: do that now, while it is ours
+                fused.adam_fused(np.zeros(4, dtype), np.ones(4, dtype), {})
     finally:
         sys.path.remove(tree)
         for name in ours():
