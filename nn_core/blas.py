@@ -10,7 +10,10 @@ else (other dtypes or ranks, strided or overlapping operands, a read-only or mis
 stays with NumPy. The results equal NumPy's up to float rounding (another summation order).
 
 MKL is loaded with its default (OpenMP) threading, which threadpoolctl sees and limits like
-NumPy's OpenBLAS: under `threadpool_limits(1)` both run one thread. Setting the environment
+NumPy's OpenBLAS, and `matmul` uses it only while MKL is limited to one thread (under
+`threadpool_limits(1)`, as the benchmarks and hpsearch's trial workers run): with two threads
+each, MKL's OpenMP pool and OpenBLAS's spinning threads fought over the cores (float64 digits
+on 2 threads ran 2.1x slower than with NumPy alone). Setting the environment
 variable `NN_CORE_FAST=0` keeps NumPy for every product (and numba out of the Adam step, see
 `nn_core.fused`). `BACKEND` says which is in use: "mkl" or "numpy".
 
@@ -62,6 +65,7 @@ def _load_gemms() -> dict[str, ctypes._CFuncPtr]:
             function.argtypes = [integer] * 6 + [scalar, pointer, integer, pointer, integer,
                                                   scalar, pointer, integer]
             gemms[char] = function
+        gemms["threads"] = library.MKL_Get_Max_Threads
         return gemms
     return {}
 
@@ -108,7 +112,7 @@ def mkl_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> n
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """np.matmul(a, b, out=out), through MKL for large 2-D float products when it is there."""
     if _GEMMS and a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[-1] \
-            >= MIN_WORK:
+            >= MIN_WORK and _GEMMS["threads"]() == 1:
         product = mkl_matmul(a, b, out)
         if product is not None:
             return product

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from nn_core import MLPClassifier, blas, fused, optim
 
@@ -59,6 +60,20 @@ def test_mkl_declines_what_it_cannot_take():
     assert np.array_equal(blas.matmul(a, b, out=a.copy()), np.matmul(a, b))
     with pytest.raises(ValueError):
         blas.matmul(a, b, out=np.empty((64, 32), dtype=np.float32))
+
+
+@needs_mkl
+def test_products_go_to_mkl_on_one_thread_only(monkeypatch):
+    rng = np.random.default_rng(6)
+    a, b = operands(rng, 128, 256, 256, np.float32)
+    calls = []
+    monkeypatch.setattr(blas, "mkl_matmul", lambda *args: calls.append(args) or None)
+    with threadpool_limits(2):
+        blas.matmul(a, b)
+    assert calls == []
+    with threadpool_limits(1):
+        blas.matmul(a, b)
+    assert len(calls) == 1
 
 
 def test_small_products_stay_with_numpy():
@@ -134,10 +149,11 @@ def test_training_with_the_fast_paths_equals_the_plain_one(monkeypatch):
     rng = np.random.default_rng(4)
     X = rng.standard_normal((600, 100))
     y = (X[:, :3].sum(axis=1) > 0).astype(int)
-    fast = fit_params(X, y)
-    monkeypatch.setattr(blas, "_GEMMS", {})
-    monkeypatch.setitem(fused.TRAINER_RULES, "adam", optim.adam_scaled_moments)
-    plain = fit_params(X, y)
+    with threadpool_limits(1):  # MKL's products run on one thread only
+        fast = fit_params(X, y)
+        monkeypatch.setattr(blas, "_GEMMS", {})
+        monkeypatch.setitem(fused.TRAINER_RULES, "adam", optim.adam_scaled_moments)
+        plain = fit_params(X, y)
     for key in plain:
         np.testing.assert_allclose(fast[key], plain[key], rtol=1e-3, atol=1e-5)
 
