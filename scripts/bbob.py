@@ -122,7 +122,7 @@ def run_optuna(method: str, problem: Problem, seed: int, budget: int) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = (optuna.samplers.GPSampler(seed=seed) if method == "optuna_gp"
+    sampler = (optuna.samplers.GPSampler(seed=seed) if parse_method(method)[0] == "optuna_gp"
                else optuna.samplers.TPESampler(seed=seed))
     study = optuna.create_study(sampler=sampler)
     names = _names(problem.d)
