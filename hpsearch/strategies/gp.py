@@ -114,6 +114,9 @@ class GPStrategy(Strategy):
         noise_prior: "tight" (default; the noise variance's prior mode is 0.4% of the
             standardised variance and 10% is all but excluded) or "weak" (ten times looser,
             Optuna's rate: plateaus and noisy values are explained as noise more readily).
+        incumbent: "observed" (default: the best value seen is what expected improvement
+            must beat, and the trust region's centre) or "mean" (the lowest posterior mean at
+            the trials, the plug-in incumbent for noisy objectives).
     Unknown options or bad values raise `StrategyError`.
     """
 
@@ -127,14 +130,15 @@ class GPStrategy(Strategy):
                  output_warping: str = "yeo-johnson", liar: str = "min", failed: str = "worst",
                  hedge_eta: float = 1.0, max_model_trials: int = 256,
                  lengthscale_prior: str = "unit", trust_region: bool = True,
-                 noise_prior: str = "tight", **unknown: Any) -> None:
+                 noise_prior: str = "tight", incumbent: str = "observed",
+                 **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
                     kappa=kappa, n_candidates=n_candidates, n_local=n_local,
                     n_restarts=n_restarts, output_warping=output_warping, liar=liar,
                     failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials,
                     lengthscale_prior=lengthscale_prior, trust_region=trust_region,
-                    noise_prior=noise_prior)
+                    noise_prior=noise_prior, incumbent=incumbent)
         opts = check_options(opts, unknown, len(space))
         self.options = opts
         self.encoding = Encoding(space)
@@ -220,10 +224,14 @@ class GPStrategy(Strategy):
         # Small matrices: BLAS threads cost more than they give, and the machine is shared.
         with _controller().limit(limits=1):
             gp, y_best = self._fit()
+            incumbent = int(np.argmin(gp.y))
+            if self.options["incumbent"] == "mean":  # noisy values: trust the model's mean
+                fitted, _ = predict(gp, gp.X)
+                incumbent, y_best = int(np.argmin(fitted)), float(fitted.min())
             box = None
             if self._region is not None:
                 self._region.update(self._values)
-                box = self._region.box(gp.X[int(np.argmin(gp.y))], gp.lengthscales,
+                box = self._region.box(gp.X[incumbent], gp.lengthscales,
                                        self.encoding.continuous_array)
             batch_rows: list[np.ndarray] = []
             for _ in range(n):

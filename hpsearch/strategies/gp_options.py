@@ -28,6 +28,7 @@ CHOICES = {
     "failed": ("worst", "skip"),
     "lengthscale_prior": ("dimension", "unit"),
     "noise_prior": tuple(NOISE_PRIORS),
+    "incumbent": ("observed", "mean"),
 }
 INTEGERS = {"n_startup": (0, MAX_STARTUP), "n_candidates": (1, MAX_CANDIDATES),
             "n_local": (1, 256), "n_restarts": (0, 100), "max_model_trials": (10, 4096)}

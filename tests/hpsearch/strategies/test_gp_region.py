@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from hpsearch.space import Categorical, Float, Space
 from hpsearch.strategies import make_strategy
@@ -81,3 +82,35 @@ def test_gp_with_a_trust_region_proposes_inside_the_box_and_finds_the_minimum():
         strategy.tell(FrozenTrial(number=number, params=params, state=TrialState.COMPLETE,
                                   seed=0, value=value))
     assert best < 1e-2
+
+
+def test_the_mean_incumbent_is_the_lowest_posterior_mean_and_centres_the_box(monkeypatch):
+    from hpsearch.gp.model import predict
+
+    space = Space({"x": Float(0, 1)})
+    xs = np.linspace(0.0, 1.0, 30)
+    values = (xs - 0.7) ** 2 + 0.05 * np.random.default_rng(1).standard_normal(30)  # noisy
+    centres = {}
+    for incumbent in ("observed", "mean"):
+        strategy = make_strategy("gp", space, np.random.default_rng(0), "minimize",
+                                 incumbent=incumbent, noise_prior="weak", n_startup=30)
+        for number, (x, v) in enumerate(zip(xs, values, strict=True)):
+            strategy.tell(FrozenTrial(number=number, params={"x": float(x)},
+                                      state=TrialState.COMPLETE, seed=0, value=float(v)))
+        seen = {}
+        real_box = strategy._region.box
+
+        def spy(center, lengthscales, continuous, seen=seen, real_box=real_box):
+            seen["center"] = float(center[0])
+            return real_box(center, lengthscales, continuous)
+
+        monkeypatch.setattr(strategy._region, "box", spy)
+        strategy.ask(1)
+        gp = strategy._models.gp
+        fitted, _ = predict(gp, gp.X)
+        centres[incumbent] = seen["center"]
+        if incumbent == "mean":
+            assert seen["center"] == pytest.approx(float(gp.X[np.argmin(fitted), 0]))
+    assert centres["observed"] == pytest.approx(xs[np.argmin(values)])
+    # the noise put the lowest observation away from 0.7; the model's mean does not follow it
+    assert abs(centres["mean"] - 0.7) < abs(centres["observed"] - 0.7)
