@@ -32,7 +32,8 @@ SUCCESSES = 3
 
 
 class TrustRegion:
-    """See the module docstring. `update(best)` after each tell batch, `box(...)` per ask."""
+    """See the module docstring: `update(values)` at each ask with every told value so far,
+    `box(center, lengthscales, continuous)` for the ask's bounds."""
 
     def __init__(self, n_continuous: int) -> None:
         self.length = INITIAL_LENGTH
