@@ -183,8 +183,15 @@ def available(method: str) -> bool:
     import importlib.util
 
     method = parse_method(method)[0]
-    needs = {"optuna_gp": "torch", "smac": "smac", "sk_gp_minimize": "skopt"}.get(method)
-    return method in RUNNERS and (needs is None or importlib.util.find_spec(needs) is not None)
+    return method in RUNNERS and all(importlib.util.find_spec(name.split(".")[0]) is not None
+                                     for name in _modules(method))
+
+
+def _modules(method: str) -> tuple[str, ...]:
+    """What a method imports (its peer's package; ours: the strategies)."""
+    return {"optuna_gp": ("optuna", "torch", "optuna._gp.gp"), "optuna_tpe": ("optuna",),
+            "sk_gp_minimize": ("skopt",), "smac": ("smac",)}.get(
+        method, ("hpsearch.strategies.gp", "hpsearch.strategies.tpe"))
 
 
 def _preload(method: str) -> None:
@@ -192,10 +199,7 @@ def _preload(method: str) -> None:
     otherwise pay seconds of imports: SciPy's stats, torch)."""
     import importlib
 
-    modules = {"optuna_gp": ("optuna", "torch", "optuna._gp.gp"), "optuna_tpe": ("optuna",),
-               "sk_gp_minimize": ("skopt",), "smac": ("smac",)}.get(
-        method, ("hpsearch.strategies.gp", "hpsearch.strategies.tpe"))
-    for name in modules:
+    for name in _modules(method):
         importlib.import_module(name)
 
 
@@ -274,20 +278,17 @@ def _ranks(values: dict[str, float]) -> dict[str, float]:
 def report(records: dict[tuple, dict], methods: list[str], checkpoint: int | None) -> None:
     cells: dict[tuple[int, int], dict[str, float]] = {}
     seconds: dict[tuple[str, int], list[float]] = {}
-    for (method, _f, dimension, _i, _s, _b, _n), record in records.items():
+    scores: dict[tuple[int, int], dict[str, list[float]]] = {}  # (f, d) -> method -> runs
+    for (method, function, dimension, _i, _s, _b, _n), record in records.items():
         seconds.setdefault((method, dimension), []).append(record["seconds"])
-    dims = sorted({key[2] for key in records})
-    functions = sorted({key[1] for key in records})
-    for d in dims:
-        for f in functions:
-            per = {}
-            for m in methods:
-                runs = [r["curve"][(checkpoint or len(r["curve"])) - 1]
-                        for k, r in records.items() if k[0] == m and k[1] == f and k[2] == d]
-                if runs:
-                    per[m] = statistics.median(runs)
-            if len(per) >= 2:  # a method left out of a cell (too slow there) is not ranked
-                cells[(f, d)] = per
+        curve = record["curve"]
+        scores.setdefault((function, dimension), {}).setdefault(method, []).append(
+            curve[(checkpoint or len(curve)) - 1])
+    dims = sorted({d for _, d in scores})
+    for key, runs in scores.items():
+        per = {m: statistics.median(runs[m]) for m in methods if m in runs}
+        if len(per) >= 2:  # a method left out of a cell (too slow there) is not ranked
+            cells[key] = per
     label = f"after {checkpoint} evaluations" if checkpoint else "at the end of the budget"
     print(f"\n## BBOB {label}: median log10 regret per cell, rank per cell (1 = best; a "
           "method absent from a cell is not ranked there)")

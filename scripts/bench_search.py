@@ -298,13 +298,14 @@ def _available(method: str) -> bool:
     if method == "optuna_gp" and importlib.util.find_spec("torch") is None:
         print("# optuna_gp skipped: torch is not installed")
         return False
-    if parse_method(method)[0] in OURS:
+    base = parse_method(method)[0]
+    if base in OURS:
         from hpsearch.strategies import STRATEGY_NAMES, strategy_class
 
-        if parse_method(method)[0] not in STRATEGY_NAMES:
+        if base not in STRATEGY_NAMES:
             return False
         try:
-            strategy_class(parse_method(method)[0])
+            strategy_class(base)
         except Exception as err:  # a strategy still being written: skip it, say so
             print(f"# {method} skipped: {err}")
             return False

@@ -134,14 +134,11 @@ class ModelTrials:
         n, d = X.shape
         self.fits += 1
         starts = [] if self.theta is None else [self.theta]  # warm start from the last fit
-        if self.theta is not None and self.fits % FRESH_EVERY:
-            gp = fit(X, y, np.array(starts), self.prior)
-            self.theta = gp.theta
-            return gp
-        starts.append(default_theta(d, self.prior))
-        for _ in range(self.n_restarts if n <= 60 else 0):
-            jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
-            starts.append(default_theta(d, self.prior) + jitter)
+        if self.theta is None or self.fits % FRESH_EVERY == 0:
+            starts.append(default_theta(d, self.prior))
+            for _ in range(self.n_restarts if n <= 60 else 0):
+                jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
+                starts.append(default_theta(d, self.prior) + jitter)
         gp = fit(X, y, np.array(starts), self.prior)
         self.theta = gp.theta
         return gp
