@@ -68,7 +68,15 @@ from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
-from hpsearch.strategies.gp_options import MAX_CANDIDATES, MAX_STARTUP, check_options, prior_for
+from hpsearch.strategies.gp_options import (
+    MAX_CANDIDATES,
+    MAX_STARTUP,
+    NOISY_RATIO,
+    check_options,
+    is_noisy,
+    noisy_prior_for,
+    prior_for,
+)
 from hpsearch.strategies.gp_region import TrustRegion
 from hpsearch.strategies.gp_trials import ModelTrials
 from hpsearch.strategies.keys import point_key
@@ -111,12 +119,15 @@ class GPStrategy(Strategy):
             (log-normal, median growing with the dimension; `hpsearch.gp.model.Prior`).
         trust_region: propose only inside TuRBO's box around the incumbent (True;
             `hpsearch.strategies.gp_region`; one objective only, ignored with several).
-        noise_prior: "tight" (default; the noise variance's prior mode is 0.4% of the
-            standardised variance and 10% is all but excluded) or "weak" (ten times looser,
-            Optuna's rate: plateaus and noisy values are explained as noise more readily).
-        incumbent: "observed" (default: the best value seen is what expected improvement
-            must beat, and the trust region's centre) or "mean" (the lowest posterior mean at
-            the trials, the plug-in incumbent for noisy objectives).
+        noise_prior: "auto" (default: "tight" until a fit finds a noise variance above 3% of
+            the signal's, then "weak" for good), "tight" (the noise variance's prior mode is
+            0.4% of the standardised variance and 10% is all but excluded) or "weak" (ten
+            times looser, Optuna's rate: plateaus and noisy values are explained as noise
+            more readily). `hpsearch.strategies.gp_options` says why these thresholds.
+        incumbent: "auto" (default: "mean" while the fitted noise variance is above 1% of
+            the signal's, else "observed"), "observed" (the best value seen is what expected
+            improvement must beat, and the trust region's centre) or "mean" (the lowest
+            posterior mean at the trials, the plug-in incumbent for noisy objectives).
     Unknown options or bad values raise `StrategyError`.
     """
 
@@ -130,7 +141,7 @@ class GPStrategy(Strategy):
                  output_warping: str = "yeo-johnson", liar: str = "min", failed: str = "worst",
                  hedge_eta: float = 1.0, max_model_trials: int = 256,
                  lengthscale_prior: str = "unit", trust_region: bool = True,
-                 noise_prior: str = "tight", incumbent: str = "observed",
+                 noise_prior: str = "auto", incumbent: str = "auto",
                  **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
@@ -150,7 +161,8 @@ class GPStrategy(Strategy):
         self._n_told = 0
         self._n_issued = 0
         self._models = ModelTrials(opts["max_model_trials"], self.prior, self.rng,
-                                   opts["n_restarts"], failed, output_warping)
+                                   opts["n_restarts"], failed, output_warping,
+                                   noisy_prior_for(opts, len(space)))
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
         self._startup_units = self._make_startup()
@@ -225,7 +237,9 @@ class GPStrategy(Strategy):
         with _controller().limit(limits=1):
             gp, y_best = self._fit()
             incumbent = int(np.argmin(gp.y))
-            if self.options["incumbent"] == "mean":  # noisy values: trust the model's mean
+            kind = self.options["incumbent"]
+            if kind == "mean" or (kind == "auto" and is_noisy(
+                    gp.noise_variance, gp.signal_variance, NOISY_RATIO)):  # trust the mean
                 fitted, _ = predict(gp, gp.X)
                 incumbent, y_best = int(np.argmin(fitted)), float(fitted.min())
             box = None

@@ -1,6 +1,6 @@
 """Which trials the `gp` strategy's model holds, and its Cholesky factor kept across asks.
 
-Contract: `ModelTrials(cap, prior, rng, n_restarts, failed, output_warping)`;
+Contract: `ModelTrials(cap, prior, rng, n_restarts, failed, output_warping, noisy_prior)`;
 `model(rows, values) -> (GaussianProcess, y_best)` with rows the encoded row (D,) of every
 told trial and values their values to minimise (NaN: failed), returns the GP to propose from
 and the best warped value. Cost per ask stays bounded whatever the number of trials:
@@ -21,6 +21,10 @@ and the best warped value. Cost per ask stays bounded whatever the number of tri
   holds cap + cap // 4 trials. In between, new trials join the model through a bordered
   Cholesky update (`hpsearch.gp.model.extend`, O(n^2) a trial) and a changed target vector
   (warping is refitted on every value at every ask) only re-solves alpha (O(n^2)).
+- The prior: `prior`, until a fit finds the values noisy (`gp_options.is_noisy` at
+  `SWITCH_RATIO`) when `noisy_prior` is given; from then on `noisy_prior`, refitted under it at
+  once (`noise_prior="auto"`). One way: a resumed study, told every trial again, decides
+  afresh at its first fit.
 - Failed trials: failed="worst" imputes the worst finite value (they are usable), "skip"
   leaves them out. The encoded rows are kept in one array grown by the new rows only.
 """
@@ -38,6 +42,7 @@ from hpsearch.gp.model import (
     retarget,
 )
 from hpsearch.gp.warping import warp
+from hpsearch.strategies.gp_options import SWITCH_RATIO, is_noisy
 
 __all__ = ["ModelTrials", "space_filling"]
 
@@ -71,8 +76,9 @@ class ModelTrials:
     """See the module docstring."""
 
     def __init__(self, cap: int, prior: Prior, rng: np.random.Generator, n_restarts: int,
-                 failed: str, output_warping: str) -> None:
+                 failed: str, output_warping: str, noisy_prior: Prior | None = None) -> None:
         self.cap, self.prior, self.rng = cap, prior, rng
+        self.noisy_prior = noisy_prior  # switched to (for good) once a fit finds noise
         self.n_restarts, self.failed, self.output_warping = n_restarts, failed, output_warping
         self.X: np.ndarray | None = None  # every told trial's row, (N, D)
         self.theta: np.ndarray | None = None
@@ -140,5 +146,9 @@ class ModelTrials:
                 jitter = self.rng.normal(0.0, 1.0, d + 2) * np.r_[np.full(d, 1.0), 0.5, 1.0]
                 starts.append(default_theta(d, self.prior) + jitter)
         gp = fit(X, y, np.array(starts), self.prior)
+        if self.noisy_prior is not None and is_noisy(gp.noise_variance, gp.signal_variance,
+                                                     SWITCH_RATIO):
+            self.prior, self.noisy_prior = self.noisy_prior, None  # and refit under it
+            gp = fit(X, y, gp.theta[None, :], self.prior)
         self.theta = gp.theta
         return gp

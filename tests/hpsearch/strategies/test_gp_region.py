@@ -84,33 +84,77 @@ def test_gp_with_a_trust_region_proposes_inside_the_box_and_finds_the_minimum():
     assert best < 1e-2
 
 
+def _told(values: np.ndarray, xs: np.ndarray, **options):
+    strategy = make_strategy("gp", Space({"x": Float(0, 1)}), np.random.default_rng(0),
+                             "minimize", n_startup=len(xs), **options)
+    for number, (x, v) in enumerate(zip(xs, values, strict=True)):
+        strategy.tell(FrozenTrial(number=number, params={"x": float(x)},
+                                  state=TrialState.COMPLETE, seed=0, value=float(v)))
+    return strategy
+
+
+def _box_centre(strategy, monkeypatch) -> float:
+    """Where the next ask centres the trust region."""
+    seen = {}
+    real_box = strategy._region.box
+
+    def spy(center, lengthscales, continuous):
+        seen["center"] = float(center[0])
+        return real_box(center, lengthscales, continuous)
+
+    monkeypatch.setattr(strategy._region, "box", spy)
+    strategy.ask(1)
+    return seen["center"]
+
+
+XS = np.linspace(0.0, 1.0, 60)  # dense enough that even the tight prior sees the noise
+NOISY = (XS - 0.7) ** 2 + 0.05 * np.random.default_rng(1).standard_normal(len(XS))
+
+
 def test_the_mean_incumbent_is_the_lowest_posterior_mean_and_centres_the_box(monkeypatch):
     from hpsearch.gp.model import predict
 
-    space = Space({"x": Float(0, 1)})
-    xs = np.linspace(0.0, 1.0, 30)
-    values = (xs - 0.7) ** 2 + 0.05 * np.random.default_rng(1).standard_normal(30)  # noisy
+    xs, values = XS, NOISY
     centres = {}
     for incumbent in ("observed", "mean"):
-        strategy = make_strategy("gp", space, np.random.default_rng(0), "minimize",
-                                 incumbent=incumbent, noise_prior="weak", n_startup=30)
-        for number, (x, v) in enumerate(zip(xs, values, strict=True)):
-            strategy.tell(FrozenTrial(number=number, params={"x": float(x)},
-                                      state=TrialState.COMPLETE, seed=0, value=float(v)))
-        seen = {}
-        real_box = strategy._region.box
-
-        def spy(center, lengthscales, continuous, seen=seen, real_box=real_box):
-            seen["center"] = float(center[0])
-            return real_box(center, lengthscales, continuous)
-
-        monkeypatch.setattr(strategy._region, "box", spy)
-        strategy.ask(1)
+        strategy = _told(values, xs, incumbent=incumbent, noise_prior="weak")
+        centres[incumbent] = _box_centre(strategy, monkeypatch)
         gp = strategy._models.gp
         fitted, _ = predict(gp, gp.X)
-        centres[incumbent] = seen["center"]
         if incumbent == "mean":
-            assert seen["center"] == pytest.approx(float(gp.X[np.argmin(fitted), 0]))
+            assert centres[incumbent] == pytest.approx(float(gp.X[np.argmin(fitted), 0]))
     assert centres["observed"] == pytest.approx(xs[np.argmin(values)])
     # the noise put the lowest observation away from 0.7; the model's mean does not follow it
     assert abs(centres["mean"] - 0.7) < abs(centres["observed"] - 0.7)
+
+
+def test_auto_switches_to_the_weak_noise_prior_and_the_mean_incumbent_on_noisy_values(
+        monkeypatch):
+    from hpsearch.gp.model import predict
+    from hpsearch.strategies.gp_options import NOISY_RATIO, SWITCH_RATIO
+
+    strategy = _told(NOISY, XS)  # the defaults: noise_prior="auto", incumbent="auto"
+    assert strategy._models.prior.noise_b == 300.0
+    centre = _box_centre(strategy, monkeypatch)
+    gp = strategy._models.gp
+    assert strategy._models.prior.noise_b == 30.0 and strategy._models.noisy_prior is None
+    assert gp.noise_variance > SWITCH_RATIO * gp.signal_variance > NOISY_RATIO
+    fitted, _ = predict(gp, gp.X)
+    assert centre == pytest.approx(float(gp.X[np.argmin(fitted), 0]))
+    assert centre != pytest.approx(XS[np.argmin(NOISY)])  # not the lucky draw
+    # the model was refitted under the weak prior: it is the weak prior's own optimum
+    weak = _told(NOISY, XS, noise_prior="weak", incumbent="observed")
+    weak.ask(1)
+    assert gp.noise_variance == pytest.approx(weak._models.gp.noise_variance, rel=0.05)
+
+
+def test_auto_keeps_the_tight_prior_and_the_observed_incumbent_on_smooth_values(monkeypatch):
+    from hpsearch.strategies.gp_options import NOISY_RATIO
+
+    values = (XS - 0.7) ** 2
+    strategy = _told(values, XS)
+    centre = _box_centre(strategy, monkeypatch)
+    gp = strategy._models.gp
+    assert strategy._models.prior.noise_b == 300.0 and strategy._models.noisy_prior is not None
+    assert gp.noise_variance < NOISY_RATIO * gp.signal_variance
+    assert centre == pytest.approx(XS[np.argmin(values)])

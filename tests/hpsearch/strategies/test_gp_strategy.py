@@ -160,7 +160,7 @@ def test_unknown_and_bad_options_raise_strategy_error_naming_them():
         GPStrategy(branin_space(), np.random.default_rng(0), n_candidates=0)
     for option, value, message in (
             ("trust_region", "yes", "trust_region must be true or false, got 'yes'"),
-            ("noise_prior", "loose", r"noise_prior must be one of \['tight', 'weak'\]"),
+            ("noise_prior", "loose", r"noise_prior must be one of \['auto', 'tight', 'weak'\]"),
             ("lengthscale_prior", "d", r"lengthscale_prior must be one of \['dimension'"),
             ("xi", True, "xi must be a number >= 0, got True"),
             ("max_model_trials", 9, "max_model_trials must be an integer from 10 to 4096")):
@@ -168,11 +168,16 @@ def test_unknown_and_bad_options_raise_strategy_error_naming_them():
             GPStrategy(branin_space(), np.random.default_rng(0), **{option: value})
 
 
-@pytest.mark.parametrize("noise_prior", ["tight", "weak"])
+@pytest.mark.parametrize("noise_prior", ["auto", "tight", "weak"])
 def test_the_noise_prior_option_sets_the_rate_of_the_noise_prior(noise_prior):
     strategy = GPStrategy(branin_space(), np.random.default_rng(0), noise_prior=noise_prior,
                           lengthscale_prior="dimension")
-    assert strategy.prior.noise_b == {"tight": 300.0, "weak": 30.0}[noise_prior]
+    assert strategy.prior.noise_b == {"auto": 300.0, "tight": 300.0, "weak": 30.0}[noise_prior]
+    switch = strategy._models.noisy_prior  # "auto" starts tight and may switch to weak
+    assert (switch is None) == (noise_prior != "auto")
+    if switch is not None:
+        assert switch.noise_b == 30.0
+        assert switch.lengthscale_loc == strategy.prior.lengthscale_loc
     assert strategy.prior.lengthscale_loc == pytest.approx(math.sqrt(2) + math.log(2) / 2)
 
 
