@@ -57,15 +57,21 @@ def main() -> None:
     parser.add_argument("--study-file", type=Path, default=ROOT / "studies" / "digits_mlp.toml")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--n-trials", type=int, default=None)
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help=f"comma-separated, of: {', '.join(CONFIGS)}")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("hpsearch").setLevel(logging.ERROR)
-    results: dict[str, list[tuple[float, float]]] = {c: [] for c in CONFIGS}
-    print(f"{'seed':>4}" + "".join(f"{c + ' test/val':>32}" for c in CONFIGS), flush=True)
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown or not configs:
+        parser.error(f"--configs: unknown {unknown or configs}; choose from {', '.join(CONFIGS)}")
+    results: dict[str, list[tuple[float, float]]] = {c: [] for c in configs}
+    print(f"{'seed':>4}" + "".join(f"{c + ' test/val':>32}" for c in configs), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             row = f"{seed:>4}"
-            for config in CONFIGS:
+            for config in configs:
                 test, val = one_study(args.study_file, config, seed, Path(tmp) / str(seed),
                                       args.n_trials)
                 results[config].append((test, val))
@@ -74,7 +80,7 @@ def main() -> None:
     print("\ntest accuracy of the best trial (chosen on the study's own metric)")
     for config, pairs in results.items():
         tests = [t for t, _ in pairs]
-        others = [c for c in CONFIGS if c != config]
+        others = [c for c in configs if c != config]
         wins = {o: sum(t > u for t, (u, _) in zip(tests, results[o], strict=True))
                 for o in others}
         print(f"{config:<18} mean {statistics.fmean(tests):.4f}  median "
