@@ -47,6 +47,7 @@ GROUPS = {
 }
 BETA, SIGMA = 1.0, 0.01
 FLOOR = 1e-8
+RECORD_FIELDS = ("curve", "seconds")  # a run's record: log regret per evaluation, optimizer s
 BBOB_METHODS = ("gp", "tpe", "random", "optuna_gp", "optuna_tpe", "sk_gp_minimize", "smac")
 
 
@@ -222,13 +223,15 @@ def one_run(task: tuple) -> dict:
     except ImportError:
         pass
     problem = Problem(function, dimension, instance, noisy, seed)
-    _preload(parse_method(method)[0])
+    base = parse_method(method)[0]
+    _preload(base)
     start = time.perf_counter()
     with threadpool_limits(1):
-        RUNNERS[parse_method(method)[0]](method, problem, seed, budget)
+        RUNNERS[base](method, problem, seed, budget)
     seconds = time.perf_counter() - start - problem.seconds
     n = min(budget, len(problem.true))
-    return {"curve": [problem.log_regret(k) for k in range(1, n + 1)], "seconds": seconds}
+    curve = [problem.log_regret(k) for k in range(1, n + 1)]
+    return dict(zip(RECORD_FIELDS, (curve, seconds), strict=True))
 
 
 def _cached(task: tuple, cache: Path | None) -> tuple[Path | None, dict | None]:

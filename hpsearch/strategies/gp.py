@@ -62,7 +62,7 @@ from threadpoolctl import ThreadpoolController
 
 from hpsearch.exceptions import SpaceError
 from hpsearch.gp import acquisition as acq
-from hpsearch.gp.model import GaussianProcess, extend, predict, predict_with_grad
+from hpsearch.gp.model import GaussianProcess, extend, predict, predict_with_grad, training_mean
 from hpsearch.gp.optimize_acq import maximize
 from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
@@ -240,7 +240,7 @@ class GPStrategy(Strategy):
             kind = self.options["incumbent"]
             if kind == "mean" or (kind == "auto" and is_noisy(
                     gp.noise_variance, gp.signal_variance, NOISY_RATIO)):  # trust the mean
-                fitted, _ = predict(gp, gp.X)
+                fitted = training_mean(gp)
                 incumbent, y_best = int(np.argmin(fitted)), float(fitted.min())
             box = None
             if self._region is not None:

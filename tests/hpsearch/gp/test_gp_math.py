@@ -16,10 +16,12 @@ from hpsearch.gp.model import (
     condition,
     default_theta,
     dimension_scaled,
+    extend,
     fit,
     neg_log_posterior,
     predict,
     predict_with_grad,
+    training_mean,
 )
 from hpsearch.gp.optimize_acq import maximize
 from hpsearch.gp.warping import WARPINGS, warp, yeo_johnson
@@ -96,6 +98,17 @@ def test_dimension_scaled_prior_is_botorchs_log_normal():
     assert value == pytest.approx(expected + signal_noise - unit_lengthscales, abs=1e-9)
     np.testing.assert_allclose(default_theta(d, prior)[:d], loc)
     assert default_theta(d, Prior())[:d].tolist() == [0.0] * d
+
+
+def test_training_mean_is_the_posterior_mean_at_the_training_inputs():
+    rng = np.random.default_rng(3)
+    X = rng.random((25, 3))
+    y = np.sin(6 * X[:, 0]) + X[:, 1] + 0.1 * rng.standard_normal(25)
+    theta = np.r_[np.log([0.3, 0.5, 2.0]), 0.0, math.log(0.05)]  # a real noise level
+    gp = extend(condition(X[:20], y[:20], theta), X[20:], y[20:])  # the bordered update too
+    mean, _ = predict(gp, X)
+    np.testing.assert_allclose(training_mean(gp), mean, atol=1e-10)
+    assert np.abs(training_mean(gp) - y).max() > 0.01  # with noise it smooths, not interpolates
 
 
 def test_maximize_stays_inside_a_box():
