@@ -47,9 +47,12 @@ def _library_paths() -> list[str]:
             *([found] if found else [])]
 
 
+FAST_ENABLED = os.environ.get("NN_CORE_FAST", "1") != "0"  # MKL here, numba in nn_core.fused
+
+
 def _load_gemms() -> dict[str, ctypes._CFuncPtr]:
     """cblas_sgemm and cblas_dgemm by dtype char, or {} without MKL (or with NN_CORE_FAST=0)."""
-    if os.environ.get("NN_CORE_FAST", "1") == "0":
+    if not FAST_ENABLED:
         return {}
     for path in _library_paths():
         try:
@@ -82,16 +85,16 @@ def _layout(a: np.ndarray) -> tuple[int, int] | None:
     row_stride, col_stride = a.strides
     size = a.itemsize
     if col_stride == size and row_stride % size == 0 and row_stride >= cols * size:
-        return _NO_TRANS, max(row_stride // size, cols, 1)
+        return _NO_TRANS, row_stride // size
     if row_stride == size and col_stride % size == 0 and col_stride >= rows * size:
-        return _TRANS, max(col_stride // size, rows, 1)
+        return _TRANS, col_stride // size
     return None
 
 
 def mkl_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | None:
     """a @ b by MKL's GEMM into `out` (or a new array); None if MKL cannot take these operands
     (see the module docstring), whatever their size."""
-    gemm = _GEMMS.get(a.dtype.char)
+    gemm = _GEMMS.get(a.dtype.char) if a.dtype.isnative else None  # ">f4".char is "f" too
     if gemm is None or a.ndim != 2 or b.ndim != 2 or b.dtype != a.dtype:
         return None
     (m, k), n = a.shape, b.shape[-1]

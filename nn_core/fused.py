@@ -23,13 +23,11 @@ replaced by `adam_fused`.
 
 from __future__ import annotations
 
-import math
-import os
 from typing import Any
 
 import numpy as np
 
-from nn_core import optim
+from nn_core import blas, optim
 
 __all__ = ["TRAINER_RULES", "adam_fused", "fused_available"]
 
@@ -38,7 +36,7 @@ _kernel: Any = None  # the compiled loop, False once numba is known to be missin
 
 def _compile() -> Any:
     """The numba kernel, or False without numba (or with NN_CORE_FAST=0)."""
-    if os.environ.get("NN_CORE_FAST", "1") == "0":
+    if not blas.FAST_ENABLED:
         return False
     try:
         import numba
@@ -82,22 +80,21 @@ def adam_fused(
     epsilon: float = 1e-8,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """`optim.adam_scaled_moments` in one pass (see the module docstring); updates w in place."""
-    arrays = [w, dw, *(state[k] for k in ("_m_scaled", "_v_scaled") if state.get(k) is not None)]
-    if not (fused_available() and w.ndim == 1 and w.dtype in (np.float32, np.float64)
-            and all(a.dtype == w.dtype and a.shape == w.shape and a.flags.c_contiguous
-                    for a in arrays)):
+    if not (fused_available() and w.ndim == 1 and w.dtype in (np.float32, np.float64)):
         return optim.adam_scaled_moments(w, dw, state, learning_rate, beta1, beta2, epsilon)
-    for key in ("_m_scaled", "_v_scaled"):
-        if state.get(key) is None:
-            state[key] = np.zeros_like(w)
-    m_scaled, v_scaled = state["_m_scaled"], state["_v_scaled"]
+    # the same zero moments adam_scaled_moments would create, if it has to take over
+    m_scaled = optim._state_array(state, "_m_scaled", w)
+    v_scaled = optim._state_array(state, "_v_scaled", w)
+    if not all(a.dtype == w.dtype and a.shape == w.shape and a.flags.c_contiguous
+               for a in (w, dw, m_scaled, v_scaled)):
+        return optim.adam_scaled_moments(w, dw, state, learning_rate, beta1, beta2, epsilon)
     t = state["t"] = state.get("t", 0) + 1
     # The scalars of adam_scaled_moments, rounded to w's dtype as NumPy rounds Python floats.
-    a = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
-    step_size = learning_rate * (1.0 - beta1) / (1.0 - beta1**t) / a
+    step_size, epsilon_scaled = optim.adam_scaled_scalars(t, learning_rate, beta1, beta2,
+                                                          epsilon)
     cast = w.dtype.type
     _kernel(w, dw, m_scaled, v_scaled, cast(beta1), cast(beta2), cast(step_size),
-            cast(epsilon / a), np.finfo(w.dtype).tiny)
+            cast(epsilon_scaled), np.finfo(w.dtype).tiny)
     return w, state
 
 

@@ -17,8 +17,9 @@ The contract every rule follows::
 - Hyperparameters are keyword arguments with the seed's usual defaults.
 
 `OPTIMIZERS` maps names to the rules; `get_rule(name)` raises ValueError naming the argument
-for an unknown name. `TRAINER_RULES` names faster equivalents the trainer runs instead
-(`adam_scaled_moments` for `adam`: the same steps in fewer passes, with private state).
+for an unknown name. `TRAINER_RULES` names faster NumPy equivalents (`adam_scaled_moments` for
+`adam`: the same steps in fewer passes, with private state); the trainer runs
+`nn_core.fused.TRAINER_RULES`, which is this table with the numba step where it loads.
 `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it trains a network's
 flattened parameters directly and suits small data sets. `FlatParameters` rebinds a
 network's parameters as views of one vector, so that one rule call updates them all.
@@ -216,11 +217,7 @@ def adam_scaled_moments(
     v_scaled = _state_array(state, "_v_scaled", w)
     t = state["t"] = state.get("t", 0) + 1
     scratch = _scratch(w, state)
-    # mhat / (sqrt(vhat) + eps) with mhat = (1 - b1) M / (1 - b1**t), vhat = (1 - b2) V /
-    # (1 - b2**t): = (1 - b1) / (1 - b1**t) / a * M / (sqrt(V) + eps / a), a = sqrt of the
-    # vhat factor.
-    a = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
-    step_size = learning_rate * (1.0 - beta1) / (1.0 - beta1**t) / a
+    step_size, epsilon_scaled = adam_scaled_scalars(t, learning_rate, beta1, beta2, epsilon)
     arrays = (w, dw, m_scaled, v_scaled, scratch)
     flat = all(array.flags.c_contiguous for array in arrays)  # else one block, as they are
     arrays, block = ((tuple(a.reshape(-1) for a in arrays), ADAM_BLOCK) if flat
@@ -232,11 +229,23 @@ def adam_scaled_moments(
         np.multiply(gb, gb, out=sb)
         vb *= beta2
         vb += sb
-        _scaled_step(wb, mb, vb, sb, step_size, epsilon / a)
+        _scaled_step(wb, mb, vb, sb, step_size, epsilon_scaled)
     return w, state
 
 
-# What the trainer runs for a rule name: the same maths in fewer passes where there is one.
+def adam_scaled_scalars(t: int, learning_rate: float, beta1: float, beta2: float,
+                        epsilon: float) -> tuple[float, float]:
+    """The step's two scalars for the scaled moments M, V at step t: mhat / (sqrt(vhat) + eps)
+    with mhat = (1 - b1) M / (1 - b1**t), vhat = (1 - b2) V / (1 - b2**t) is
+    step_size * M / (sqrt(V) + epsilon_scaled), step_size = (1 - b1) / (1 - b1**t) / a,
+    epsilon_scaled = eps / a, a = sqrt((1 - b2) / (1 - b2**t)). Returns
+    (learning_rate * step_size, epsilon_scaled); shared with `nn_core.fused`."""
+    a = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
+    return learning_rate * (1.0 - beta1) / (1.0 - beta1**t) / a, epsilon / a
+
+
+# The NumPy rules the trainer runs for a rule name (the same maths in fewer passes where there
+# is one); `nn_core.fused.TRAINER_RULES` builds on this table with the optional numba step.
 TRAINER_RULES: dict[str, Rule] = {"adam": adam_scaled_moments}
 
 OPTIMIZERS: dict[str, Rule] = {

@@ -136,15 +136,20 @@ class Standardize(Preprocessor):
         self.scale_ = np.where(std > 0, std, 1.0)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        # (X - mean) / scale a block of rows at a time, so that each block is divided while in
-        # cache: one pass over memory instead of two (0.45 s -> 0.14 s at 100k x 784 float32).
-        mean, scale = self.mean_.astype(X.dtype), self.scale_.astype(X.dtype)
-        out = np.empty(X.shape, dtype=np.result_type(X, mean))
-        for begin in range(0, X.shape[0], STD_BLOCK_ROWS):
-            rows = out[begin : begin + STD_BLOCK_ROWS]
-            np.subtract(X[begin : begin + STD_BLOCK_ROWS], mean, out=rows)
-            rows /= scale
-        return out
+        return _shift_divide(X, self.mean_, self.scale_)
+
+
+def _shift_divide(X: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(X - shift) / scale (shift, scale (D,), cast to X's dtype) a block of rows at a time, so
+    that each block is divided while in cache: one pass over memory instead of two (0.45 s ->
+    0.14 s at 100k x 784 float32). Elementwise, so the numbers are the whole-array ones."""
+    shift, scale = shift.astype(X.dtype), scale.astype(X.dtype)
+    out = np.empty(X.shape, dtype=X.dtype)
+    for begin in range(0, X.shape[0], STD_BLOCK_ROWS):
+        rows = out[begin : begin + STD_BLOCK_ROWS]
+        np.subtract(X[begin : begin + STD_BLOCK_ROWS], shift, out=rows)
+        rows /= scale
+    return out
 
 
 class MinMax(Preprocessor):
@@ -159,10 +164,7 @@ class MinMax(Preprocessor):
     def _transform(self, X: np.ndarray) -> np.ndarray:
         span = self.max_ - self.min_
         half = np.where(span > 0, span / 2.0, 1.0)
-        middle = (self.max_ + self.min_) / 2.0
-        out = X - middle.astype(X.dtype)
-        out /= half.astype(X.dtype)
-        return out
+        return _shift_divide(X, (self.max_ + self.min_) / 2.0, half)
 
 
 class PCA(Preprocessor):

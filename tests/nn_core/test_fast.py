@@ -51,6 +51,9 @@ def test_mkl_declines_what_it_cannot_take():
     a, b = operands(rng, 64, 64, 64, np.float32)
     assert blas.mkl_matmul(a[:, ::2], b[::2]) is None  # strided
     assert blas.mkl_matmul(a.astype(np.float16), b.astype(np.float16)) is None
+    swapped_a, swapped_b = a.astype(">f4"), b.astype(">f4")  # big-endian: its char is "f" too
+    assert blas.mkl_matmul(swapped_a, swapped_b) is None
+    np.testing.assert_allclose(blas.matmul(swapped_a, swapped_b), a @ b, rtol=1e-5)
     assert blas.mkl_matmul(a, b, out=np.empty((64, 64), dtype=np.float64)) is None
     assert blas.mkl_matmul(a, b, out=a) is None  # overlaps an operand
     frozen = np.empty((64, 64), dtype=np.float32)
