@@ -18,8 +18,7 @@ The contract every rule follows::
 
 `OPTIMIZERS` maps names to the rules; `get_rule(name)` raises ValueError naming the argument
 for an unknown name. `TRAINER_RULES` names faster NumPy equivalents (`adam_scaled_moments` for
-`adam`: the same steps in fewer passes, with private state); the trainer runs
-`nn_core.fused.TRAINER_RULES`, which is this table with the numba step where it loads.
+`adam`, private state), which `nn_core.fused.TRAINER_RULES` extends for the trainer.
 `lbfgs` (full batch, through `scipy.optimize.minimize`) is not a rule: it trains a network's
 flattened parameters directly and suits small data sets. `FlatParameters` rebinds a
 network's parameters as views of one vector, so that one rule call updates them all.
@@ -235,17 +234,11 @@ def adam_scaled_moments(
 
 def adam_scaled_scalars(t: int, learning_rate: float, beta1: float, beta2: float,
                         epsilon: float) -> tuple[float, float]:
-    """The step's two scalars for the scaled moments M, V at step t: mhat / (sqrt(vhat) + eps)
-    with mhat = (1 - b1) M / (1 - b1**t), vhat = (1 - b2) V / (1 - b2**t) is
-    step_size * M / (sqrt(V) + epsilon_scaled), step_size = (1 - b1) / (1 - b1**t) / a,
-    epsilon_scaled = eps / a, a = sqrt((1 - b2) / (1 - b2**t)). Returns
-    (learning_rate * step_size, epsilon_scaled); shared with `nn_core.fused`."""
+    """(step, eps_scaled): mhat / (sqrt(vhat) + eps) = step * M / (sqrt(V) + eps_scaled)."""
     a = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
     return learning_rate * (1.0 - beta1) / (1.0 - beta1**t) / a, epsilon / a
 
 
-# The NumPy rules the trainer runs for a rule name (the same maths in fewer passes where there
-# is one); `nn_core.fused.TRAINER_RULES` builds on this table with the optional numba step.
 TRAINER_RULES: dict[str, Rule] = {"adam": adam_scaled_moments}
 
 OPTIMIZERS: dict[str, Rule] = {
