@@ -126,7 +126,8 @@ class Trial:
         self.last_step: int = (int(checkpoint_step) if checkpoint is not None
                                else max(self._intermediate, default=0))
         self._checkpoint = None if checkpoint is None else _copied(checkpoint)
-        self._resumed_from = self.last_step if checkpoint is not None else 0
+        self._resumed_from = self.last_step
+        self._first = 0  # the first step reported in this run
         self._saved: tuple[dict[str, np.ndarray], int] | None = None  # saved in this run
         self._reached: int | None = None  # the highest step reported in this run
         self._prune = False
@@ -136,7 +137,9 @@ class Trial:
         `hp.TrialPruned`)."""
         step, value = int(step), float(value)
         self._intermediate[step] = value
-        self._reached = step if self._reached is None else max(self._reached, step)
+        if self._reached is None:
+            self._first = self._reached = step
+        self._reached = max(self._reached, step)
         if self._reporter is not None:
             self._prune = bool(self._reporter.report(self.number, step, value))
         return self._prune
@@ -161,9 +164,12 @@ class Trial:
 
     @property
     def steps_run(self) -> int:
-        """Steps this run trained: the highest step reported minus the step it resumed from
-        (`last_step` when it was given a checkpoint, else 0)."""
-        return 0 if self._reached is None else max(self._reached - self._resumed_from, 0)
+        """Steps this run trained: the highest step reported in it minus the step it resumed
+        from (`last_step` when its first report came after it, else 0: it started again)."""
+        if self._reached is None:
+            return 0
+        start = self._resumed_from if self._first > self._resumed_from else 0
+        return max(self._reached - start, 0)
 
     def should_prune(self) -> bool:
         """The pruner's decision at the last report."""
