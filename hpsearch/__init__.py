@@ -31,7 +31,15 @@ from hpsearch.exceptions import (
 )
 from hpsearch.objectives.python import load_objective
 from hpsearch.pareto import hypervolume
-from hpsearch.pruners import ASHAPruner, Hyperband, MedianPruner, Pruner, Scheduler, ThresholdPruner
+from hpsearch.pruners import (
+    ASHAPruner,
+    Hyperband,
+    MedianPruner,
+    PopulationBasedTraining,
+    Pruner,
+    Scheduler,
+    ThresholdPruner,
+)
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.study import NoImprovementStop, Study, load_study
@@ -40,7 +48,8 @@ from hpsearch.trial import FrozenTrial, Result, Trial, TrialHandle, TrialState
 __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
     "Trial", "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner",
-    "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband", "NoImprovementStop",
+    "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband", "PopulationBasedTraining",
+    "NoImprovementStop",
     "StopStudy", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",

@@ -34,11 +34,12 @@ from hpsearch.pruners.asha import ASHAPruner
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.hyperband import Hyperband
 from hpsearch.pruners.median import MedianPruner
+from hpsearch.pruners.pbt import PopulationBasedTraining
 from hpsearch.pruners.scheduler import Scheduler
 from hpsearch.pruners.threshold import ThresholdPruner
 
 __all__ = ["Pruner", "ThresholdPruner", "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband",
-           "PRUNER_OPTIONS", "make_pruner"]
+           "PopulationBasedTraining", "PRUNER_OPTIONS", "make_pruner"]
 
 
 #: keywords each `[pruner]` kind takes: {kind: {keyword: (type, lowest value)}}
@@ -52,12 +53,13 @@ PRUNER_OPTIONS: dict[str, dict[str, tuple[str, int]]] = {
     "hyperband": {"min_resource": ("int", 1), "max_resource": ("int", 2),
                   "reduction_factor": ("int", 2), "brackets": ("int", 1)},
     "pbt": {"interval": ("int", 1), "population": ("int", 2), "quantile": ("float", 0.0),
-            "resample_probability": ("float", 0.0)},
+            "resample_probability": ("float", 0.0), "max_step": ("int", 1)},
 }
 
 
 _PRUNER_CLASSES = {"median": MedianPruner, "asha": ASHAPruner, "threshold": ThresholdPruner,
-                   "hyperband": Hyperband}
+                   "hyperband": Hyperband,
+                   "pbt": PopulationBasedTraining}
 
 
 def make_pruner(table: Mapping[str, object] | None) -> Pruner | Scheduler | None:

@@ -314,6 +314,10 @@ class Study(FolderHold):
                 self._scheduling.started(running)
         if n is not None:
             return handles
+        if not handles and self.pruning.schedule is not None and not self.exhausted:
+            raise StudyError("the scheduler has no trial to hand out now: "
+                             + ("new=False and no paused trial to promote" if not new else
+                                "its whole population is running; tell a trial first"))
         if not handles:
             raise StudyError(f"strategy {self.strategy_name!r} is exhausted: it has no new "
                              "point to propose")

@@ -120,11 +120,12 @@ import numpy as np
 import hpsearch as hp
 
 EPOCHS = 9
+DIR = "FOLDER"  # not an environment variable: loky reuses workers started before the test
 
 
 def exclusive(params, trial):
     """Fails if another worker runs the same trial at this moment."""
-    marker = os.path.join(os.environ["HPSEARCH_TEST_DIR"], f"running-{trial.number}")
+    marker = os.path.join(DIR, f"running-{trial.number}")
     handle = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # FileExistsError
     try:
         return network(params, trial)
@@ -136,7 +137,7 @@ def exclusive(params, trial):
 def network(params, trial):
     checkpoint = trial.checkpoint()
     start = 0 if checkpoint is None else int(checkpoint["epoch"])
-    log = os.path.join(os.environ["HPSEARCH_TEST_DIR"], "epochs.log")
+    log = os.path.join(DIR, "epochs.log")
     for epoch in range(start + 1, EPOCHS + 1):
         with open(log, "a") as handle:
             handle.write(f"{trial.number} {epoch} {os.getpid()}\\n")
@@ -153,10 +154,9 @@ def network(params, trial):
 
 
 @pytest.fixture
-def objectives(tmp_path, monkeypatch):
+def objectives(tmp_path):
     path = tmp_path / "objectives.py"
-    path.write_text(textwrap.dedent(OBJECTIVES))
-    monkeypatch.setenv("HPSEARCH_TEST_DIR", str(tmp_path))
+    path.write_text(textwrap.dedent(OBJECTIVES).replace("FOLDER", str(tmp_path)))
     return lambda name: f"{path}:{name}"
 
 
