@@ -20,7 +20,8 @@ Explore: each active hyperparameter is drawn afresh from its dimension with prob
 (drawn evenly) and brought back into its range (and onto its step; an integer moves by at least
 one), a categorical moves to a neighbouring choice (the one there is, at an end), a number with
 explicit `values` to a neighbouring value. Conditional parameters that become active are drawn
-from their dimension. The draws come from `SeedSequence([seed of the exploited trial, EXPLORE_STREAM])`.
+from their dimension. The draws come from
+`SeedSequence([seed of the exploited trial, EXPLORE_STREAM])`.
 
 Population. New trials start first while fewer than `population` trials are live (None: no
 cap; new trials start while the study may start them, which in `optimize` is `n_trials`, and
