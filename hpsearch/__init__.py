@@ -1,17 +1,18 @@
 """hpsearch: hyperparameter search for neural networks.
 
-The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes
-`when=` for conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize) and
-`load_study`, `hypervolume` (several objectives), the live trial (`Trial`, what
-`study.ask()` returns and what an objective gets),
-objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
-the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
-`ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
-(`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file from
-`hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch
-does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
+The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes `when=` for
+conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize; `strategy=` a name or a
+`Strategy` object, `storage=` None, a folder or a `Storage` object) and `load_study`,
+`Direction`, `hypervolume` (several objectives), the live trial (`Trial`, what `study.ask()`
+returns and what an objective gets), objective results (`Result`, `TrialPruned`), trial records
+(`TrialState`, `FrozenTrial`), the pruner interface and pruners (`Pruner`, `MedianPruner`,
+`ASHAPruner`, `ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`),
+ensembles (`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file
+from `hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch does not
+import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 """
 
+from hpsearch.direction import Direction
 from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
 from hpsearch.exceptions import (
     EnsembleError,
@@ -27,7 +28,7 @@ from hpsearch.exceptions import (
     StudyMismatchError,
     TrialPruned,
 )
-from hpsearch.objectives.python import load_objective
+from hpsearch.execution.objective import load_objective
 from hpsearch.pareto import hypervolume
 from hpsearch.pruners import ASHAPruner, MedianPruner, Pruner, ThresholdPruner
 from hpsearch.space import Categorical, Float, Int, Space
@@ -42,5 +43,5 @@ __all__ = [
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
-    "hypervolume",
+    "hypervolume", "Direction",
 ]

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli import display
 from hpsearch.cli.app import app
 from hpsearch.cli.common import error, user_errors
+from hpsearch.report import display
 
 
 class RunFormat(StrEnum):
@@ -78,7 +78,7 @@ def list_runs(
 
     Example: hpsearch list runs
     """
-    from hpsearch.study.runs import as_record, counts_text, find_runs, summarize
+    from hpsearch.report.runs import as_record, counts_text, find_runs, summarize
 
     _storage_error(storage)
     summaries = [summarize(p, str(p.relative_to(storage)) if p != storage else p.name)
@@ -104,7 +104,7 @@ def status(
 
     Example: hpsearch status runs/digits_mlp
     """
-    from hpsearch.study.runs import as_record, counts_text, summarize
+    from hpsearch.report.runs import as_record, counts_text, summarize
 
     if not (run_dir / "study.db").is_file():
         raise error(f"{run_dir}: not a study run folder (no study.db in it)"

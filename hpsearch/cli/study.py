@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli import display, logs
+from hpsearch.cli import logs
 from hpsearch.cli.app import app
 from hpsearch.cli.common import (
     Backend,
@@ -21,6 +21,7 @@ from hpsearch.cli.common import (
     user_errors,
 )
 from hpsearch.cli.signals import TERMINATED_EXIT_CODE, Terminated, sigterm_interrupts
+from hpsearch.report import display
 
 
 @app.command()

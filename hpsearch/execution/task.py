@@ -35,8 +35,8 @@ import numpy as np
 
 from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.execution.limits import memory_cap, memory_error_text
+from hpsearch.execution.objective import ObjectiveRef, takes_trial, to_result
 from hpsearch.execution.orphans import exit_with_parent
-from hpsearch.objectives.python import ObjectiveRef, takes_trial, to_result
 from hpsearch.storage.artifacts import artifact_problem
 from hpsearch.trial import ReportClient, Result, Trial, TrialState
 

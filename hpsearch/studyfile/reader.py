@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hpsearch.direction import DIRECTIONS
 from hpsearch.exceptions import SpaceError, StudyError, StudyFileError
 from hpsearch.execution.workers import check_n_jobs
+from hpsearch.objectives.mlp.settings import ObjectiveSpec
 from hpsearch.pruners import PRUNER_OPTIONS
 from hpsearch.space import Space, dimension_from_dict
 from hpsearch.strategies import STRATEGY_NAMES
@@ -39,23 +41,6 @@ _OBJECTIVE_KEYS = {
     "repeats", "checkpoint_epochs", "impute",
 }
 _TOP_KEYS = {"study", "strategy_options", "objective", "space", "pruner"}
-
-
-@dataclass(frozen=True)
-class ObjectiveSpec:
-    """The `[objective]` section; `fixed` holds `[objective.fixed]` (constant hyperparameters)."""
-
-    kind: str = "mlp"
-    task: str = "classification"
-    dataset: str = "digits"
-    target: str | None = None
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    entry: str | None = None
-    fixed: Mapping[str, Any] = field(default_factory=dict)
-    repeats: int = 1
-    checkpoint_epochs: tuple[int, ...] = ()
-    impute: str | None = None  # None: a missing feature cell is refused
 
 
 @dataclass(frozen=True)
@@ -209,10 +194,10 @@ def _objectives(study: Reader, objective: ObjectiveSpec) -> tuple[Any, Any]:
             study.fail(key, f"expected a name or a list of names, got {show(value)}")
     if isinstance(direction, list):
         for d in direction:
-            if d not in ("minimize", "maximize"):
-                study.fail("direction", f"expected 'minimize' or 'maximize', got {d!r}")
+            if d not in DIRECTIONS:
+                study.fail("direction", f"expected one of {DIRECTIONS}, got {d!r}")
     elif direction is not None:
-        study.get("direction", "str", choices=("minimize", "maximize"))
+        study.get("direction", "str", choices=DIRECTIONS)
     if isinstance(metric, list):
         if direction is None:
             direction = [_default_direction(m) for m in metric]
