@@ -153,11 +153,12 @@ def dashboard(
 ) -> None:
     """Serve a live, read-only web page about the runs under STORAGE on 127.0.0.1.
 
-    Per run: the summary, the running trials' learning curves as they report, the trials table and the report's figures, redrawn as trials finish (no reload needed). Stop it with Ctrl-C.
+    Per run: the summary, the running trials' learning curves as they report, the trials table and the report's figures, redrawn as trials finish (no reload needed). Stop it with Ctrl-C or SIGTERM (exit code 143); its figure worker stops with it.
 
     Example: hpsearch dashboard runs --port 8765
     """
     from hpsearch.cli import logs
+    from hpsearch.cli.signals import TERMINATED_EXIT_CODE, Terminated, sigterm_interrupts
     from hpsearch.dashboard import DashboardServer
 
     _storage_error(storage)
@@ -170,6 +171,9 @@ def dashboard(
     typer.echo(f"hpsearch dashboard: {server.url} (read-only: {storage.resolve()}); "
                "Ctrl-C stops it")
     try:
-        server.serve_forever()
+        with sigterm_interrupts():  # SIGTERM stops it as Ctrl-C does: its worker too
+            server.serve_forever()
+    except Terminated:
+        raise typer.Exit(TERMINATED_EXIT_CODE) from None
     except KeyboardInterrupt:
         pass
