@@ -365,4 +365,5 @@ class OptimizeLoop:
             first = (trial.error or "unknown error").strip().splitlines()[0]
             raise TooManyFailuresError(
                 f"{self.consecutive_failures} trials failed in a row; last error: {first} "
-                f"(trial {trial.number}; tracebacks in the error column of the results)")
+                f"(trial {trial.number}; its traceback: hpsearch results RUN_DIR --trial "
+                f"{trial.number})")

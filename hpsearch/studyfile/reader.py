@@ -41,6 +41,14 @@ _OBJECTIVE_KEYS = {
     "repeats", "checkpoint_epochs", "impute",
 }
 _TOP_KEYS = {"study", "strategy_options", "objective", "space", "pruner"}
+# The typed keys of a float or int hyperparameter, read with `Reader.get` like every other
+# number of a study file (the dimension classes check the ranges and the rest).
+_DIMENSION_KEYS = {
+    "float": {"low": "float", "high": "float", "step": "float", "grid_points": "int",
+              "values": "float_list", "log": "bool"},
+    "int": {"low": "int", "high": "int", "step": "int", "grid_points": "int",
+            "values": "int_list", "log": "bool"},
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,9 @@ def parse_space(path: Path, table: Any) -> Space:
             raise StudyFileError(
                 f"{path}: [space].{name}: expected an inline table such as "
                 f"{{ type = \"float\", low = 0.0, high = 1.0 }}, got {show(spec)}")
+        dimension = Reader(path, "space", spec, within=name)
+        for key, kind in _DIMENSION_KEYS.get(spec.get("type"), {}).items():
+            dimension.get(key, kind)
         try:
             dims[name] = dimension_from_dict(name, spec)
         except SpaceError as err:
