@@ -112,8 +112,9 @@ def _keys_table(fields: list[dataclasses.Field], meanings: dict[str, str], where
     names = {field.name for field in fields}
     missing, stale = names - set(meanings), set(meanings) - names
     if missing or stale:
-        raise SystemExit(f"docs/gen_reference.py: {where}: keys without a meaning {sorted(missing)},"
-                         f" meanings of keys the code does not have {sorted(stale)}")
+        raise SystemExit(f"docs/gen_reference.py: {where}: keys without a meaning "
+                         f"{sorted(missing)}, meanings of keys the code does not have "
+                         f"{sorted(stale)}")
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for field in fields:
         default = defaults[field.name] if defaults else _field_default(field)
@@ -192,8 +193,9 @@ def _option_row(param: click.Parameter, ctx: click.Context) -> str:
 def _command_section(command: click.Command, path: str, ctx: click.Context) -> list[str]:
     sub = click.Context(command, info_name=path.rpartition(" ")[2], parent=ctx)
     usage = " ".join(command.collect_usage_pieces(sub))
+    help_text = _text(inspect.cleandoc(command.help or "")).replace("\n", "  \n")
     lines = [f"## `{path}`" if path != "hpsearch" else "## `hpsearch` (global options)",
-             f"```\n{path} {usage}\n```", _text(inspect.cleandoc(command.help or "")).replace("\n", "  \n")]
+             f"```\n{path} {usage}\n```", help_text]
     rows = [row for param in command.get_params(sub) if (row := _option_row(param, sub))]
     if rows:
         lines.append("\n".join(["| argument or option | meaning |", "|---|---|", *rows]))
@@ -216,7 +218,14 @@ def cli_page() -> str:
     return "\n\n".join(parts) + "\n"
 
 
-with mkdocs_gen_files.open("reference/cli.md", "w") as page:
-    page.write(cli_page())
-with mkdocs_gen_files.open("reference/study-file.md", "w") as page:
-    page.write(study_file_page())
+def write_pages() -> None:
+    """Write both pages into the build (mkdocs-gen-files' virtual docs folder)."""
+    with mkdocs_gen_files.open("reference/cli.md", "w") as page:
+        page.write(cli_page())
+    with mkdocs_gen_files.open("reference/study-file.md", "w") as page:
+        page.write(study_file_page())
+
+
+# mkdocs-gen-files runs this file with runpy.run_path (__name__ "<run_path>"); tests import it.
+if __name__ in ("<run_path>", "__main__"):
+    write_pages()
