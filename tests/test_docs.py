@@ -137,3 +137,19 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-6000:]
     assert (tmp_path / "site" / "reference" / "cli" / "index.html").exists()
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+
+
+@pytest.mark.parametrize("name", ["README.md", "CONTRIBUTING.md", "CHANGELOG.md"])
+def test_top_level_files_link_to_files_that_exist(name: str) -> None:
+    """README and friends are not in the site's strict build; their relative links are
+    checked here (a moved or renamed page fails)."""
+    text = (ROOT / name).read_text()
+    targets = [target for target, _ in LINK.findall(text) if "://" not in target]
+    missing = [target for target in targets if not (ROOT / target).exists()]
+    assert not missing, f"{name} links to missing files: {missing}"
+    if name == "README.md":
+        assert targets, "README.md should link to the docs"
+        assert len(text.splitlines()) < 250
