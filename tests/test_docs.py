@@ -1,11 +1,12 @@
 """The documentation site: the tutorials' code runs, and the site builds in strict mode.
 
-Each page under docs/tutorials/ runs as a reader would follow it, in a fresh temporary folder
+Each page under docs/tutorials/ (and each how-to guide with runnable blocks: the custom strategy
+and storage pass the contract suites) runs as a reader would follow it, in a fresh temporary folder
 (with a copy of studies/) and a fresh interpreter: its fenced blocks in order, where
 - a block with a `title="NAME"` is written to the file NAME (a study file, an objective module);
 - an untitled ```python block runs, all of a page's blocks in one namespace (a notebook);
 - an untitled ```bash block runs in bash with `set -euo pipefail`, `hpsearch` being this
-  checkout's command line;
+  checkout's command line and `python` this interpreter;
 - any other block (```py, ```console, ```toml without a title) is shown only: examples that name
   the reader's own data or start servers.
 A page with `<!-- docs-test: slow -->` trains networks or starts a cluster and is marked slow.
@@ -26,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
+HOW_TO = sorted((ROOT / "docs" / "how-to").glob("*.md"))
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 TITLE = re.compile(r'title="([^"]+)"')
 SLOW_MARK = "<!-- docs-test: slow -->"
@@ -35,7 +37,8 @@ DRIVER = r"""
 import json, os, subprocess, sys
 blocks = json.load(sys.stdin)
 namespace = {"__name__": "__main__"}
-shell = ("set -euo pipefail\nhpsearch() { %s -c 'import sys; from hpsearch.cli import main; "
+shell = ("set -euo pipefail\npython() { %s \"$@\"; }\n"
+         "hpsearch() { python -c 'import sys; from hpsearch.cli import main; "
          "sys.argv[0] = \"hpsearch\"; main()' \"$@\"; }\n" % sys.executable)
 for index, (language, title, code) in enumerate(blocks):
     if title:
@@ -64,9 +67,10 @@ def runnable(page: Path) -> list[tuple[str, str | None, str]]:
 
 
 def _pages() -> list:
-    return [pytest.param(page, id=page.stem,
+    pages = TUTORIALS + [page for page in HOW_TO if runnable(page)]
+    return [pytest.param(page, id=f"{page.parent.name}/{page.stem}",
                          marks=[pytest.mark.slow] if SLOW_MARK in page.read_text() else [])
-            for page in TUTORIALS]
+            for page in pages]
 
 
 def test_every_tutorial_has_code_that_runs() -> None:
