@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hpsearch.pruners.base import better, check_ints, value_at
+from hpsearch.pruners.base import better, check_ints
+from hpsearch.pruners.index import value_at
 from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial, TrialState

@@ -3,9 +3,12 @@
 Contract:
 - `Study(space, direction, strategy, seed, storage, *, strategy_options, pruner,
   max_consecutive_failures=10, overwrite=False)`. `space` is an `hp.Space` or a dict of
-  dimensions (objects or plain dicts); `storage=None` keeps the study in memory, a folder path
-  makes it durable (see `hpsearch.storage`). `seed=None` draws a fresh seed, stored with the
-  study. Errors in the space, strategy or options surface here, at construction.
+  dimensions (objects or plain dicts). `strategy` is a registered name (`hp.STRATEGY_NAMES`,
+  with `strategy_options`) or a `Strategy` object built on this space and direction (the study
+  replays into `strategy.fresh()` copies; see `hpsearch.strategies.base`). `storage=None` keeps
+  the study in memory, a folder path makes it durable, a `Storage` object is used as it is (see
+  `hpsearch.storage.opening`). `seed=None` draws a fresh seed, stored with the study. Errors in
+  the space, strategy or options surface here, at construction.
 - `ask(n=None)`: the next trial (`hp.Trial`), or a list of n distinct ones. Trials left
   `interrupted` by an earlier driver come first, under their own number, params and seed;
   then the strategy's proposals, which know every trial asked and not yet told (pending).
@@ -22,6 +25,17 @@ Contract:
   `hpsearch.study.loop`). Trials asked and never told stay `running`; the next driver to open
   the study marks them `interrupted`.
 - Seeds: `hpsearch.study.seeds`. Durable: a trial is committed when asked and when told.
+- The run folder's hold: a study with storage holds the folder's lock
+  (`hpsearch.storage.StudyLock`) from `Study(...)` until `close()`, the end of a
+  `with Study(...) as study:` block, or, failing those, until the object is garbage-collected
+  or the interpreter exits; meanwhile a second `Study` on the same folder, even with
+  `overwrite=True`, raises `StudyLockedError`. `close()` marks the trials this object asked
+  and did not tell `interrupted` (a later driver asks them again), then closes the storage;
+  calling it again does nothing. A closed study still answers `trials`, `results()` and
+  `best_*` from memory; `ask`, `tell`, `enqueue` and `optimize` raise `StudyError`. Readers
+  (`hp.load_study`) never take the lock. In one process, opening the folder again while this
+  object is idle (no optimize, ask or tell under way, no trial asked and not told) closes this
+  object first, so running a notebook cell again works; a busy one keeps the lock.
 """
 
 from __future__ import annotations
@@ -35,15 +49,16 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from hpsearch.exceptions import StudyError
+from hpsearch.direction import check_directions
+from hpsearch.exceptions import HpsearchError, StudyError
 from hpsearch.execution.reports import DirectReportClient
-from hpsearch.pareto import check_directions
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.scheduler import Exploit, Fresh, Resume, Scheduler
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
-from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
+from hpsearch.storage import SqliteStorage, Storage, StudyMeta, open_storage, reader_view
 from hpsearch.storage.checkpoints import Checkpoint
+from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.keys import point_key
 from hpsearch.study.best import (
     best_trial,
@@ -52,11 +67,11 @@ from hpsearch.study.best import (
     objective_names,
     pareto_front,
 )
-from hpsearch.study.lifetime import FolderHold
-from hpsearch.study.proposals import Proposals, check_partial
+from hpsearch.study.proposals import Proposals, check_partial, strategy_factory
 from hpsearch.study.scheduling import Scheduling
 from hpsearch.study.seeds import fresh_seed
-from hpsearch.study.told import pending_trial, settle
+from hpsearch.study.tally import Tally
+from hpsearch.study.told import settle
 from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
@@ -68,20 +83,20 @@ __all__ = ["Study", "load_study"]
 logger = logging.getLogger("hpsearch")
 
 
-class Study(FolderHold):
-    """A search over `space` (module docstring); holds its folder until close(): `.lifetime`."""
+class Study:
+    """A search over `space` (see the module docstring)."""
 
     def __init__(self, space: Space | Mapping[str, Any],
                  direction: str | Sequence[str] = "minimize",
-                 strategy: str = "random", seed: int | None = None,
-                 storage: str | os.PathLike | None = None, *,
+                 strategy: str | Strategy = "random", seed: int | None = None,
+                 storage: str | os.PathLike | Storage | None = None, *,
                  strategy_options: Mapping[str, Any] | None = None,
                  pruner: Pruner | Scheduler | None = None,
                  max_consecutive_failures: int | None = 10,
                  overwrite: bool = False, metric: str | Sequence[str] | None = None,
                  warm_start: Sequence[str | os.PathLike] | None = None) -> None:
         directions = check_directions(direction)
-        direction = directions[0] if len(directions) == 1 else list(directions)
+        direction = directions[0].value if len(directions) == 1 else [d.value for d in directions]
         metric = metric_names(metric, directions)
         if len(directions) > 1 and pruner is not None:
             raise StudyError("pruners compare one value per step; a multi-objective study "
@@ -95,19 +110,19 @@ class Study(FolderHold):
             warm_start = [warm_start]
         folders = tuple(os.path.abspath(os.fspath(f)) for f in warm_start or ())
         warm = read_warm_start(folders, space, direction, metric)  # before anything is written
-        meta = StudyMeta(space.to_dict(), direction, strategy, seed, dict(strategy_options or {}),
+        name = strategy if isinstance(strategy, str) else (
+            getattr(strategy, "name", "") or type(strategy).__name__)
+        meta = StudyMeta(space.to_dict(), direction, name, seed, dict(strategy_options or {}),
                          metric=metric, warm_start=folders)
-        if storage is None:
-            opened: Storage = MemoryStorage(meta)
-        else:
-            opened = SqliteStorage.open(storage, meta, overwrite=overwrite)
-        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False, warm=warm)
+        opened = open_storage(storage, meta, overwrite)
+        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False, warm=warm,
+                    strategy=None if isinstance(strategy, str) else strategy)
         if warm.summary():
             logger.info("%s", warm.summary())
 
     def _setup(self, storage: Storage, space: Space, pruner: Pruner | None,
                max_consecutive_failures: int | None, readonly: bool,
-               warm: WarmStart | None = None) -> None:
+               warm: WarmStart | None = None, strategy: str | Strategy | None = None) -> None:
         meta = storage.meta
         self.metric = meta.metric
         self.warm_start = warm if warm is not None else stored_warm_start(meta, space)
@@ -121,13 +136,16 @@ class Study(FolderHold):
         self.readonly = readonly
         self.stop_reason: str | None = None  # set by stop(); see hpsearch.study.stopping
         self._storage = storage
+        self._closed = False
         self.seed: int = int(meta.seed)
+        self._tally = Tally(self.directions[0])
         self._load(storage.load_trials())
         self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
                                       space)
         self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
-        self._proposals = None if readonly else Proposals(
-            space, self.strategy_name, self.strategy_options, self.seed, self.direction)
+        self._proposals = None if readonly else Proposals(space, strategy_factory(
+            self.strategy_name if strategy is None else strategy, space, self.seed,
+            self.direction, self.strategy_options), self.seed)
         if self._proposals is not None:
             self._replay()
 
@@ -156,6 +174,12 @@ class Study(FolderHold):
     def finished_trials(self, start: int = 0) -> list[FrozenTrial]:
         """Finished trials from `start` on, in the order learned (stored ones first, by number)."""
         return self._finished[start:]
+
+    @property
+    def tally(self) -> Tally:
+        """Running figures of the finished trials (counts by state, the best trial, trials
+        since the last improvement), caught up with every trial told so far."""
+        return self._tally.update(self.finished_trials)
 
     @property
     def n_finished(self) -> int:
@@ -280,8 +304,39 @@ class Study(FolderHold):
         return self._storage.lock()
 
     def _writable(self) -> None:
-        if self.readonly or self.closed:
-            raise StudyError(self.not_writable_reason())
+        if self.readonly:
+            raise StudyError("this study was opened read-only (hp.load_study)")
+        if self.closed:
+            raise StudyError("this study is closed (by close(), or another Study opened its "
+                             "run folder in this process); open it again with hp.Study(...) "
+                             "to go on")
+
+    # ----- the run folder's hold, from Study(...) to close()
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called, or another Study in this process took the folder."""
+        return self._closed or self._storage.closed
+
+    def close(self) -> None:
+        """Let go of the run folder: mark the trials this object asked and did not tell
+        `interrupted`, then close the storage (see the module docstring). Idempotent."""
+        if self.closed:
+            return
+        try:
+            if not self.readonly and self.running:
+                with self.lock():
+                    self.interrupt_running()
+        except HpsearchError as err:  # e.g. the disk is full: the next driver marks them
+            logger.warning("closing the study: its running trials stay running (%s)", err)
+        finally:
+            self._storage.close()
+            self._closed = True
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # ----- ask
     @overload
@@ -398,7 +453,7 @@ class Study(FolderHold):
         `steps` (steps this run trained) and `checkpoint` ((arrays, step) saved in this run)
         default to the handle's (`Trial.steps_run`, `Trial.new_checkpoint()`)."""
         self._writable()
-        running = pending_trial(trial, self._pending, self._trials, self)
+        running = self._running_record(trial)
         handle = trial if isinstance(trial, Trial) else None
         if intermediate is None:
             intermediate = (handle.intermediate if handle is not None
@@ -407,16 +462,16 @@ class Study(FolderHold):
             steps = handle.steps_run if handle is not None else max(intermediate, default=0)
         if checkpoint is None and handle is not None:
             checkpoint = handle.new_checkpoint()
-        state, value, values, error, metrics, artifacts = settle(
-            state, value, error, intermediate, self.n_objectives)
-        done = FrozenTrial(running.number, running.params, state, running.seed, value=value,
-                           metrics=metrics, intermediate=dict(intermediate), error=error,
+        told = settle(state, value, error, intermediate, self.n_objectives)
+        done = FrozenTrial(running.number, running.params, told.state, running.seed,
+                           value=told.value, metrics=told.metrics,
+                           intermediate=dict(intermediate), error=told.error,
                            started_at=started_at or running.started_at,
-                           finished_at=finished_at or time.time(), values=values,
+                           finished_at=finished_at or time.time(), values=told.values,
                            parent=running.parent, steps=Scheduling.steps(running, steps))
         done, stored = self._scheduling.settle(done, checkpoint)
         with self.lock():
-            self._record(done, artifacts, stored)
+            self._record(done, told.artifacts, stored)
         del self._pending[done.number]
         self.pruning.forget(done.number)
         if done.state is TrialState.PAUSED:
@@ -432,6 +487,26 @@ class Study(FolderHold):
         self._front = extend_front(self._front, done, self.directions)  # O(front), not O(n^2)
         self._proposals.tell(done)
         return done
+
+    def _running_record(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
+        """The running record of the trial being told; StudyError naming an unknown, finished
+        or foreign one."""
+        if isinstance(trial, Trial) and trial.owner is not None and trial.owner is not self:
+            raise StudyError(f"trial {trial.number} was asked by another study; tell it there")
+        number = trial if isinstance(trial, int) and not isinstance(trial, bool) else getattr(
+            trial, "number", None)
+        if not isinstance(number, int):
+            raise StudyError(f"tell() takes a trial or a trial number, got {trial!r}")
+        if number in self._pending:
+            return self._pending[number]
+        known = self._trials.get(number)
+        if known is not None and known.state.is_finished:
+            raise StudyError(f"trial {number} is already finished ({known.state}); a trial "
+                             "is told once")
+        if known is not None:
+            raise StudyError(f"trial {number} was not asked by this study object "
+                             f"(state {known.state})")
+        raise StudyError(f"the study has no trial {number}")
 
     def interrupt_running(self) -> None:
         """Mark every running trial `interrupted` (the driver is stopping abnormally; an
