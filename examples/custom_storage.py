@@ -4,8 +4,8 @@
 (the last line of a trial number wins when it is read back) and keeps each trial's artifacts in
 `<folder>/artifacts/<number>.npz`, written to a temporary file and renamed, and read back with
 `allow_pickle=False`; a paused trial's checkpoint goes to `<folder>/checkpoints/<number>.npz`
-the same way, its step beside it in `<number>.step`. The study's meta is the file's first line. Nothing is ever unpickled. It
-passes hpsearch's storage contract suite, including a second reader on the same file
+the same way, its step beside it in `<number>.step`. The study's meta is the file's first line.
+Nothing is ever unpickled. It passes hpsearch's storage contract suite, including a second reader on the same file
 (`tests/hpsearch/storage/test_custom_storage.py`).
 
 What it leaves out, compared with the built-in SQLite run folder: a lock across processes (one
