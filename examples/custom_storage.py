@@ -5,7 +5,8 @@
 `<folder>/artifacts/<number>.npz`, written to a temporary file and renamed, and read back with
 `allow_pickle=False`; a paused trial's checkpoint goes to `<folder>/checkpoints/<number>.npz`
 the same way, its step beside it in `<number>.step`. The study's meta is the file's first line.
-Nothing is ever unpickled. It passes hpsearch's storage contract suite, including a second reader on the same file
+Nothing is ever unpickled. It passes hpsearch's storage contract suite, including a second
+reader on the same file
 (`tests/hpsearch/storage/test_custom_storage.py`).
 
 What it leaves out, compared with the built-in SQLite run folder: a lock across processes (one
