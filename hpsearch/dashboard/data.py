@@ -91,11 +91,14 @@ def run_snapshot(path: Path, name: str) -> dict[str, Any]:
 
 
 def report_key(path: Path) -> tuple:
-    """What the report's figures depend on: the finished trials and the exported ensembles."""
+    """What the report's figures depend on: the finished and paused trials and the exported
+    ensembles."""
     from hpsearch.study.study import load_study
+    from hpsearch.trial import TrialState
 
     trials = load_study(path).trials
-    finished = tuple((t.number, str(t.state)) for t in trials if t.state.is_finished)
+    finished = tuple((t.number, str(t.state)) for t in trials
+                     if t.state.is_finished or t.state is TrialState.PAUSED)
     ensembles = path / "ensembles"
     stamp = os.stat(ensembles).st_mtime_ns if ensembles.is_dir() else 0
     return finished, stamp

@@ -5,9 +5,11 @@ Contract:
 - `choose(frame, metric, columns=None, show_all=False) -> Choice`: the columns to show, in
   order (trial number, state, the study's value (headed by its metric's name), the values
   of several objectives, the searched params in space order, the metrics (validation, then
-  test, then the rest), last step, seconds, error, source), and the ones hidden with why:
-  constant in every row, empty in every row, the same as the value, or detail (seed and the
-  timestamps). `columns` (names as shown, or as in the files: `learning_rate` or
+  test, then the rest), last step, steps, parent, seconds, error, source), and the ones hidden
+  with why: constant in every row, empty in every row, the same as the value, or detail (seed
+  and the timestamps). Steps and parent are left out without a word when no scheduler paused
+  a trial (no parent anywhere, steps equal to the last step). `columns` (names as shown, or
+  as in the files: `learning_rate` or
   `params_learning_rate`) chooses exactly those (`Choice.chosen`); `show_all` shows every
   column.
 - `resolve(frame, name, metric) -> str`: the frame's column a user's name means, or
@@ -37,7 +39,7 @@ __all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "print
            "markdown", "records", "records_of", "label"]
 
 DETAIL = ("seed", "started_at", "finished_at")
-_TAIL = ("last_step", "duration_s", "error", "source")
+_TAIL = ("last_step", "steps", "parent", "duration_s", "error", "source")
 _MAX_CELL = 28  # a longer cell (an error, a long choice) ends in an ellipsis
 _GAP = 2  # spaces between two columns
 
@@ -129,12 +131,25 @@ def choose(frame: Any, metric: str | None, columns: list[str] | None = None,
     names = ordered(frame)
     if show_all:
         return Choice(names)
-    hidden = {}
+    hidden, quiet = {}, _unscheduled(frame)
     for name in names:
         why = _why_hidden(frame, name)
         if why is not None and name != "number":
             hidden[name] = why
-    return Choice([n for n in names if n not in hidden], hidden)
+    shown = [n for n in names if n not in hidden and n not in quiet]
+    return Choice(shown, {n: why for n, why in hidden.items() if n not in quiet})
+
+
+def _unscheduled(frame: Any) -> set[str]:
+    """The scheduler's columns (steps, parent) when no scheduler paused anything: no trial has
+    a parent and every trial's steps are its last step (or 0): they say nothing then, so they
+    are left out of the table and of its note."""
+    names = {str(c) for c in frame.columns}
+    if not {"steps", "parent", "last_step"} <= names or frame["parent"].notna().any():
+        return set()
+    last = frame["last_step"].fillna(0).astype("int64")
+    return {"steps", "parent"} if bool((frame["steps"].isin([0]) | (frame["steps"] == last))
+                                       .all()) else set()
 
 
 def cell(name: str, value: Any, whole: bool = False) -> str:

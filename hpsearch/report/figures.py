@@ -70,13 +70,17 @@ def history_figure(run: RunData) -> Any:
     ax = figure.add_subplot()
     done = [t for t in run.trials if t.state is TrialState.COMPLETE and t.has_value]
     pruned = [t for t in run.trials if t.state is TrialState.PRUNED and t.has_value]
-    lost = [t for t in run.trials if not t.has_value]
+    paused = [t for t in run.trials if t.state is TrialState.PAUSED and t.has_value]
+    lost = [t for t in run.trials if not t.has_value and t.state is not TrialState.PAUSED]
     if done:
         ax.plot([t.number for t in done], [t.value for t in done], "o", color="C0",
                 label="complete trial")
     if pruned:
         ax.plot([t.number for t in pruned], [t.value for t in pruned], "x", color="0.5",
                 label="pruned (last report)")
+    if paused:
+        ax.plot([t.number for t in paused], [t.value for t in paused], "|", color="C2",
+                markersize=10, label="paused (may be promoted)")
     if done:
         better = Direction.of(run.direction).best
         best, xs, ys = None, [], []
@@ -87,7 +91,7 @@ def history_figure(run: RunData) -> Any:
         xs.append(max(t.number for t in run.trials))
         ys.append(ys[-1])
         ax.step(xs, ys, where="post", color="C1", linewidth=2, label="best so far")
-    if not done and not pruned:
+    if not done and not pruned and not paused:
         ax.set_yticks([])
         ax.text(0.5, 0.5, "no trial has a value yet", transform=ax.transAxes, ha="center",
                 va="center", color="0.4")
