@@ -79,9 +79,12 @@ def start_summary(study: Study, n_trials: int) -> str:
     to_run = n_trials - finished
     if not trials:
         return f"starting: {to_run} trials to run"
+    paused = sum(t.state is TrialState.PAUSED for t in trials)
+    to_run = max(to_run - paused, 0)
     again = min(interrupted, to_run)
-    return (f"resuming: {finished} finished trials kept, {again} interrupted trials run "
-            f"again, {to_run - again} new ({n_trials} in all)")
+    waiting = f"{paused} paused trials to promote, " if paused else ""
+    return (f"resuming: {finished} finished trials kept, {waiting}{again} interrupted trials "
+            f"run again, {to_run - again} new ({n_trials} in all)")
 
 
 class ProgressLine:
