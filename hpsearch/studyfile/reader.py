@@ -20,7 +20,7 @@ from hpsearch.direction import DIRECTIONS
 from hpsearch.exceptions import SpaceError, StudyError, StudyFileError
 from hpsearch.execution.workers import check_n_jobs
 from hpsearch.objectives.mlp.settings import ObjectiveSpec
-from hpsearch.pruners import PRUNER_OPTIONS
+from hpsearch.pruners import PRUNER_OPTIONS, make_pruner
 from hpsearch.space import Space, dimension_from_dict
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.studyfile.starts import parse_enqueue, warm_start_folders
@@ -267,6 +267,11 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
                            required=key in _REQUIRED_PRUNER_KEYS.get(kind, ()))
         if value is not None:
             out[key] = value
+    try:  # the rules between keys (Hyperband: max_resource above min_resource; PBT quantile)
+        make_pruner(out)
+    except ValueError as err:
+        what = str(err).split(": ", 1)[-1]  # "<key> must be ...", after the class's name
+        pruner.fail(what.split()[0] if what.split()[0] in options else "kind", what)
     return out
 
 
