@@ -37,6 +37,26 @@ def pruned_above_5(params, trial):
     return params["x"]
 
 
+def resumable(params, trial):
+    """Nine epochs from its checkpoint; fails if another run of this trial is running now."""
+    marker = os.path.join(os.path.dirname(__file__), f"running-{trial.number}")
+    handle = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # FileExistsError
+    try:
+        checkpoint = trial.checkpoint()
+        epoch = 0 if checkpoint is None else int(checkpoint["epoch"])
+        while epoch < 9:
+            epoch += 1
+            time.sleep(0.01)
+            value = (params["x"] - 3.0) ** 2 + 1.0 / epoch
+            if trial.report(epoch, value):
+                trial.save_checkpoint({"epoch": np.array(epoch)})
+                raise hp.TrialPruned()
+        return value
+    finally:
+        os.close(handle)
+        os.remove(marker)
+
+
 def dies_on_3(params, trial):
     if trial.number == 3:
         os._exit(1)
@@ -124,6 +144,20 @@ def test_stub_pruner_prunes_through_the_driver_on_dask(objective, cluster):
             assert str(trial.state) == "pruned" and sorted(trial.intermediate) == [0, 1, 2]
         else:
             assert str(trial.state) == "complete" and len(trial.intermediate) == 5
+
+
+def test_hyperband_promotes_on_dask_and_never_runs_a_trial_twice_at_once(tmp_path, objective,
+                                                                         cluster):
+    study = hp.Study(SPACE, seed=3, storage=tmp_path / "run",
+                     pruner=hp.Hyperband(max_resource=9, brackets=1))
+    study.optimize(objective("resumable"), n_trials=16, n_jobs=2, backend="dask",
+                   scheduler=cluster.scheduler_address)
+    states = {str(t.state) for t in study.trials}
+    assert states <= {"complete", "pruned"} and "complete" in states  # none failed
+    complete = [t for t in study.trials if str(t.state) == "complete"]
+    # promoted from the checkpoints: the epochs trained are the last step, none twice
+    assert all(t.steps == 9 and sorted(t.intermediate) == list(range(1, 10)) for t in complete)
+    assert not list((tmp_path / "run" / "trials").rglob("checkpoint*"))
 
 
 def test_killed_worker_fails_its_trial_and_the_study_goes_on(objective, cluster):
