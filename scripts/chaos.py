@@ -58,14 +58,23 @@ import time
 import hpsearch as hp
 
 
-def objective(params, trial):
-    time.sleep(0.05 + 0.25 * trial.rng.random())
+def hostile(number):
+    return number % 7 == 3 or number % 11 == 5 or number % 13 == 6
+
+
+def misbehave(trial):
+    """Raise, call sys.exit or end the worker (os._exit), by the trial's number."""
     if trial.number % 7 == 3:
         raise ValueError("a failing trial")
     if trial.number % 11 == 5:
         sys.exit(0)
     if trial.number % 13 == 6:
         os._exit(5)  # its worker process dies
+
+
+def objective(params, trial):
+    time.sleep(0.05 + 0.25 * trial.rng.random())
+    misbehave(trial)
     for step in range(3):
         if trial.report(step, params["x"] + step):
             raise hp.TrialPruned()
@@ -97,14 +106,9 @@ kind = {{ type = "categorical", choices = ["a", "b"] }}
 '''
 
 NETWORK = '''
-import os
 import secrets
-import sys
-import time
 
 import numpy as np
-
-import hpsearch as hp
 
 LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "epochs.log")
 
@@ -120,15 +124,9 @@ def network(params, trial):
     given = "-" if checkpoint is None else str(checkpoint["token"])
     run = secrets.token_hex(6)
     log(f"start {trial.number} {run} {given} {epoch} {os.getppid()} {time.time():.6f}")
-    hostile = trial.number % 7 == 3 or trial.number % 11 == 5 or trial.number % 13 == 6
-    if hostile:
+    if hostile(trial.number):
         log(f"end {trial.number} {run} failed {time.time():.6f}")
-    if trial.number % 7 == 3:
-        raise ValueError("a failing trial")
-    if trial.number % 11 == 5:
-        sys.exit(0)
-    if trial.number % 13 == 6:
-        os._exit(5)  # its worker process dies
+    misbehave(trial)
     while epoch < 9:
         epoch += 1
         time.sleep(0.02 + 0.04 * trial.rng.random())

@@ -511,7 +511,9 @@ class Study:
     def interrupt_running(self) -> None:
         """Mark every running trial `interrupted` (the driver is stopping abnormally; an
         interrupt may even land between a trial's commit and its bookkeeping)."""
-        for trial in [t for t in self._trials.values() if t.state is TrialState.RUNNING]:
+        running = {n: t for n, t in self._trials.items() if t.state is TrialState.RUNNING}
+        running.update(self._pending)  # asked: its running row may be committed already
+        for trial in running.values():
             self._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
         self._pending.clear()
 

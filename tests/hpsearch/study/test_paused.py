@@ -239,3 +239,34 @@ def test_a_promotion_due_when_the_driver_was_killed_happens_after_reopening(tmp_
     assert float(trial.checkpoint()["x"]) == 0.9
     assert str(study.trials[0].state) == "running"
     assert study.ask().number == 3  # then new trials
+
+
+def test_an_interrupt_between_a_commit_and_its_bookkeeping_leaves_nothing_running():
+    """Ctrl-C (or SIGTERM) landing right after ask committed a promoted trial's running row:
+    interrupt_running still marks it interrupted."""
+    from hpsearch.storage import MemoryStorage
+
+    class InterruptedAfterCommit(MemoryStorage):
+        armed = False
+
+        def save_trial(self, trial, artifacts=None, checkpoint=None):
+            super().save_trial(trial, artifacts, checkpoint)
+            if self.armed and trial.state is hp.TrialState.RUNNING:
+                self.armed = False
+                raise KeyboardInterrupt
+
+    storage = InterruptedAfterCommit()
+    study = hp.Study(SPACE, seed=3, storage=storage, pruner=scheduler())
+    for x in (0.9, 0.5, 0.1):  # as in the test above: trial 0 is promotable after three
+        study.enqueue({"x": x})
+    for _ in range(3):
+        trial = study.ask()
+        assert train(trial) == "pruned"
+        study.tell(trial, state="pruned")
+    storage.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        study.ask()
+    study.interrupt_running()
+    assert [str(t.state) for t in storage.load_trials()] == ["interrupted", "paused", "paused"]
+    again = study.ask()  # run again from its checkpoint
+    assert again.number == 0 and again.last_step == 1
