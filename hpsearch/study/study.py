@@ -14,13 +14,20 @@ Contract:
   then the strategy's proposals, which know every trial asked and not yet told (pending).
   Each asked trial is committed as `running` before `ask` returns. Fewer than n trials come
   back only when the strategy is exhausted (grid); `ask()` on an exhausted strategy raises
-  `StudyError`.
+  `StudyError`. With a scheduler (`pruner=hp.Hyperband(...)` or
+  `hp.PopulationBasedTraining(...)`), the trials it promotes come after the interrupted ones:
+  the same number, params and seed, with their `checkpoint()` and `last_step`
+  (`hpsearch.study.scheduling`); `ask(n, new=False)` hands out only interrupted and promoted
+  trials (maybe none).
 - `tell(trial_or_number, value=None, *, state=None, error=None, intermediate=None,
   started_at=None, finished_at=None) -> FrozenTrial`: finish an asked trial. `value` is a
   number or an `hp.Result`; `state` defaults to complete when a value is given. A value that
   is not a finite number fails the trial (as in `optimize`); `state="pruned"` keeps the last
   reported value; `state="failed"` takes `error`. Telling an unknown, already finished or
-  foreign trial raises `StudyError` naming it.
+  foreign trial raises `StudyError` naming it. A trial told `pruned` is recorded `paused`
+  (neither finished nor running; `n_paused`) when the scheduler may promote it, with the
+  checkpoint it saved (`steps` and `checkpoint=(arrays, step)` default to the handle's).
+  `prune_hopeless(remaining)` prunes the paused trials no promotion can reach any more.
 - `optimize(objective, n_trials, ...)` is that same ask/tell plus an executor (see
   `hpsearch.study.loop`). Trials asked and never told stay `running`; the next driver to open
   the study marks them `interrupted`.
