@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from hpsearch.study.live import read_live
+from hpsearch.monitor.live import read_live
 from tests.hpsearch.cli.conftest import invoke
 
 HEADERS = ["running", "for", "step", "reported", "params"]
