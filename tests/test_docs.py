@@ -203,3 +203,15 @@ def test_documented_commands_and_options_exist() -> None:
             if flag.startswith("-") and flag not in options[command] | {"--help"}:
                 wrong.append(f"{where}: {command} has no option {flag} ({line!r})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_documented_hp_names_exist() -> None:
+    """Every `hp.NAME` in README and the docs is a name `import hpsearch as hp` gives."""
+    import hpsearch
+
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    used = {(path.relative_to(ROOT).as_posix(), name) for path in files
+            for name in re.findall(r"\bhp\.([A-Za-z_]\w*)", path.read_text())}
+    assert len({name for _, name in used}) > 15
+    missing = sorted(f"{where}: hp.{name}" for where, name in used if not hasattr(hpsearch, name))
+    assert not missing, "\n".join(missing)
