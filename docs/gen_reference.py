@@ -150,7 +150,10 @@ def study_file_page() -> str:
         _keys_table(list(dataclasses.fields(ObjectiveSpec)), OBJECTIVE_MEANINGS, "[objective]"),
         "## [strategy_options]",
         f"Keyword options of the strategy named by `[study].strategy` ({', '.join(STRATEGY_NAMES)}"
-        "); unknown ones are refused with the list of valid ones.",
+        "); unknown ones are refused with the list of valid ones. What `gp`'s options do is on "
+        "[the Gaussian process](../explanations/gp.md); `tpe`, `nsga2` and `skopt` pass theirs "
+        "to Optuna's and scikit-optimize's samplers ([the strategies]"
+        "(../explanations/strategies.md)).",
     ]
     for name in STRATEGY_NAMES:
         cls = strategy_class(name)

@@ -244,6 +244,14 @@ def test_modules_hold_one_concept(tree):
                       "own module", stacklevel=1)
 
 
+def test_the_architecture_page_lists_the_layers_in_this_order():
+    page = (ROOT / "docs" / "explanations" / "architecture.md").read_text()
+    block = page.split("## The layers", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    listed = [tuple(p.strip() for p in line.split("  ")[0].split(","))
+              for line in block.splitlines() if line.strip()]
+    assert listed == [layer for layer in LAYERS if layer != ("__init__",)]
+
+
 # ----------------------------------------------------------------------------- each check bites
 PLANTED: Tree = {
     "hpsearch": "",

@@ -157,3 +157,61 @@ def test_top_level_files_link_to_files_that_exist(name: str) -> None:
     if name == "README.md":
         assert targets, "README.md should link to the docs"
         assert len(text.splitlines()) < 250
+
+
+def _documented_command_lines() -> list[tuple[str, str]]:
+    """(file, line) for every `hpsearch ...` line of a shell block in README and the docs."""
+    files = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    found = []
+    for path in files:
+        for language, _info, code in FENCE.findall(path.read_text()):
+            if language not in ("bash", "console"):
+                continue
+            for line in code.splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line.startswith("hpsearch "):
+                    found.append((path.relative_to(ROOT).as_posix(), line))
+    return found
+
+
+def test_documented_commands_and_options_exist() -> None:
+    """Every `hpsearch COMMAND --option` shown in README and the docs is one the CLI has."""
+    import click
+    import typer
+
+    from hpsearch.cli import app
+
+    root = typer.main.get_command(app)
+    ctx = click.Context(root, info_name="hpsearch")
+    options = {name: {o for p in root.get_command(ctx, name).params
+                      for o in [*p.opts, *p.secondary_opts]}
+               for name in root.list_commands(ctx)}
+    root_options = {o for p in root.params for o in [*p.opts, *p.secondary_opts]}
+    lines = _documented_command_lines()
+    assert len(lines) > 20
+    wrong = []
+    for where, line in lines:
+        words = [w for w in line.split()[1:] if w not in root_options]
+        if not words or words[0].startswith("-"):
+            continue  # `hpsearch --version` and the like
+        command, rest = words[0], words[1:]
+        if command not in options:
+            wrong.append(f"{where}: unknown command in {line!r}")
+            continue
+        for word in rest:
+            flag = word.split("=", 1)[0]
+            if flag.startswith("-") and flag not in options[command] | {"--help"}:
+                wrong.append(f"{where}: {command} has no option {flag} ({line!r})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_documented_hp_names_exist() -> None:
+    """Every `hp.NAME` in README and the docs is a name `import hpsearch as hp` gives."""
+    import hpsearch
+
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    used = {(path.relative_to(ROOT).as_posix(), name) for path in files
+            for name in re.findall(r"\bhp\.([A-Za-z_]\w*)", path.read_text())}
+    assert len({name for _, name in used}) > 15
+    missing = sorted(f"{where}: hp.{name}" for where, name in used if not hasattr(hpsearch, name))
+    assert not missing, "\n".join(missing)
