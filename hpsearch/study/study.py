@@ -160,6 +160,7 @@ class Study:
         self._seen_version = self._storage.data_version()
         self._trials = {t.number: t for t in trials}
         self._finished = [t for t in self._trials.values() if t.state.is_finished]
+        self._paused = {n for n, t in self._trials.items() if t.state is TrialState.PAUSED}
         self._pending: dict[int, FrozenTrial] = {}  # asked by this process, not yet told
         self._next_number = max(self._trials, default=-1) + 1
         self._front = pareto_front(self._trials.values(), self.directions)  # kept by tell
@@ -196,7 +197,9 @@ class Study:
     @property
     def n_paused(self) -> int:
         """How many trials are paused (a scheduler may still promote them)."""
-        return sum(t.state is TrialState.PAUSED for t in self._trials.values())
+        if self.readonly:
+            return sum(t.state is TrialState.PAUSED for t in self.trials)
+        return len(self._paused)
 
     @property
     def exhausted(self) -> bool:
@@ -305,6 +308,10 @@ class Study:
                 checkpoint: Checkpoint | None = None) -> None:
         self._storage.save_trial(trial, artifacts, checkpoint)
         self._trials[trial.number] = trial
+        if trial.state is TrialState.PAUSED:
+            self._paused.add(trial.number)
+        else:
+            self._paused.discard(trial.number)
 
     def lock(self):
         """The run folder's lock, held by `optimize` and by each ask/tell call."""
@@ -423,7 +430,8 @@ class Study:
                     for number in self._scheduling.hopeless(remaining)]
 
     def _take_interrupted(self, count: int) -> list[FrozenTrial]:
-        none = len(self._trials) == len(self._finished) + len(self._pending)  # no scan then
+        none = len(self._trials) == (len(self._finished) + len(self._pending)
+                                     + len(self._paused))  # no scan then
         return [] if none else [t for n, t in sorted(self._trials.items()) if t.state is
                                 TrialState.INTERRUPTED and n not in self._pending][:count]
 
