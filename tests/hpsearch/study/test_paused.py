@@ -270,3 +270,17 @@ def test_an_interrupt_between_a_commit_and_its_bookkeeping_leaves_nothing_runnin
     assert [str(t.state) for t in storage.load_trials()] == ["interrupted", "paused", "paused"]
     again = study.ask()  # run again from its checkpoint
     assert again.number == 0 and again.last_step == 1
+
+
+def test_a_resumed_optimize_counts_interrupted_trials_in_n_trials(tmp_path):
+    """Trials a killed driver left interrupted run again within n_trials, not on top of it."""
+    run = tmp_path / "run"
+    study = hp.Study(SPACE, seed=4, storage=run, pruner=scheduler())
+    log = []
+    asked = [study.ask() for _ in range(3)]  # then the driver "dies": never told
+    study.close()  # marks them interrupted, as the next driver would
+    study = hp.Study(SPACE, seed=4, storage=run, pruner=scheduler())
+    assert [str(t.state) for t in study.trials] == ["interrupted"] * 3
+    study.optimize(objective(log), n_trials=12)
+    assert len(study.trials) == 12 and "interrupted" not in {str(t.state) for t in study.trials}
+    assert {t.number for t in asked} <= {n for n, _ in log}  # they ran again
