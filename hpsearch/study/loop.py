@@ -356,9 +356,10 @@ class OptimizeLoop:
         return []
 
     def fail(self, trial: Trial, error: str) -> None:
+        # a promoted trial's earlier reports (its handle's) and those of this run (the driver's)
+        reports = {**trial.intermediate, **self.study.pruning.intermediate(trial.number)}
         self.finish(trial, TrialOutcome(trial.number, TrialState.FAILED, None,
-                                        intermediate=self.study.pruning.intermediate(
-                                            trial.number), error=error,
+                                        intermediate=reports, error=error,
                                         finished_at=time.time()))
 
     def finish(self, trial: Trial, outcome: TrialOutcome) -> None:

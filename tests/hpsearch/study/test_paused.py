@@ -134,6 +134,19 @@ def exclusive(params, trial):
         os.remove(marker)
 
 
+def dies_when_promoted(params, trial):
+    """Its worker dies when the trial is promoted; trial 0 reaches the first rung first."""
+    if trial.checkpoint() is not None:
+        os._exit(3)
+    if trial.number != 0:
+        while not os.path.exists(os.path.join(DIR, "trial-0-paused")):
+            time.sleep(0.01)
+    try:
+        return network(params, trial)
+    finally:
+        open(os.path.join(DIR, f"trial-{trial.number}-paused"), "w").close()
+
+
 def network(params, trial):
     checkpoint = trial.checkpoint()
     start = 0 if checkpoint is None else int(checkpoint["epoch"])
@@ -284,3 +297,14 @@ def test_a_resumed_optimize_counts_interrupted_trials_in_n_trials(tmp_path):
     study.optimize(objective(log), n_trials=12)
     assert len(study.trials) == 12 and "interrupted" not in {str(t.state) for t in study.trials}
     assert {t.number for t in asked} <= {n for n, _ in log}  # they ran again
+
+
+
+def test_a_promoted_trial_whose_worker_dies_keeps_its_earlier_reports(tmp_path, objectives):
+    study = hp.Study(SPACE, seed=1, storage=tmp_path / "run", pruner=scheduler())
+    for x in (0.9, 0.5, 0.1):  # trial 0 is promoted once the third has paused
+        study.enqueue({"x": x})
+    study.optimize(objectives("dies_when_promoted"), n_trials=3, n_jobs=2)
+    first = study.trials[0]
+    assert str(first.state) == "failed" and "worker process died" in first.error
+    assert 1 in first.intermediate  # the report before its pause is kept
