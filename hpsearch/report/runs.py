@@ -118,7 +118,7 @@ def summarize(run_dir: str | os.PathLike, name: str | None = None) -> RunSummary
     times = [x for t in trials for x in (t.started_at, t.finished_at) if x is not None]
     live = read_live(path)
     running = tuple(RunningTrial(t.number, dict(t.params), t.started_at,
-                                 dict(live.get(t.number, t.intermediate)))
+                                 {**t.intermediate, **live.get(t.number, {})})
                     for t in trials if t.state is TrialState.RUNNING)
     return RunSummary(str(path), name, study.strategy_name, study.direction, study.metric,
                       counts, best_value, best_trial, front, max(times, default=None),
