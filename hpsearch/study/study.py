@@ -424,10 +424,14 @@ class Study:
         """Prune the paused trials no promotion can reach once at most `remaining` new trials
         start (their checkpoints are deleted); returns them as recorded."""
         self._writable()
+        pruned: list[FrozenTrial] = []
         with self.lock():
-            return [self._conclude(dataclasses.replace(self._trials[number],
-                                                       state=TrialState.PRUNED))
-                    for number in self._scheduling.hopeless(remaining)]
+            # to a fixed point: a pruned trial no longer counts as one that may still arrive
+            while hopeless := self._scheduling.hopeless(remaining):
+                pruned += [self._conclude(dataclasses.replace(self._trials[number],
+                                                              state=TrialState.PRUNED))
+                           for number in hopeless]
+        return pruned
 
     def _take_interrupted(self, count: int) -> list[FrozenTrial]:
         none = len(self._trials) == (len(self._finished) + len(self._pending)
