@@ -14,6 +14,7 @@ does not import pandas, optuna, scikit-optimize or scikit-learn; they load on fi
 
 from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
 from hpsearch.exceptions import (
+    AllTrialsFailed,
     EnsembleError,
     HpsearchError,
     ObjectiveError,
@@ -26,6 +27,7 @@ from hpsearch.exceptions import (
     StudyFileError,
     StudyLockedError,
     StudyMismatchError,
+    TooManyFailuresError,
     TrialPruned,
 )
 from hpsearch.objectives.python import load_objective
@@ -40,9 +42,9 @@ __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
     "Trial", "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner",
     "MedianPruner", "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
-    "STRATEGY_NAMES", "HpsearchError", "SpaceError", "SpaceTypeError",
-    "StrategyError", "StudyError",
-    "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
+    "STRATEGY_NAMES", "AllTrialsFailed", "HpsearchError", "SpaceError", "SpaceTypeError",
+    "StrategyError", "StudyError", "StorageError", "StudyLockedError", "TooManyFailuresError",
+    "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
     "hypervolume",
 ]

@@ -31,6 +31,11 @@ class TooManyFailuresError(StudyError):
     """`max_consecutive_failures` trials failed in a row, so the study stopped."""
 
 
+class AllTrialsFailed(StudyError):  # noqa: N818 - read as a sentence: hp.AllTrialsFailed
+    """`optimize()` ended with every finished trial of the study failed (none complete or
+    pruned); the trials and their errors are stored."""
+
+
 class StorageError(HpsearchError):
     """The run folder or its database is unusable: damaged, locked, or not writable."""
 

@@ -35,6 +35,7 @@ error_score=nan)` is a scikit-learn meta-estimator that tunes any estimator or p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from copy import deepcopy
@@ -47,7 +48,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, indexable
 
-from hpsearch.exceptions import StudyError
+from hpsearch.exceptions import AllTrialsFailed, StudyError
 from hpsearch.sklearn.ensemble import averaging_ensemble
 from hpsearch.sklearn.objective import CrossValidation
 from hpsearch.sklearn.results import cv_results
@@ -172,8 +173,9 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
                       seed=self.seed, storage=self.storage, pruner=self.pruner, metric=metric)
         raising = self.error_score == "raise"
         try:
-            study.optimize(objective, n_trials=int(self.n_trials), n_jobs=self.n_jobs,
-                           callbacks=[_stop_at_a_failure] if raising else [])
+            with contextlib.suppress(AllTrialsFailed):  # said below, as scikit-learn says it
+                study.optimize(objective, n_trials=int(self.n_trials), n_jobs=self.n_jobs,
+                               callbacks=[_stop_at_a_failure] if raising else [])
             trials = [t for t in study.trials if t.state.is_finished]
         finally:
             study.close()

@@ -29,6 +29,10 @@ Contract:
   (a trial caught in 3 breaks without being identified fails, so a pool that keeps breaking
   cannot loop forever). A trial past its `trial_timeout` is failed with "timed out after X s";
   the trials running beside it on a killed loky pool run again.
+- Every trial failed: a call that ends with every finished trial of the study failed raises
+  `AllTrialsFailed` (a `StudyError`, like `TooManyFailuresError`), naming the last error and
+  where its traceback is. Nothing to run (the study already holds `n_trials` finished trials:
+  `n_trials` is the study's total, not a count of new trials) logs a warning saying so.
 """
 
 from __future__ import annotations
@@ -43,7 +47,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hpsearch.exceptions import StopStudy, StorageError, StudyError, TooManyFailuresError
+from hpsearch.exceptions import (
+    AllTrialsFailed,
+    StopStudy,
+    StorageError,
+    StudyError,
+    TooManyFailuresError,
+)
 from hpsearch.execution import make_executor
 from hpsearch.execution.limits import check_limits, timeout_text
 from hpsearch.execution.reports import DirectReportClient
@@ -62,6 +72,18 @@ __all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS"]
 logger = logging.getLogger("hpsearch")
 
 MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culprit fails
+
+
+def first_line(trial: FrozenTrial) -> str:
+    """The first line of a failed trial's error ('Type: message')."""
+    return ((trial.error or "").strip() or "unknown error").splitlines()[0]
+
+
+def traceback_hint(study: Study, trial: FrozenTrial) -> str:
+    """Where a failed trial's whole error text is: the CLI for a run folder, else the trial."""
+    where = (f"hpsearch results {study.path} --trial {trial.number}" if study.path
+             else f"study.trials[{trial.number}].error")
+    return f"trial {trial.number}; its traceback: {where}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,9 @@ class OptimizeLoop:
         self.executor = make_executor(settings.n_jobs, settings.backend, settings.scheduler,
                                       settings.trial_timeout, settings.max_memory_mb)
         self.open_reports()
-        logger.info("%s", start_summary(study, settings.n_trials))
+        nothing_to_do = study.n_finished >= settings.n_trials
+        logger.log(logging.WARNING if nothing_to_do else logging.INFO, "%s",
+                   start_summary(study, settings.n_trials))
         if self.progress is not None and study.n_finished < settings.n_trials:
             self.progress.start(study, study.n_finished)
         clean = False
@@ -152,6 +176,11 @@ class OptimizeLoop:
                         study.strategy_name, study.n_finished, settings.n_trials)
         if self.timed_out:
             logger.info("timeout reached: %d trials finished", study.n_finished)
+        finished = [t for t in study.trials if t.state.is_finished]
+        if finished and all(t.state is TrialState.FAILED for t in finished):
+            last = max(finished, key=lambda t: t.finished_at or 0.0)
+            raise AllTrialsFailed(f"every trial failed ({len(finished)} trials); last error: "
+                                  f"{first_line(last)} ({traceback_hint(study, last)})")
 
     def open_reports(self) -> None:
         """The report channel: for the pruner, and for the live curves of a stored study
@@ -338,8 +367,6 @@ class OptimizeLoop:
                     logger.info("stopping the study: %s", study.stop_reason)
         limit = study.max_consecutive_failures
         if limit is not None and self.consecutive_failures >= limit:
-            first = (trial.error or "unknown error").strip().splitlines()[0]
             raise TooManyFailuresError(
-                f"{self.consecutive_failures} trials failed in a row; last error: {first} "
-                f"(trial {trial.number}; its traceback: hpsearch results RUN_DIR --trial "
-                f"{trial.number})")
+                f"{self.consecutive_failures} trials failed in a row; last error: "
+                f"{first_line(trial)} ({traceback_hint(study, trial)})")
