@@ -124,15 +124,29 @@ def _trial_row(trial: FrozenTrial, artifacts: list[str] | None) -> tuple:
             None if artifacts is None else _dumps(artifacts), values)
 
 
-def _row_trial(row: sqlite3.Row) -> FrozenTrial:
-    values = row["values"]
-    return FrozenTrial(
-        number=int(row["number"]), params=json.loads(row["params"]),
-        state=TrialState(row["state"]), seed=int(row["seed"]), value=row["value"],
-        metrics=json.loads(row["metrics"]),
-        intermediate={int(k): v for k, v in json.loads(row["intermediate"]).items()},
-        error=row["error"], started_at=row["started_at"], finished_at=row["finished_at"],
-        values=None if values is None else tuple(json.loads(values)))
+def _decoded(row: sqlite3.Row, column: str, kind: type) -> Any:
+    """A JSON column of a trials row; ValueError when it does not hold a `kind`."""
+    value = json.loads(row[column])
+    if not isinstance(value, kind):
+        raise ValueError(f"{column} holds {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _row_trial(row: sqlite3.Row, db_path: str) -> FrozenTrial:
+    """One trials row as a FrozenTrial. Stored data that does not decode raises StorageError
+    naming the trial (the database is damaged); an error of this code is not reported so."""
+    try:
+        number, state, seed = int(row["number"]), TrialState(row["state"]), int(row["seed"])
+        params, metrics = _decoded(row, "params", dict), _decoded(row, "metrics", dict)
+        intermediate = {int(k): v for k, v in _decoded(row, "intermediate", dict).items()}
+        values = None if row["values"] is None else tuple(_decoded(row, "values", list))
+    except (ValueError, TypeError) as err:  # bad JSON, an unknown state, a NULL number
+        raise StorageError(f"{db_path}: trial {row['number']!r} cannot be read ({err}); the "
+                           "database is damaged") from err
+    return FrozenTrial(number=number, params=params, state=state, seed=seed,
+                       value=row["value"], metrics=metrics, intermediate=intermediate,
+                       error=row["error"], started_at=row["started_at"],
+                       finished_at=row["finished_at"], values=values)
 
 
 class SqliteStorage:
@@ -311,10 +325,11 @@ class SqliteStorage:
             cursor = self._con.execute(f"SELECT {', '.join(columns)} FROM trials "
                                        "ORDER BY number")
             cursor.row_factory = sqlite3.Row
-            return [_row_trial(row) for row in cursor.fetchall()]
-        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as err:
+            rows = cursor.fetchall()
+        except sqlite3.DatabaseError as err:
             raise StorageError(f"{self.db_path}: cannot read trials ({err}); the database "
-                               "is damaged") from None
+                               "is damaged") from err
+        return [_row_trial(row, self.db_path) for row in rows]
 
     def save_trial(self, trial: FrozenTrial,
                    artifacts: Mapping[str, np.ndarray] | None = None) -> None:
