@@ -28,7 +28,9 @@ Contract:
   reports are kept). The rest are run again with the same params and seed on a fresh pool
   (a trial caught in 3 breaks without being identified fails, so a pool that keeps breaking
   cannot loop forever). A trial past its `trial_timeout` is failed with "timed out after X s";
-  the trials running beside it on a killed loky pool run again.
+  the trials running beside it on a killed loky pool run again. A trial's time counts from
+  when a loky worker starts it (its start marker), not from its submission: the wait for a
+  pool that starts again after a stop is not counted (Dask: from its submission).
 - Every trial failed: a call that ends with every finished trial of the study failed raises
   `AllTrialsFailed` (a `StudyError`, like `TooManyFailuresError`), naming the last error and
   where its traceback is. Nothing to run (the study already holds `n_trials` finished trials:
@@ -41,6 +43,7 @@ import collections
 import concurrent.futures as cf
 import contextlib
 import logging
+import numbers
 import os
 import time
 from collections.abc import Callable
@@ -72,6 +75,7 @@ __all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS"]
 logger = logging.getLogger("hpsearch")
 
 MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culprit fails
+WAITING_POLL = 0.5  # seconds between two looks at a trial past its deadline that has not started
 
 
 def first_line(trial: FrozenTrial) -> str:
@@ -107,7 +111,8 @@ class LoopSettings:
             raise StudyError(f"backend must be 'local' or 'dask', got {backend!r}")
         check_limits(trial_timeout, max_memory_mb)
         check_n_jobs(n_jobs)
-        if timeout is not None and not timeout >= 0:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, numbers.Real) or not timeout >= 0):
             raise StudyError(f"timeout must be a non-negative number of seconds, got {timeout}")
         return cls(n_trials, n_jobs, timeout, backend, scheduler, trial_timeout, max_memory_mb)
 
@@ -130,6 +135,7 @@ class OptimizeLoop:
         self.isolating: int | None = None
         self.in_flight: dict[cf.Future, Trial] = {}
         self.trial_deadlines: dict[cf.Future, float] = {}
+        self.waiting_for_worker: set[cf.Future] = set()  # past a deadline, not started yet
         self.breaks: dict[int, int] = {}
         self.consecutive_failures = 0
         self.exhausted = False
@@ -208,7 +214,7 @@ class OptimizeLoop:
             study.write_tables()
         except OSError as err:
             if clean:
-                raise StorageError(f"cannot write the tables in {study.path}: {err}") from None
+                raise StorageError(f"cannot write the tables in {study.path}: {err}") from err
             logger.warning("could not write the tables in %s: %s", study.path, err)
 
     # ----- starting trials
@@ -254,6 +260,7 @@ class OptimizeLoop:
         live reports (None: neither)."""
         self.trial_deadlines = {f: d for f, d in self.trial_deadlines.items()
                                 if f in self.in_flight}
+        self.waiting_for_worker &= set(self.in_flight)
         live = INTERVAL if self.live is not None else None
         if not self.trial_deadlines:
             return live
@@ -269,10 +276,27 @@ class OptimizeLoop:
             if future.done():  # finished just in time
                 self.collect(future)
                 continue
+            if self.waiting(future, self.in_flight[future], now):
+                continue
             trial = self.in_flight.pop(future)
             if self.executor.stop(future):
                 self.resubmit.extendleft(reversed(self.drain()))
             self.fail(trial, timeout_text(self.settings.trial_timeout))
+
+    def waiting(self, future: cf.Future, trial: Trial, now: float) -> bool:
+        """Whether a trial past its deadline only waited for a worker (a pool starting again
+        after a stop): its time counts from when its worker starts it, seen within
+        `WAITING_POLL` seconds (it then gets trial_timeout from there)."""
+        timeout = self.settings.trial_timeout
+        if trial.number not in self.executor.started([trial.number]):
+            self.waiting_for_worker.add(future)
+            self.trial_deadlines[future] = now + min(timeout, WAITING_POLL)
+            return True
+        if future in self.waiting_for_worker:  # it started since the last look
+            self.waiting_for_worker.discard(future)
+            self.trial_deadlines[future] = now + timeout
+            return True
+        return False
 
     # ----- collecting results
     def collect(self, future: cf.Future) -> None:
