@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from hpsearch.exceptions import ParameterError
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -59,5 +60,5 @@ def check_ints(pruner: Pruner, **lows: int) -> None:
     for name, low in lows.items():
         value = getattr(pruner, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
+            raise ParameterError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
                              f"got {value!r}")

@@ -183,7 +183,7 @@ class SqliteStorage:
         except sqlite3.DatabaseError as err:
             con.close()
             raise StorageError(f"{db_path} is not a readable hpsearch database ({err}); "
-                               "nothing was changed") from None
+                               "nothing was changed") from err
 
     @staticmethod
     def _read_meta(con: sqlite3.Connection, db_path: str) -> StudyMeta:
@@ -195,7 +195,7 @@ class SqliteStorage:
                              created_at=raw["created_at"], metric=raw.get("metric"),
                              warm_start=tuple(raw.get("warm_start", ())))
         except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as err:
-            raise StorageError(f"{db_path}: the study metadata is damaged ({err})") from None
+            raise StorageError(f"{db_path}: the study metadata is damaged ({err})") from err
 
     @staticmethod
     def _write_meta(con: sqlite3.Connection, meta: StudyMeta) -> None:
@@ -257,7 +257,7 @@ class SqliteStorage:
             try:
                 con = sqlite3.connect(db_path)
             except sqlite3.Error as err:
-                raise StorageError(f"cannot open {db_path}: {err}") from None
+                raise StorageError(f"cannot open {db_path}: {err}") from err
             tables = cls._check(con, db_path)
             if tables:
                 run_folder.refuse(con, run_folder.check_pages, con, db_path)
@@ -310,7 +310,7 @@ class SqliteStorage:
         try:
             con = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as err:
-            raise StorageError(f"cannot open {db_path}: {err}") from None
+            raise StorageError(f"cannot open {db_path}: {err}") from err
         if "meta" not in cls._check(con, db_path):
             con.close()
             raise StorageError(f"{db_path} is not an hpsearch study (no meta table)")
@@ -346,7 +346,7 @@ class SqliteStorage:
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
                                "(disk full or read-only?); the trials committed before are "
-                               "kept") from None
+                               "kept") from err
 
     # ----- artifacts
     def _trial_dir(self, number: int) -> str:
@@ -375,7 +375,7 @@ class SqliteStorage:
             with contextlib.suppress(OSError):
                 os.remove(tmp)
             raise StorageError(f"cannot write {target}: {err} (disk full or read-only?); "
-                               "the trials committed before are kept") from None
+                               "the trials committed before are kept") from err
 
     def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
         path = os.path.join(self._trial_dir(number), "artifacts.npz")
@@ -385,7 +385,7 @@ class SqliteStorage:
             return read_artifacts(path)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise StorageError(f"{path} is damaged and cannot be read ({type(err).__name__}: "
-                               f"{err})") from None
+                               f"{err})") from err
 
     def lock(self) -> contextlib.AbstractContextManager:
         return self._lock.held()
@@ -395,7 +395,7 @@ class SqliteStorage:
         try:
             return int(self._con.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as err:
-            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from None
+            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from err
 
     def close(self) -> None:
         """Close cleanly (see the module docstring); a second call does nothing."""

@@ -65,6 +65,11 @@ __all__ = ["Study", "load_study"]
 logger = logging.getLogger("hpsearch")
 
 
+def _is_int(value: Any, low: int) -> bool:
+    """Whether `value` is an integer >= low (a bool is not one)."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and value >= low
+
+
 class Study(FolderHold):
     """A search over `space` (module docstring); holds its folder until close(): `.lifetime`."""
 
@@ -82,8 +87,14 @@ class Study(FolderHold):
         if len(directions) > 1 and pruner is not None:
             raise StudyError("pruners compare one value per step; a multi-objective study "
                              "takes no pruner (pruner=None)")
-        if max_consecutive_failures is not None and max_consecutive_failures < 1:
-            raise StudyError("max_consecutive_failures must be a positive integer or None")
+        if max_consecutive_failures is not None and not _is_int(max_consecutive_failures, 1):
+            raise StudyError(f"max_consecutive_failures must be a positive integer or None, "
+                             f"got {max_consecutive_failures!r}")
+        if seed is not None and not _is_int(seed, 0):
+            raise StudyError(f"seed must be a non-negative integer or None, got {seed!r}")
+        if pruner is not None and not isinstance(pruner, Pruner):
+            raise StudyError(f"pruner must be an hp.Pruner (hp.MedianPruner(), hp.ASHAPruner(), "
+                             f"hp.ThresholdPruner(...)) or None, got {pruner!r}")
         space = space if isinstance(space, Space) else Space(space)
         if seed is None and storage is None:
             seed = fresh_seed()
@@ -381,13 +392,16 @@ class Study(FolderHold):
         """
         from hpsearch.study.loop import LoopSettings, OptimizeLoop
 
+        callbacks = tuple(callbacks)
+        if not all(callable(callback) for callback in callbacks):
+            raise StudyError(f"callbacks must be functions cb(study, trial), got {callbacks!r}")
         self._writable()
         settings = LoopSettings.checked(n_trials, n_jobs, timeout, backend, scheduler,
                                         trial_timeout, max_memory_mb)
         with self.lock():
             self.sync()
             self.stop_reason = None
-            OptimizeLoop(self, objective, settings, tuple(callbacks), show_progress).run()
+            OptimizeLoop(self, objective, settings, callbacks, show_progress).run()
 
 
 def load_study(path: str | os.PathLike) -> Study:

@@ -63,14 +63,15 @@ def load_data(spec: StudySpec) -> Dataset:
                             allow_missing=allow_missing)
         else:
             if spec.objective.target is not None:
-                raise ValueError("target names a CSV column; this dataset is not a CSV")
+                raise spec_error(spec, where, "target names a CSV column; this dataset is not "
+                                              "a CSV")
             data = load_dataset(source, rng, allow_missing=allow_missing)
     except NonFiniteError as err:
         hint = ("; to fill missing feature cells, set [objective].impute = \"mean\""
                 if math.isnan(err.value) and not allow_missing else "")
-        raise spec_error(spec, where, f"{err}{hint}") from None
+        raise spec_error(spec, where, f"{err}{hint}") from err
     except ValueError as err:
-        raise spec_error(spec, where, str(err)) from None
+        raise spec_error(spec, where, str(err)) from err
     task, y = spec.objective.task, data.y
     if task == "multilabel" and (y.ndim != 2 or not np.isin(y, (0, 1)).all()):
         raise spec_error(spec, where, f"task multilabel needs y as a 0/1 matrix (N, L); got "
@@ -116,7 +117,7 @@ def check_stored_split(spec: StudySpec, data: Dataset, run_dir: Path) -> bool:
         stored = read_npz(path, ("fingerprint",))["fingerprint"]
     except ValueError as err:
         raise StorageError(f"{err}; delete {path} to have it written again from the data set "
-                           "(the split is drawn from the study seed)") from None
+                           "(the split is drawn from the study seed)") from err
     if stored.shape != () or str(stored) != _fingerprint(data.X, data.y):
         raise spec_error(spec, "[objective].dataset",
                          f"the data differs from what this study started with ({path}); "
@@ -164,7 +165,7 @@ def _read_split(data_file: str | Path) -> tuple[dict[str, np.ndarray], list[str]
     try:
         stored = read_npz(data_file, _KEYS, ("feature_names",))
     except ValueError as err:
-        raise StorageError(str(err)) from None
+        raise StorageError(str(err)) from err
     X, y = stored["X"], stored["y"]
     if X.ndim != 2 or y.shape[:1] != X.shape[:1]:
         raise StorageError(f"{data_file}: damaged: X {X.shape} and y {y.shape} do not match")
