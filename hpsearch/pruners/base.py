@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from hpsearch.exceptions import ParameterError
+from hpsearch.exceptions import ParameterError, StudyError
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -54,6 +54,13 @@ def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
     there)."""
     steps = [s for s in intermediate if s >= rung]
     return intermediate[min(steps)] if steps else None
+
+
+def check_pruner(pruner: object) -> None:
+    """StudyError unless `pruner` (a study's `pruner=`) is None or a Pruner."""
+    if pruner is not None and not isinstance(pruner, Pruner):
+        raise StudyError(f"pruner must be an hp.Pruner (hp.MedianPruner(), hp.ASHAPruner(), "
+                         f"hp.ThresholdPruner(...)) or None, got {pruner!r}")
 
 
 def check_ints(pruner: Pruner, **lows: int) -> None:

@@ -62,7 +62,6 @@ import urllib.parse
 import weakref
 import zipfile
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
@@ -71,7 +70,8 @@ from hpsearch.storage import folder as run_folder
 from hpsearch.storage.artifacts import artifact_problem, read_artifacts, write_artifacts
 from hpsearch.storage.base import DB_NAME, StudyMeta
 from hpsearch.storage.lock import StudyLock
-from hpsearch.trial import FrozenTrial, TrialState
+from hpsearch.storage.rows import dumps, row_trial, trial_row
+from hpsearch.trial import FrozenTrial
 
 FORMAT = 1
 
@@ -101,10 +101,6 @@ DRIVER_DIED_ERROR = (
     "and the trial fails at once")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=repr)
-
-
 def _add_columns(con: sqlite3.Connection) -> None:
     """Bring an older trials table up to `_COLUMNS` (ALTER TABLE ... ADD COLUMN, NULL)."""
     present = {row[1] for row in con.execute("PRAGMA table_info(trials)")}
@@ -112,41 +108,6 @@ def _add_columns(con: sqlite3.Connection) -> None:
         for name, kind in (*_ADDED_COLUMNS, _DEATHS_COLUMN):
             if name.strip('"') not in present:
                 con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
-
-
-def _trial_row(trial: FrozenTrial, artifacts: list[str] | None) -> tuple:
-    values = None if trial.values is None or len(trial.values) < 2 else _dumps(
-        list(trial.values))
-    return (trial.number, str(trial.state), _dumps(dict(trial.params)), trial.value,
-            _dumps(dict(trial.metrics)),
-            _dumps({str(k): v for k, v in trial.intermediate.items()}), int(trial.seed),
-            trial.error, trial.started_at, trial.finished_at,
-            None if artifacts is None else _dumps(artifacts), values)
-
-
-def _decoded(row: sqlite3.Row, column: str, kind: type) -> Any:
-    """A JSON column of a trials row; ValueError when it does not hold a `kind`."""
-    value = json.loads(row[column])
-    if not isinstance(value, kind):
-        raise ValueError(f"{column} holds {type(value).__name__}, not {kind.__name__}")
-    return value
-
-
-def _row_trial(row: sqlite3.Row, db_path: str) -> FrozenTrial:
-    """One trials row as a FrozenTrial. Stored data that does not decode raises StorageError
-    naming the trial (the database is damaged); an error of this code is not reported so."""
-    try:
-        number, state, seed = int(row["number"]), TrialState(row["state"]), int(row["seed"])
-        params, metrics = _decoded(row, "params", dict), _decoded(row, "metrics", dict)
-        intermediate = {int(k): v for k, v in _decoded(row, "intermediate", dict).items()}
-        values = None if row["values"] is None else tuple(_decoded(row, "values", list))
-    except (ValueError, TypeError) as err:  # bad JSON, an unknown state, a NULL number
-        raise StorageError(f"{db_path}: trial {row['number']!r} cannot be read ({err}); the "
-                           "database is damaged") from err
-    return FrozenTrial(number=number, params=params, state=state, seed=seed,
-                       value=row["value"], metrics=metrics, intermediate=intermediate,
-                       error=row["error"], started_at=row["started_at"],
-                       finished_at=row["finished_at"], values=values)
 
 
 class SqliteStorage:
@@ -201,11 +162,11 @@ class SqliteStorage:
     def _write_meta(con: sqlite3.Connection, meta: StudyMeta) -> None:
         with con:
             con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
-                ("format", _dumps(FORMAT)), ("space", _dumps(meta.space)),
-                ("direction", _dumps(meta.direction)), ("strategy", _dumps(meta.strategy)),
-                ("strategy_options", _dumps(dict(meta.strategy_options))),
-                ("seed", _dumps(meta.seed)), ("created_at", _dumps(meta.created_at)),
-                ("metric", _dumps(meta.metric)), ("warm_start", _dumps(list(meta.warm_start)))])
+                ("format", dumps(FORMAT)), ("space", dumps(meta.space)),
+                ("direction", dumps(meta.direction)), ("strategy", dumps(meta.strategy)),
+                ("strategy_options", dumps(dict(meta.strategy_options))),
+                ("seed", dumps(meta.seed)), ("created_at", dumps(meta.created_at)),
+                ("metric", dumps(meta.metric)), ("warm_start", dumps(list(meta.warm_start)))])
 
     @classmethod
     def _reconcile(cls, con: sqlite3.Connection, folder: str, meta: StudyMeta) -> StudyMeta:
@@ -213,9 +174,9 @@ class SqliteStorage:
         differs. A metric recorded for the first time and the warm-start folders are updated."""
         stored = cls._read_meta(con, os.path.join(folder, DB_NAME))
         differences = []
-        if json.loads(_dumps(meta.space)) != stored.space:
+        if json.loads(dumps(meta.space)) != stored.space:
             differences.append(f"space (stored {stored.space}, given "
-                               f"{json.loads(_dumps(meta.space))})")
+                               f"{json.loads(dumps(meta.space))})")
         if meta.direction != stored.direction:
             differences.append(f"direction (stored {stored.direction!r}, "
                                f"given {meta.direction!r})")
@@ -329,7 +290,7 @@ class SqliteStorage:
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{self.db_path}: cannot read trials ({err}); the database "
                                "is damaged") from err
-        return [_row_trial(row, self.db_path) for row in rows]
+        return [row_trial(row, self.db_path) for row in rows]
 
     def save_trial(self, trial: FrozenTrial,
                    artifacts: Mapping[str, np.ndarray] | None = None) -> None:
@@ -342,7 +303,7 @@ class SqliteStorage:
             names = list(artifacts)
         try:
             with self._con:  # one transaction: rolled back if the write fails
-                self._con.execute(_UPSERT, _trial_row(trial, names))
+                self._con.execute(_UPSERT, trial_row(trial, names))
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
                                "(disk full or read-only?); the trials committed before are "

@@ -46,23 +46,18 @@ import logging
 import numbers
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hpsearch.exceptions import (
-    AllTrialsFailed,
-    StopStudy,
-    StorageError,
-    StudyError,
-    TooManyFailuresError,
-)
+from hpsearch.exceptions import StopStudy, StorageError, StudyError, TooManyFailuresError
 from hpsearch.execution import make_executor
 from hpsearch.execution.limits import check_limits, timeout_text
 from hpsearch.execution.reports import DirectReportClient
 from hpsearch.execution.task import TrialOutcome, TrialTask
 from hpsearch.execution.workers import check_n_jobs
 from hpsearch.objectives.python import objective_ref
+from hpsearch.study.failures import check_some_trial_worked, describe_failure
 from hpsearch.study.live import INTERVAL, LiveReports
 from hpsearch.study.progress import ProgressLine, log_trial, start_summary
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
@@ -78,16 +73,12 @@ MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culp
 WAITING_POLL = 0.5  # seconds between two looks at a trial past its deadline that has not started
 
 
-def first_line(trial: FrozenTrial) -> str:
-    """The first line of a failed trial's error ('Type: message')."""
-    return ((trial.error or "").strip() or "unknown error").splitlines()[0]
-
-
-def traceback_hint(study: Study, trial: FrozenTrial) -> str:
-    """Where a failed trial's whole error text is: the CLI for a run folder, else the trial."""
-    where = (f"hpsearch results {study.path} --trial {trial.number}" if study.path
-             else f"study.trials[{trial.number}].error")
-    return f"trial {trial.number}; its traceback: {where}"
+def check_callbacks(callbacks: Iterable[Any]) -> tuple[Callable, ...]:
+    """The callbacks as a tuple; StudyError when one is not callable."""
+    callbacks = tuple(callbacks)
+    if not all(callable(callback) for callback in callbacks):
+        raise StudyError(f"callbacks must be functions cb(study, trial), got {callbacks!r}")
+    return callbacks
 
 
 @dataclass(frozen=True)
@@ -123,7 +114,7 @@ class OptimizeLoop:
     def __init__(self, study: Study, objective: Callable | str, settings: LoopSettings,
                  callbacks: tuple[Callable[[Study, FrozenTrial], None], ...],
                  show_progress: bool = False) -> None:
-        self.study, self.settings, self.callbacks = study, settings, callbacks
+        self.study, self.settings, self.callbacks = study, settings, check_callbacks(callbacks)
         self.progress = (ProgressLine(os.path.basename(study.path or "") or "study",
                                       settings.n_trials) if show_progress else None)
         self.live: LiveReports | None = None
@@ -182,11 +173,7 @@ class OptimizeLoop:
                         study.strategy_name, study.n_finished, settings.n_trials)
         if self.timed_out:
             logger.info("timeout reached: %d trials finished", study.n_finished)
-        finished = [t for t in study.trials if t.state.is_finished]
-        if finished and all(t.state is TrialState.FAILED for t in finished):
-            last = max(finished, key=lambda t: t.finished_at or 0.0)
-            raise AllTrialsFailed(f"every trial failed ({len(finished)} trials); last error: "
-                                  f"{first_line(last)} ({traceback_hint(study, last)})")
+        check_some_trial_worked(study)
 
     def open_reports(self) -> None:
         """The report channel: for the pruner, and for the live curves of a stored study
@@ -391,6 +378,5 @@ class OptimizeLoop:
                     logger.info("stopping the study: %s", study.stop_reason)
         limit = study.max_consecutive_failures
         if limit is not None and self.consecutive_failures >= limit:
-            raise TooManyFailuresError(
-                f"{self.consecutive_failures} trials failed in a row; last error: "
-                f"{first_line(trial)} ({traceback_hint(study, trial)})")
+            raise TooManyFailuresError(f"{self.consecutive_failures} trials failed in a row; "
+                                       f"last error: {describe_failure(study, trial)}")

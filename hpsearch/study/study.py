@@ -38,7 +38,7 @@ import numpy as np
 from hpsearch.exceptions import StudyError
 from hpsearch.execution.reports import DirectReportClient
 from hpsearch.pareto import check_directions
-from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.base import Pruner, check_pruner
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
 from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
@@ -50,9 +50,10 @@ from hpsearch.study.best import (
     objective_names,
     pareto_front,
 )
+from hpsearch.study.failures import check_max_failures
 from hpsearch.study.lifetime import FolderHold
 from hpsearch.study.proposals import Proposals, check_partial
-from hpsearch.study.seeds import fresh_seed
+from hpsearch.study.seeds import check_seed, fresh_seed
 from hpsearch.study.told import pending_trial, settle
 from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
@@ -63,11 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["Study", "load_study"]
 
 logger = logging.getLogger("hpsearch")
-
-
-def _is_int(value: Any, low: int) -> bool:
-    """Whether `value` is an integer >= low (a bool is not one)."""
-    return not isinstance(value, bool) and isinstance(value, int | np.integer) and value >= low
 
 
 class Study(FolderHold):
@@ -87,14 +83,9 @@ class Study(FolderHold):
         if len(directions) > 1 and pruner is not None:
             raise StudyError("pruners compare one value per step; a multi-objective study "
                              "takes no pruner (pruner=None)")
-        if max_consecutive_failures is not None and not _is_int(max_consecutive_failures, 1):
-            raise StudyError(f"max_consecutive_failures must be a positive integer or None, "
-                             f"got {max_consecutive_failures!r}")
-        if seed is not None and not _is_int(seed, 0):
-            raise StudyError(f"seed must be a non-negative integer or None, got {seed!r}")
-        if pruner is not None and not isinstance(pruner, Pruner):
-            raise StudyError(f"pruner must be an hp.Pruner (hp.MedianPruner(), hp.ASHAPruner(), "
-                             f"hp.ThresholdPruner(...)) or None, got {pruner!r}")
+        check_max_failures(max_consecutive_failures)
+        check_seed(seed)
+        check_pruner(pruner)
         space = space if isinstance(space, Space) else Space(space)
         if seed is None and storage is None:
             seed = fresh_seed()
@@ -392,16 +383,13 @@ class Study(FolderHold):
         """
         from hpsearch.study.loop import LoopSettings, OptimizeLoop
 
-        callbacks = tuple(callbacks)
-        if not all(callable(callback) for callback in callbacks):
-            raise StudyError(f"callbacks must be functions cb(study, trial), got {callbacks!r}")
         self._writable()
         settings = LoopSettings.checked(n_trials, n_jobs, timeout, backend, scheduler,
                                         trial_timeout, max_memory_mb)
         with self.lock():
             self.sync()
             self.stop_reason = None
-            OptimizeLoop(self, objective, settings, callbacks, show_progress).run()
+            OptimizeLoop(self, objective, settings, tuple(callbacks), show_progress).run()
 
 
 def load_study(path: str | os.PathLike) -> Study:

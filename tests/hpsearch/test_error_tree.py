@@ -42,7 +42,7 @@ PROTOCOL_RAISES = {
     # the report socket's reader: EOFError is the end of its stream, caught by its caller
     ("execution/reports.py", "_recv_exact", "EOFError"),
     # a stored JSON column of the wrong type, caught at once and reported as damage
-    ("storage/sqlite.py", "_decoded", "ValueError"),
+    ("storage/rows.py", "_decoded", "ValueError"),
 }
 # (module, caught exception as written): `from None` where the cause is noise to a user
 NOISE_CAUSES = {

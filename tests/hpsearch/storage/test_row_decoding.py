@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 import hpsearch as hp
-from hpsearch.storage import sqlite as sqlite_storage
+from hpsearch.storage import rows
 from hpsearch.storage.sqlite import SqliteStorage
 
 
@@ -48,7 +48,7 @@ def test_a_bug_in_the_reading_code_is_not_called_damage(run_dir, monkeypatch):
     def broken_trial(**fields):
         raise TypeError("FrozenTrial() got an unexpected keyword argument")  # a planted bug
 
-    monkeypatch.setattr(sqlite_storage, "FrozenTrial", broken_trial)
+    monkeypatch.setattr(rows, "FrozenTrial", broken_trial)
     storage = SqliteStorage.open_readonly(run_dir)
     with pytest.raises(TypeError, match="unexpected keyword") as caught:
         storage.load_trials()
