@@ -16,8 +16,10 @@ from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
 from hpsearch.exceptions import (
     AllTrialsFailed,
     EnsembleError,
+    FormatError,
     HpsearchError,
     ObjectiveError,
+    ParameterError,
     SpaceError,
     SpaceTypeError,
     StopStudy,
@@ -44,7 +46,6 @@ __all__ = [
     "MedianPruner", "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
     "STRATEGY_NAMES", "AllTrialsFailed", "HpsearchError", "SpaceError", "SpaceTypeError",
     "StrategyError", "StudyError", "StorageError", "StudyLockedError", "TooManyFailuresError",
-    "StudyMismatchError", "StudyFileError",
-    "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
-    "hypervolume",
+    "StudyMismatchError", "StudyFileError", "ObjectiveError", "EnsembleError", "ParameterError",
+    "FormatError", "build_ensemble", "save_ensemble", "load_ensemble", "hypervolume",
 ]
