@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from hpsearch.direction import Direction
+from hpsearch.exceptions import ParameterError, StudyError
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -49,9 +50,16 @@ def previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
     return max((s for s in intermediate if s < step), default=None)
 
 
+def check_pruner(pruner: object) -> None:
+    """StudyError unless `pruner` (a study's `pruner=`) is None or a Pruner."""
+    if pruner is not None and not isinstance(pruner, Pruner):
+        raise StudyError(f"pruner must be an hp.Pruner (hp.MedianPruner(), hp.ASHAPruner(), "
+                         f"hp.ThresholdPruner(...)) or None, got {pruner!r}")
+
+
 def check_ints(pruner: Pruner, **lows: int) -> None:
     for name, low in lows.items():
         value = getattr(pruner, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
+            raise ParameterError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
                              f"got {value!r}")

@@ -33,6 +33,8 @@ from typing import Any
 
 import typer
 
+from hpsearch.exceptions import UnknownColumn
+
 __all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "print_trial",
            "markdown", "records", "records_of", "label"]
 
@@ -40,10 +42,6 @@ DETAIL = ("seed", "started_at", "finished_at")
 _TAIL = ("last_step", "duration_s", "error", "source")
 _MAX_CELL = 28  # a longer cell (an error, a long choice) ends in an ellipsis
 _GAP = 2  # spaces between two columns
-
-
-class UnknownColumn(ValueError):
-    """A --columns or --sort name that is no column of the table."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from hpsearch.exceptions import StudyMismatchError
+from hpsearch.storage.rows import dumps
 from hpsearch.trial import FrozenTrial
 
 __all__ = ["Storage", "StudyMeta", "DB_NAME", "LOCK_NAME", "check_same_study"]
@@ -48,7 +49,7 @@ class StudyMeta:
 
 
 def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=repr))  # as the SQLite backend stores it
+    return json.loads(dumps(value))  # as the SQLite backend stores it
 
 
 def check_same_study(stored: StudyMeta, given: StudyMeta, where: str) -> None:
