@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hpsearch.exceptions import ParameterError
 from hpsearch.pruners.base import check_ints
 from hpsearch.pruners.index import value_at
 from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
@@ -59,11 +60,11 @@ class Hyperband(Scheduler):
 
     def __post_init__(self) -> None:
         if self.max_resource is None:
-            raise ValueError("Hyperband needs max_resource: the step (epoch) a fully trained "
+            raise ParameterError("Hyperband needs max_resource: the step (epoch) a fully trained "
                              "trial reaches")
         check_ints(self, min_resource=1, max_resource=1, reduction_factor=2)
         if self.max_resource <= self.min_resource:
-            raise ValueError(f"Hyperband: max_resource must be above min_resource "
+            raise ParameterError(f"Hyperband: max_resource must be above min_resource "
                              f"({self.min_resource}), got {self.max_resource}")
         if self.brackets is not None:
             check_ints(self, brackets=1)
