@@ -86,9 +86,7 @@ class Proposals:
 
     def adopt(self, number: int) -> None:
         """A trial number the study filled itself (a PBT copy): the strategy skips it."""
-        reserve = getattr(self.strategy, "reserve", None)
-        if reserve is not None:
-            reserve(number)
+        self.strategy.reserve(number)
 
     def propose(self, numbers: Sequence[int], pending: list[Mapping[str, Any]]
                 ) -> list[FrozenTrial]:
