@@ -17,6 +17,7 @@ from hpsearch.exceptions import (
     EnsembleError,
     HpsearchError,
     ObjectiveError,
+    OptunaStyleObjectiveError,
     SpaceError,
     StopStudy,
     StorageError,
@@ -41,6 +42,6 @@ __all__ = [
     "MedianPruner", "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
-    "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
-    "hypervolume",
+    "ObjectiveError", "OptunaStyleObjectiveError", "EnsembleError", "build_ensemble",
+    "save_ensemble", "load_ensemble", "hypervolume",
 ]
