@@ -153,3 +153,34 @@ def test_every_allowed_long_function_is_still_long():
     lengths = {f"{p.relative_to(ROOT)}:{f}": n for p in modules().values()
                for f, _, n in _functions(p)}
     assert all(lengths.get(where, 0) > MAX_FUNCTION_LINES for where in LONG_FUNCTIONS)
+
+
+OPTIONAL_IMPORTS = {"optuna": "hpsearch.integrations.optuna"}  # imported at module level only
+# by that package; elsewhere inside functions, so that hpsearch runs without it
+
+
+@pytest.mark.parametrize("dependency", sorted(OPTIONAL_IMPORTS))
+def test_optional_dependencies_are_imported_at_module_level_only_by_their_integration(
+        dependency):
+    owner = OPTIONAL_IMPORTS[dependency]
+    offences = []
+    for name, path in modules().items():
+        if name == owner or name.startswith(owner + "."):
+            continue
+        for node in _top_level_imports(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""])
+            if any(n == dependency or n.startswith(dependency + ".") for n in names):
+                offences.append(f"{name} imports {dependency} at module level")
+    assert offences == []
+
+
+def test_importing_hpsearch_and_its_integrations_package_does_not_import_optuna():
+    import subprocess
+    import sys
+
+    code = ("import sys, hpsearch, hpsearch.integrations, hpsearch.strategies, hpsearch.export; "
+            "print('optuna' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"

@@ -7,8 +7,8 @@ Contract:
   `Categorical(choices)`. `distribution_for(dimension)` is the inverse (the export's own
   `hpsearch.export.optuna.optuna_distribution`), so `distribution_for(dimension_for(d)) == d`
   for every distribution hpsearch can hold. It cannot hold a single-valued one (low == high,
-  one choice: Optuna fills those in itself, no sampler is asked) nor categorical choices that
-  are not distinct (True and 1 are distinct, 1 and 1.0 are not): `dimension_for` raises
+  one choice: Optuna fills those in itself, no sampler is asked) nor a categorical that lists
+  the same choice twice (True, 1 and 1.0 are three choices): `dimension_for` raises
   `SpaceError` for them, and the sampler draws them uniformly, outside the relative space.
 - `infer_space(trials) -> InferredSpace`: the search space that the finished trials of a
   define-by-run study imply, as an hpsearch `Space` with conditions. A parameter is in it
