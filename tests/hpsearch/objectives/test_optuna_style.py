@@ -81,3 +81,33 @@ def test_other_attribute_errors_are_left_alone():
     outcome = run_trial(TrialTask(number=0, params={"x": 0.5}, seed=0,
                                   objective=objective_ref(broken)))
     assert outcome.error.startswith("AttributeError:")
+
+
+def test_hpsearch_run_of_a_study_file_naming_one_is_one_line_and_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from hpsearch.cli import app
+
+    entry = tmp_path / "objective.py"
+    entry.write_text("def f(trial):\n    return trial.suggest_float('x', 0, 1)\n")
+    path = tmp_path / "s.toml"
+    path.write_text(textwrap.dedent(f"""
+        [study]
+        name = "s"
+        strategy = "gp"
+        n_trials = 3
+        storage = "{tmp_path / 'runs'}"
+
+        [objective]
+        kind = "python"
+        entry = "{entry}:f"
+
+        [space]
+        x = {{ type = "float", low = 0.0, high = 1.0 }}
+    """))
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 2
+    assert "[objective].entry" in result.output and "HpsearchSampler" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "runs" / "s").exists() or hp.load_study(
+        tmp_path / "runs" / "s").trials == []
