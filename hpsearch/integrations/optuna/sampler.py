@@ -32,6 +32,8 @@ Contract:
   `hpsearch:params`, so the pending points are whole whether the other trial runs in another
   thread (`n_jobs > 1`) or another process sharing an RDB or journal storage.
 - Several objectives: the study's directions go to the strategy (gp: ParEGO).
+- Optuna gives a sampler no public way to write a trial's system attribute, so the point is
+  written through `study._storage`, as Optuna's own samplers do.
 - Thread-safe: one lock around the strategies (Optuna's `n_jobs > 1` shares one sampler).
   `reseed_rng()` (what Optuna calls in each of its threads) draws fresh entropy and forgets
   the strategies, which are rebuilt from the study's trials at the next ask.
@@ -104,7 +106,7 @@ class HpsearchSampler(BaseSampler):
         self._seeds = seeds
         self._rng = np.random.default_rng(seeds.spawn(1)[0])  # independent sampling
         self._sessions: dict[tuple, _Session] = {}
-        self._inferred: dict[tuple, InferredSpace] = {}
+        self._inferred: dict[tuple, InferredSpace] = {}  # (study, trial number) -> space
         self._logged: set[str] = set()
 
     def __str__(self) -> str:
@@ -119,17 +121,17 @@ class HpsearchSampler(BaseSampler):
     def infer_relative_search_space(self, study: Study, trial: OptunaTrial
                                     ) -> dict[str, BaseDistribution]:
         inferred = infer_space(study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,)))
-        with self._lock:
-            self._inferred[_key(study)] = inferred
+        with self._lock:  # for this trial's sample_relative, which Optuna calls next
+            self._inferred[(_key(study), trial.number)] = inferred
         return dict(inferred.distributions)
 
     def sample_relative(self, study: Study, trial: OptunaTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        if not search_space:
-            return {}
         key = _key(study)
         with self._lock:
-            inferred = self._inferred.get(key)
+            inferred = self._inferred.pop((key, trial.number), None)
+            if not search_space:
+                return {}
             if inferred is None or dict(inferred.distributions) != search_space:
                 inferred = space_from_distributions(search_space)  # a space given from outside
             if inferred.space is None:
@@ -139,7 +141,8 @@ class HpsearchSampler(BaseSampler):
             self._tell(session, trials)
             pending = _pending(session.space, trials, trial.number)
             params = session.strategy.ask(1, pending)[0]
-        study._storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, dict(params))
+            # inside the lock: the next thread's ask already sees this point as pending
+            study._storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, dict(params))
         return dict(params)
 
     def _session(self, key: tuple, space: Space, directions: tuple[str, ...]) -> _Session:
@@ -215,13 +218,14 @@ def _record(trial: OptunaTrial, space: Space, n_objectives: int) -> FrozenTrial 
 
 
 def _pending(space: Space, trials: Sequence[OptunaTrial], current: int) -> list[dict[str, Any]]:
-    """The points of the other running trials: the point their strategy asked for when it
-    is recorded, else the params they have suggested, if those make a whole point."""
+    """The points of the other running trials: the params they have suggested so far,
+    completed by the point their strategy asked for (recorded at their first suggest; a
+    parameter enqueued with a fixed value differs from it), when that makes a whole point."""
     pending = []
     for trial in trials:
         if trial.state != OptunaState.RUNNING or trial.number == current:
             continue
-        point = _params_in(space, trial.system_attrs.get(PARAMS_ATTR) or trial.params)
+        point = _params_in(space, {**trial.system_attrs.get(PARAMS_ATTR, {}), **trial.params})
         if point is not None:
             pending.append(point)
     return pending

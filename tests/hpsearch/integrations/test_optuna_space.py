@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -10,19 +12,19 @@ from optuna.search_space import intersection_search_space
 import hpsearch as hp
 from hpsearch.integrations.optuna import dimension_for, distribution_for, infer_space
 
-pytestmark = pytest.mark.filterwarnings("ignore:The distribution is specified by")
-
-DISTRIBUTIONS = [
-    FloatDistribution(-1.0, 1.0),
-    FloatDistribution(1e-7, 1.0, log=True),
-    FloatDistribution(-10.2, 10.2, step=0.1),
-    FloatDistribution(0.0, 1.0, step=0.3),  # Optuna moves high to 0.9
-    IntDistribution(-10, 10),
-    IntDistribution(1, 100, log=True),
-    IntDistribution(0, 9, step=2),  # high 8
-    CategoricalDistribution(("a", "b", "c")),
-    CategoricalDistribution((1, "a", None, True, 2.5)),
-]
+with warnings.catch_warnings():  # Optuna's note that it moves high onto the step grid
+    warnings.simplefilter("ignore", UserWarning)
+    DISTRIBUTIONS = [
+        FloatDistribution(-1.0, 1.0),
+        FloatDistribution(1e-7, 1.0, log=True),
+        FloatDistribution(-10.2, 10.2, step=0.1),
+        FloatDistribution(0.0, 1.0, step=0.3),  # Optuna moves high to 0.9
+        IntDistribution(-10, 10),
+        IntDistribution(1, 100, log=True),
+        IntDistribution(0, 9, step=2),  # high 8
+        CategoricalDistribution(("a", "b", "c")),
+        CategoricalDistribution((1, "a", None, True, 2.5)),
+    ]
 
 
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS, ids=str)
