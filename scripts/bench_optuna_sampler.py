@@ -128,6 +128,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep each BBOB run's record here (a rerun reuses them)")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="BBOB: print the table of the runs in --cache, run nothing")
     parser.add_argument("--no-bbob", action="store_true")
     parser.add_argument("--no-conditional", action="store_true")
     args = parser.parse_args()
@@ -137,7 +139,7 @@ def main() -> None:
                                                  f" {', '.join(left_out)}" if left_out else ""))
     if not args.no_bbob:
         args.suite, args.methods, args.bbob_budget = "bbob", ",".join(methods), None
-        args.checkpoint, args.cached_only = None, False
+        args.checkpoint = None
         bbob.bbob_main(args)
     if not args.no_conditional:
         started = time.perf_counter()
