@@ -200,9 +200,10 @@ def test_two_processes_share_a_journal_storage(tmp_path):
     study = optuna.load_study(study_name="shared",
                               storage=JournalStorage(JournalFileBackend(path)))
     trials = study.get_trials()
-    assert len(trials) == 20 and all(t.state == TrialState.COMPLETE for t in trials)
+    summary = [(t.number, t.state.name, t.params) for t in trials]
+    assert len(trials) == 20 and all(t.state == TrialState.COMPLETE for t in trials), summary
     points = [tuple(sorted(t.params.items())) for t in trials]
-    assert len(set(points)) == 20  # no point asked twice across the processes
+    assert len(set(points)) == 20, summary  # no point asked twice across the processes
 
 
 def test_several_objectives():
