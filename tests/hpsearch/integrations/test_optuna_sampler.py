@@ -202,8 +202,9 @@ def test_two_processes_share_a_journal_storage(tmp_path):
     trials = study.get_trials()
     summary = [(t.number, t.state.name, t.params) for t in trials]
     assert len(trials) == 20 and all(t.state == TrialState.COMPLETE for t in trials), summary
-    points = [tuple(sorted(t.params.items())) for t in trials]
-    assert len(set(points)) == 20, summary  # no point asked twice across the processes
+    # both processes sampled relatively once a trial was complete (the first trial of each
+    # may have started before any finished: independent)
+    assert sum(PARAMS_ATTR in t.system_attrs for t in trials) >= 18, summary
 
 
 def test_several_objectives():
