@@ -20,7 +20,10 @@ define-by-run objective `trial.suggest_*`, as Optuna users write them.
   Scored by log10(best + 1e-8), ranked per instance on the median over 3 seeds.
 
 Both print, per sampler, the mean rank (1 = best) and the optimizer's own seconds per run (wall
-time of the study minus the time spent in the objective). Run (about 30 minutes on two cores):
+time of the study minus the time spent in the objective). Benchmark-only packages, never the
+project's dependencies: `pip install coco-experiment torch==2.13.0 greenlet optunahub cmaes`
+(without greenlet, GPSampler falls back to a sequential L-BFGS-B and runs 3-6 times slower;
+cmaes is AutoSampler's). Run (about an hour on two shared cores, `--jobs 2`):
 
     OPTUNAHUB_REGISTRY_ROOT=/path/to/optunahub-registry/package flock /work/notes/bench.lock \\
         python scripts/bench_optuna_sampler.py --jobs 2 --cache .bench_cache/optuna_sampler
