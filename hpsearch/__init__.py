@@ -22,6 +22,7 @@ from hpsearch.exceptions import (
     FormatError,
     HpsearchError,
     ObjectiveError,
+    OptunaStyleObjectiveError,
     ParameterError,
     SpaceError,
     SpaceTypeError,
@@ -58,6 +59,7 @@ __all__ = [
     "NoImprovementStop", "StopStudy", "load_objective",
     "STRATEGY_NAMES", "AllTrialsFailed", "HpsearchError", "SpaceError", "SpaceTypeError",
     "StrategyError", "StudyError", "StorageError", "StudyLockedError", "TooManyFailuresError",
-    "StudyMismatchError", "StudyFileError", "ObjectiveError", "EnsembleError", "ParameterError",
+    "StudyMismatchError", "StudyFileError", "ObjectiveError", "OptunaStyleObjectiveError",
+    "EnsembleError", "ParameterError",
     "FormatError", "build_ensemble", "save_ensemble", "load_ensemble", "hypervolume", "Direction",
 ]

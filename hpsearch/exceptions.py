@@ -67,6 +67,10 @@ class ObjectiveError(HpsearchError):
     """An objective cannot be loaded or returned something that is not a result."""
 
 
+class OptunaStyleObjectiveError(ObjectiveError):
+    """An Optuna objective, `objective(trial)` calling `trial.suggest_*`, was given to hpsearch."""
+
+
 class EnsembleError(HpsearchError):
     """An ensemble cannot be built, saved or loaded."""
 

@@ -26,10 +26,11 @@ import numpy as np
 from hpsearch.dimensions import Categorical, Dimension, Float, Int, dimension_from_dict
 from hpsearch.exceptions import SpaceError
 
-__all__ = ["Float", "Int", "Categorical", "Dimension", "Space", "dimension_from_dict"]
+__all__ = ["Float", "Int", "Categorical", "Dimension", "Space", "dimension_from_dict",
+           "same_value"]
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     """Equality that keeps True and 1, "1" and 1 apart (the way Categorical.index does)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
@@ -116,7 +117,7 @@ class Space(Mapping[str, Dimension]):
     def is_active(self, name: str, params: Mapping[str, Any]) -> bool:
         """Whether `name` is active given the (active) parent values in `params`."""
         for parent, values in self._dims[name].when or ():
-            if parent not in params or not any(_same(params[parent], v) for v in values):
+            if parent not in params or not any(same_value(params[parent], v) for v in values):
                 return False
         return True
 

@@ -49,6 +49,7 @@ BETA, SIGMA = 1.0, 0.01
 FLOOR = 1e-8
 RECORD_FIELDS = ("curve", "seconds")  # a run's record: log regret per evaluation, optimizer s
 BBOB_METHODS = ("gp", "tpe", "random", "optuna_gp", "optuna_tpe", "sk_gp_minimize", "smac")
+OPTUNA_SAMPLERS = ("optuna_hpsearch", "optuna_gp", "optuna_tpe", "optuna_auto")
 
 
 def budget_for(d: int, budget: int | None) -> int:
@@ -119,13 +120,45 @@ def run_ours(method: str, problem: Problem, seed: int, budget: int) -> None:
                                   seed=seed, value=value))
 
 
+OPTUNAHUB_ROOT_VARIABLE = "OPTUNAHUB_REGISTRY_ROOT"  # a local copy of the registry's package/
+
+
+def optuna_sampler(method: str, seed: int):
+    """The Optuna sampler a method names: optuna_gp (GPSampler), optuna_tpe (TPESampler),
+    optuna_hpsearch (hpsearch's HpsearchSampler, options as "optuna_hpsearch:strategy=tpe"),
+    optuna_auto (OptunaHub's AutoSampler: `optunahub.load_module`, which downloads it from the
+    registry, or from a local copy of the registry's package/ folder named by the environment
+    variable OPTUNAHUB_REGISTRY_ROOT)."""
+    import optuna
+
+    name, options = parse_method(method)
+    if name == "optuna_gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "optuna_tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "optuna_hpsearch":
+        from hpsearch.integrations.optuna import HpsearchSampler
+
+        return HpsearchSampler(seed=seed, **options)
+    if name == "optuna_auto":
+        return auto_sampler_module().AutoSampler(seed=seed)
+    raise ValueError(f"not an Optuna sampler: {method}")
+
+
+def auto_sampler_module():
+    import optunahub
+
+    root = os.environ.get(OPTUNAHUB_ROOT_VARIABLE)
+    if root:
+        return optunahub.load_local_module(package="samplers/auto_sampler", registry_root=root)
+    return optunahub.load_module("samplers/auto_sampler")
+
+
 def run_optuna(method: str, problem: Problem, seed: int, budget: int) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = (optuna.samplers.GPSampler(seed=seed) if parse_method(method)[0] == "optuna_gp"
-               else optuna.samplers.TPESampler(seed=seed))
-    study = optuna.create_study(sampler=sampler)
+    study = optuna.create_study(sampler=optuna_sampler(method, seed))
     names = _names(problem.d)
     study.optimize(lambda t: problem([t.suggest_float(n, -5.0, 5.0) for n in names]),
                    n_trials=budget)
@@ -177,6 +210,7 @@ def parse_method(method: str) -> tuple[str, dict]:
 
 RUNNERS: dict[str, Callable] = {"gp": run_ours, "tpe": run_ours, "random": run_ours,
                                 "optuna_gp": run_optuna, "optuna_tpe": run_optuna,
+                                "optuna_hpsearch": run_optuna, "optuna_auto": run_optuna,
                                 "sk_gp_minimize": run_skopt, "smac": run_smac}
 
 
@@ -184,13 +218,24 @@ def available(method: str) -> bool:
     import importlib.util
 
     method = parse_method(method)[0]
-    return method in RUNNERS and all(importlib.util.find_spec(name.split(".")[0]) is not None
-                                     for name in _modules(method))
+    found = method in RUNNERS and all(importlib.util.find_spec(name.split(".")[0]) is not None
+                                      for name in _modules(method))
+    if found and method == "optuna_auto":
+        try:
+            auto_sampler_module()
+        except Exception as err:  # no network to the registry, and no local copy
+            print(f"# optuna_auto: AutoSampler could not be loaded: {type(err).__name__}: "
+                  f"{str(err).strip().splitlines()[-1][:160]}")
+            return False
+    return found
 
 
 def _modules(method: str) -> tuple[str, ...]:
     """What a method imports (its peer's package; ours: the strategies)."""
     return {"optuna_gp": ("optuna", "torch", "optuna._gp.gp"), "optuna_tpe": ("optuna",),
+            "optuna_hpsearch": ("optuna", "hpsearch.integrations.optuna",
+                                "hpsearch.strategies.gp"),
+            "optuna_auto": ("optuna", "optunahub", "cmaes", "torch", "optuna._gp.gp"),
             "sk_gp_minimize": ("skopt",), "smac": ("smac",)}.get(
         method, ("hpsearch.strategies.gp", "hpsearch.strategies.tpe"))
 
@@ -269,7 +314,7 @@ def run_all(tasks: list[tuple], jobs: int, cache: Path | None, cached_only: bool
 
 # -- the table -------------------------------------------------------------------------------
 
-def _ranks(values: dict[str, float]) -> dict[str, float]:
+def ranks(values: dict[str, float]) -> dict[str, float]:
     """Average ranks (1 = best, ties shared) of the methods' median log regrets, which are
     compared to 0.01 (in log10) so that two methods both at the floor tie."""
     rounded = {m: round(v, 2) for m, v in values.items()}
@@ -299,7 +344,7 @@ def report(records: dict[tuple, dict], methods: list[str], checkpoint: int | Non
     head = f"{'method':<{width}}" + "".join(f"{'rank ' + str(d) + '-D':>10}" for d in dims)
     print(head + f"{'rank all':>10}{'won':>6}" + "".join(f"{'s/run ' + str(d) + 'D':>11}"
                                                          for d in dims))
-    ranked = {key: _ranks(per) for key, per in cells.items()}
+    ranked = {key: ranks(per) for key, per in cells.items()}
     for m in methods:
         by_dim = [_mean([r[m] for (f, d), r in ranked.items() if d == dim and m in r])
                   for dim in dims]
@@ -339,9 +384,9 @@ def bbob_main(args) -> None:
     for m in [m for m in methods if not available(m)]:
         print(f"# {m} skipped: not installed")
     methods = [m for m in methods if available(m)]
-    functions = _int_list(args.functions)
-    dims = _int_list(args.dims)
-    instances = _int_list(args.instances)
+    functions = int_list(args.functions)
+    dims = int_list(args.dims)
+    instances = int_list(args.instances)
     noisy = args.suite == "bbob-noisy"
     tasks = [(m, f, d, i, s, budget_for(d, args.bbob_budget), noisy)
              for d in dims for f in functions for i in instances for s in range(args.seeds)
@@ -361,7 +406,7 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else math.nan
 
 
-def _int_list(text: str) -> list[int]:
+def int_list(text: str) -> list[int]:
     out = []
     for part in text.split(","):
         low, _, high = part.partition("-")

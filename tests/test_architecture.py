@@ -315,3 +315,71 @@ def test_the_length_checks_catch_long_functions_modules_and_stale_allowances():
         "hpsearch.trial:long"]
     assert long_modules(planted, MAX_FUNCTION_LINES) == [
         f"hpsearch.trial: {MAX_FUNCTION_LINES + 1} lines"]
+
+
+# ----------------------------------------------------------------------------- optional imports
+#: an optional dependency -> the package that alone imports it when imported; everything else
+#: imports it inside functions, so that hpsearch runs without it
+OPTIONAL_IMPORTS = {"optuna": "hpsearch.integrations.optuna"}
+
+
+def module_level_imports(text: str) -> list[str]:
+    """The modules a source imports when it is imported: at module level and inside module-level
+    if/try blocks, but not under `if TYPE_CHECKING:` and not inside functions or classes."""
+    found: list[str] = []
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                found.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                found.append(node.module or "")
+            elif isinstance(node, ast.If):
+                if "TYPE_CHECKING" not in ast.unparse(node.test):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for handler in node.handlers:
+                    visit(handler.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+
+    visit(ast.parse(text).body)
+    return found
+
+
+def optional_import_offences(tree: Tree, optional: dict[str, str] = OPTIONAL_IMPORTS
+                             ) -> list[str]:
+    offences = []
+    for dependency, owner in optional.items():
+        for name, text in tree.items():
+            if name == owner or name.startswith(owner + "."):
+                continue
+            if any(n == dependency or n.startswith(dependency + ".")
+                   for n in module_level_imports(text)):
+                offences.append(f"{name} imports {dependency} at module level")
+    return sorted(offences)
+
+
+def test_optional_dependencies_are_imported_at_module_level_only_by_their_integration(tree):
+    assert optional_import_offences(tree) == []
+
+
+def test_the_optional_import_check_catches_a_module_level_import_only():
+    inside = {**PLANTED, "hpsearch.trial": "def f():\n    import optuna\n"}
+    guarded = {**PLANTED, "hpsearch.trial": "try:\n    import optuna.samplers\nexcept "
+               "ImportError:\n    pass\n"}
+    assert optional_import_offences(inside) == []
+    assert optional_import_offences(guarded) == ["hpsearch.trial imports optuna at module level"]
+
+
+def test_importing_hpsearch_and_its_integrations_package_does_not_import_optuna():
+    import subprocess
+    import sys
+
+    code = ("import sys, hpsearch, hpsearch.integrations, hpsearch.strategies, hpsearch.export; "
+            "print('optuna' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"

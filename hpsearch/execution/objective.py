@@ -14,7 +14,15 @@ Contract:
   name, its folder appended to sys.path) and `load_objective("package.module:name")` imports
   a module. `ObjectiveRef` is how the study sends an objective to a worker: loaded-by-spec
   objectives travel as the spec and are re-imported in the worker (once per process); other
-  callables travel as themselves (cloudpickle in loky workers)."""
+  callables travel as themselves (cloudpickle in loky workers).
+- Optuna objectives: `def objective(trial)` calling `trial.suggest_*` (Optuna's define-by-run
+  style) cannot run here, where an objective receives its params. `objective_ref` (the study,
+  before its first trial) and `check_objective_style` refuse one whose single positional
+  parameter is named `trial` and whose code names a `suggest_*` attribute; `call_objective`,
+  the one call of an objective, turns the `AttributeError` of `params.suggest_*` into the same
+  `OptunaStyleObjectiveError` when the code could not be read. Its message names both ways
+  out: the declared space (`params["x"]`), or Optuna with hpsearch's strategies
+  (`HpsearchSampler`)."""
 
 from __future__ import annotations
 
@@ -31,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.exceptions import ObjectiveError
+from hpsearch.exceptions import ObjectiveError, OptunaStyleObjectiveError
 from hpsearch.trial import Result
 
 _FILE_MODULE_PREFIX = "_hpsearch_objective_"
@@ -51,6 +59,56 @@ def takes_trial(objective: Callable) -> bool:
         return False
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
+def _optuna_hint(name: str, suggest: str) -> str:
+    return (f"objective {name}(trial) is written for Optuna: it calls trial.{suggest}(...), but "
+            "hpsearch calls an objective with its params, f(params) or f(params, trial). "
+            "Either declare the space and read the values from params (hp.Study(space={'x': "
+            "hp.Float(0, 1)}) and params['x'] in the objective), or keep the objective and "
+            "run it in Optuna with hpsearch's strategies: optuna.create_study(sampler="
+            "hpsearch.integrations.optuna.HpsearchSampler()) (docs/optuna_sampler.md)")
+
+
+def _suggest_names(objective: Callable) -> list[str]:
+    """The `suggest_*` attribute names the objective's own code uses (nested code included)."""
+    code = getattr(objective, "__code__", None)  # a function or a bound method
+    if code is None:  # an instance with __call__
+        code = getattr(type(objective).__call__, "__code__", None)
+    found, stack = [], [code] if code is not None else []
+    while stack:
+        current = stack.pop()
+        found += [n for n in current.co_names if n.startswith("suggest_")]
+        stack += [c for c in current.co_consts if inspect.iscode(c)]
+    return found
+
+
+def check_objective_style(objective: Callable) -> None:
+    """Raise `OptunaStyleObjectiveError` for an Optuna objective (see the module docstring)."""
+    try:
+        params = list(inspect.signature(objective).parameters.values())
+    except (TypeError, ValueError):
+        return
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) != 1 or positional[0].name != "trial":
+        return
+    names = _suggest_names(objective)
+    if names:
+        name = getattr(objective, "__qualname__", type(objective).__name__)
+        raise OptunaStyleObjectiveError(_optuna_hint(name, names[0]))
+
+
+def call_objective(objective: Callable, params: dict[str, Any], trial: Any) -> Any:
+    """Call `objective` as it takes it, f(params) or f(params, trial); an Optuna objective's
+    `params.suggest_*` becomes `OptunaStyleObjectiveError`."""
+    try:
+        return objective(params, trial) if takes_trial(objective) else objective(params)
+    except AttributeError as err:
+        name = getattr(err, "name", None) or ""
+        if name.startswith("suggest_") and isinstance(getattr(err, "obj", None), dict):
+            label = getattr(objective, "__qualname__", type(objective).__name__)
+            raise OptunaStyleObjectiveError(_optuna_hint(label, name)) from err
+        raise
 
 
 def _import_file(path: str) -> Any:
@@ -118,10 +176,11 @@ class ObjectiveRef:
 def objective_ref(objective: Callable | str) -> ObjectiveRef:
     """How to send `objective` to workers (see the module docstring)."""
     if isinstance(objective, str):
-        load_objective(objective)  # fail early, in the driver
+        check_objective_style(load_objective(objective))  # fail early, in the driver
         return ObjectiveRef(spec=objective)
     if not callable(objective):
         raise ObjectiveError(f"objective must be callable or 'file.py:name', got {objective!r}")
+    check_objective_style(objective)
     module = getattr(objective, "__module__", None)
     if module in _FILE_MODULES and "." not in objective.__qualname__:
         return ObjectiveRef(spec=f"{_FILE_MODULES[module]}:{objective.__qualname__}")

@@ -39,7 +39,7 @@ import numpy as np
 
 from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.execution.limits import memory_cap, memory_error_text
-from hpsearch.execution.objective import ObjectiveRef, takes_trial, to_result
+from hpsearch.execution.objective import ObjectiveRef, call_objective, to_result
 from hpsearch.execution.orphans import exit_with_parent
 from hpsearch.storage.artifacts import artifact_problem
 from hpsearch.storage.checkpoints import Checkpoint, checkpoint_problem
@@ -125,8 +125,7 @@ def _call(task: TrialTask) -> TrialOutcome:
         objective = task.objective.resolve()
         params = dict(task.params)
         with memory_cap(task.max_memory_mb):
-            returned = (objective(params, handle) if takes_trial(objective)
-                        else objective(params))
+            returned = call_objective(objective, params, handle)
         check_artifacts(returned)
         result = to_result(returned)
         state, value, values = TrialState.COMPLETE, result.value, result.values

@@ -47,8 +47,8 @@ from hpsearch.trial import FrozenTrial, TrialState
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["OptunaExport", "export_to_optuna", "in_memory_study", "optuna_distributions",
-           "optuna_trials"]
+__all__ = ["OptunaExport", "export_to_optuna", "in_memory_study", "optuna_distribution",
+           "optuna_distributions", "optuna_trials"]
 
 logger = logging.getLogger("hpsearch")
 
@@ -65,27 +65,27 @@ class OptunaExport:
     overwritten: bool
 
 
-def optuna_distributions(space: Space) -> dict[str, Any]:
-    """{name: optuna distribution} for every dimension of `space`, in space order."""
+def optuna_distribution(dim: Float | Int | Categorical) -> Any:
+    """The Optuna distribution of one dimension (its `when`, if any, has no Optuna form)."""
     from optuna.distributions import (
         CategoricalDistribution,
         FloatDistribution,
         IntDistribution,
     )
 
-    out: dict[str, Any] = {}
-    for name, dim in space.items():
-        if isinstance(dim, Float):
-            out[name] = FloatDistribution(float(dim.low), float(dim.high), log=dim.log,
-                                          step=None if dim.step is None else float(dim.step))
-        elif isinstance(dim, Int):
-            out[name] = IntDistribution(int(dim.low), int(dim.high), log=dim.log,
-                                        step=int(dim.step))
-        elif isinstance(dim, Categorical):
-            out[name] = CategoricalDistribution(list(dim.choices))
-        else:  # pragma: no cover - Space only holds the three kinds
-            raise StorageError(f"dimension {name!r}: no Optuna distribution for {dim!r}")
-    return out
+    if isinstance(dim, Float):
+        return FloatDistribution(float(dim.low), float(dim.high), log=dim.log,
+                                 step=None if dim.step is None else float(dim.step))
+    if isinstance(dim, Int):
+        return IntDistribution(int(dim.low), int(dim.high), log=dim.log, step=int(dim.step))
+    if isinstance(dim, Categorical):
+        return CategoricalDistribution(list(dim.choices))
+    raise StorageError(f"no Optuna distribution for {dim!r}")  # Space holds only the three
+
+
+def optuna_distributions(space: Space) -> dict[str, Any]:
+    """{name: optuna distribution} for every dimension of `space`, in space order."""
+    return {name: optuna_distribution(dim) for name, dim in space.items()}
 
 
 _STATES = {TrialState.COMPLETE: "COMPLETE", TrialState.PRUNED: "PRUNED",

@@ -340,7 +340,7 @@ class SqliteStorage:
             name = write_checkpoint_file(folder, checkpoint)
         except OSError as err:
             raise StorageError(f"cannot write a checkpoint into {folder}: {err} (disk full "
-                               "or read-only?); the trials committed before are kept") from None
+                               "or read-only?); the trials committed before are kept") from err
         return {"file": name, "step": int(checkpoint.step)}
 
     def _remove_stale(self, number: int, keep: str | None) -> None:
@@ -353,7 +353,7 @@ class SqliteStorage:
             row = self._con.execute("SELECT checkpoint FROM trials WHERE number = ?",
                                     (number,)).fetchone()
         except sqlite3.Error as err:
-            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from None
+            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from err
         return None if row is None or row[0] is None else json.loads(row[0])
 
     def load_checkpoint(self, number: int) -> Checkpoint | None:
@@ -365,7 +365,7 @@ class SqliteStorage:
             return read_checkpoint_file(folder, pointer["file"], pointer["step"])
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise StorageError(f"{os.path.join(folder, pointer['file'])} is damaged or "
-                               f"missing ({type(err).__name__}: {err})") from None
+                               f"missing ({type(err).__name__}: {err})") from err
 
     def delete_checkpoint(self, number: int) -> None:
         if self._pointer(number) is not None:
@@ -374,7 +374,7 @@ class SqliteStorage:
                     self._con.execute("UPDATE trials SET checkpoint = NULL WHERE number = ?",
                                       (number,))
             except sqlite3.Error as err:
-                raise StorageError(f"cannot write to {self.db_path}: {err}") from None
+                raise StorageError(f"cannot write to {self.db_path}: {err}") from err
         self._remove_stale(number, None)
 
     # ----- artifacts

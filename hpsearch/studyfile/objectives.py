@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.exceptions import ObjectiveError, StudyFileError
-from hpsearch.execution.objective import load_objective, takes_trial, to_result
+from hpsearch.execution.objective import (
+    call_objective,
+    check_objective_style,
+    load_objective,
+    to_result,
+)
 from hpsearch.studyfile.reader import StudySpec
 from hpsearch.trial import Result
 
@@ -45,7 +50,7 @@ class MetricObjective:
 
     def __call__(self, params: dict[str, Any], trial: Any) -> Result:
         function = load_objective(self.entry)
-        result = to_result(function(params, trial) if takes_trial(function) else function(params))
+        result = to_result(call_objective(function, params, trial))
         if self.metric == "value":
             return result
         names = (self.metric,) if isinstance(self.metric, str) else tuple(self.metric)
@@ -77,7 +82,7 @@ def check(spec: StudySpec, fresh: bool = False) -> Any:
                              "hyperparameters; a Python objective sets its own")
     entry = resolve_entry(spec)
     try:
-        load_objective(entry)
+        check_objective_style(load_objective(entry))
     except ObjectiveError as err:
         raise StudyFileError(f"{spec.path}: [objective].entry: {err}") from None
     return None

@@ -99,6 +99,9 @@ def parse_space(path: Path, table: Any) -> Space:
                              "log = true }")
     dims = {}
     for name, spec in table.items():
+        if not name or not name.isprintable():  # a line break or control in it would split
+            raise StudyFileError(f"{path}: [space]: a hyperparameter name must be printable "
+                                 f"text, got {name!r}")
         if not isinstance(spec, dict):
             raise StudyFileError(
                 f"{path}: [space].{name}: expected an inline table such as "

@@ -26,14 +26,14 @@ def test_method_names_carry_options_and_labels():
 
 
 def test_ranks_share_ties_to_a_hundredth_of_a_decade():
-    ranks = bbob._ranks({"a": -8.0, "b": -8.001, "c": 1.0, "d": 0.5})
+    ranks = bbob.ranks({"a": -8.0, "b": -8.001, "c": 1.0, "d": 0.5})
     assert ranks == {"a": 1.5, "b": 1.5, "c": 4.0, "d": 3.0}
 
 
 def test_budget_and_integer_lists():
     assert [bbob.budget_for(d, None) for d in (2, 5, 10)] == [30, 75, 100]
     assert bbob.budget_for(10, 40) == 40
-    assert bbob._int_list("1-3,7,10-11") == [1, 2, 3, 7, 10, 11]
+    assert bbob.int_list("1-3,7,10-11") == [1, 2, 3, 7, 10, 11]
 
 
 def test_a_noisy_run_is_scored_on_the_true_value_of_its_best_observed_point():
