@@ -86,14 +86,17 @@ class TrialOutcome:
 
 #: a failed trial's error text keeps at most this many lines of its traceback (the last ones)
 MAX_TRACEBACK_LINES = 60
+#: the files whose frames sit above the objective's in a trial's traceback
+_CALLING_FILES = frozenset({__file__, call_objective.__code__.co_filename})
 
 
 def error_text(err: BaseException) -> str:
-    """'Type: message', then the traceback from the objective's own frame down (this module's
-    frames left out; chained exceptions included), at most its last `MAX_TRACEBACK_LINES`."""
+    """'Type: message', then the traceback from the objective's own frame down (the frames of
+    this module and of `call_objective` left out; chained exceptions included), at most its last
+    `MAX_TRACEBACK_LINES`."""
     head = f"{type(err).__name__}: {err}"
     tb = err.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    while tb is not None and tb.tb_frame.f_code.co_filename in _CALLING_FILES:
         tb = tb.tb_next
     lines = "".join(traceback.format_exception(type(err), err, tb)).splitlines()
     tail = "\n".join(lines[-MAX_TRACEBACK_LINES:])
