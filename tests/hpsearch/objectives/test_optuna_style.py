@@ -8,9 +8,9 @@ import functools
 import textwrap
 
 import pytest
-from hpsearch.execution.objective import check_objective_style, objective_ref
 
 import hpsearch as hp
+from hpsearch.execution.objective import check_objective_style, objective_ref
 from hpsearch.execution.task import TrialTask, run_trial
 
 SPACE = {"x": hp.Float(0.0, 1.0)}
