@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +29,8 @@ OURS = ("random", "gp", "tpe")
 OUR_SCHEDULERS = ("asha", "median")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
-              "syne_bohb": "synetune", "syne_mobster": "synetune",
-              "syne_hypertune": "synetune", "syne_dyhpo": "synetune"}
+              "syne_bohb": "synetune", "syne_hyperband": "synetune",
+              "syne_asha_bore": "synetune"}
 VENVS = Path("/work/venvs")
 
 
@@ -119,9 +120,10 @@ def run_optuna(method: str, problem: Problem, seed: int) -> int:
 def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
     """Drive a peer process (module docstring); returns (trials, the peer's own seconds)."""
     python = VENVS / PEER_VENVS[method] / "bin" / "python"
+    log = tempfile.TemporaryFile("w+")  # the peer's stderr (a pipe could fill up and block)
     process = subprocess.Popen([str(python), str(SCRIPTS / "mf_peers.py"), method, str(seed)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               stderr=subprocess.DEVNULL)
+                               stderr=log)
     trials, spent = set(), False
     try:
         for line in process.stdout:
@@ -129,7 +131,9 @@ def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
             if "seconds" in message:
                 return len(trials), float(message["seconds"])
             if "error" in message:
-                raise RuntimeError(f"{method}: {message['error']}")
+                process.wait()
+                log.seek(0)
+                raise RuntimeError(f"{method}: {message['error']}\n{log.read()[-3000:]}")
             order = message["train"]
             trials.add(order["trial"])
             reply: dict = {"stop": True}
@@ -148,6 +152,7 @@ def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
         if process.poll() is None:
             process.kill()
         process.wait()
+        log.close()
 
 
 def available(method: str) -> bool:
