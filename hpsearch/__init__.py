@@ -3,13 +3,15 @@
 The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes
 `when=` for conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize) and
 `load_study`, `hypervolume` (several objectives), the live trial (`Trial`, what
-`study.ask()` returns and what an objective gets),
-objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `FrozenTrial`),
-the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
-`ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
-(`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file from
-`hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch
-does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
+`study.ask()` returns and what an objective gets; its checkpoint: `save_checkpoint`,
+`checkpoint()`, `last_step`), objective results (`Result`, `TrialPruned`), trial records
+(`TrialState`, `FrozenTrial`), the pruner interface and pruners (`Pruner`, `MedianPruner`,
+`ASHAPruner`, `ThresholdPruner`), the schedulers that pause and promote trials
+(`Scheduler`, `Hyperband`, `PopulationBasedTraining`), study-level stopping
+(`NoImprovementStop`, `StopStudy`), ensembles (`build_ensemble` from a run folder,
+`save_ensemble`, and `load_ensemble` for a file from `hpsearch ensemble -o` or
+`save_ensemble`) and every exception. Importing hpsearch does not import pandas, optuna,
+scikit-optimize or scikit-learn; they load on first use.
 """
 
 from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
@@ -29,7 +31,15 @@ from hpsearch.exceptions import (
 )
 from hpsearch.objectives.python import load_objective
 from hpsearch.pareto import hypervolume
-from hpsearch.pruners import ASHAPruner, MedianPruner, Pruner, ThresholdPruner
+from hpsearch.pruners import (
+    ASHAPruner,
+    Hyperband,
+    MedianPruner,
+    PopulationBasedTraining,
+    Pruner,
+    Scheduler,
+    ThresholdPruner,
+)
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.study import NoImprovementStop, Study, load_study
@@ -38,7 +48,9 @@ from hpsearch.trial import FrozenTrial, Result, Trial, TrialHandle, TrialState
 __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
     "Trial", "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner",
-    "MedianPruner", "ASHAPruner", "NoImprovementStop", "StopStudy", "load_objective",
+    "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband", "PopulationBasedTraining",
+    "NoImprovementStop",
+    "StopStudy", "load_objective",
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",

@@ -96,11 +96,14 @@ class _BaseMLP(BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None,
-            callback: Callback | None = None) -> _BaseMLP:
+            callback: Callback | None = None, resume: dict[str, np.ndarray] | None = None,
+            keep_state: bool = False) -> _BaseMLP:
         """Train on X (N, D) and y; X_val/y_val (optional) are scored each epoch.
 
         callback(epoch, score, val_loss) may return True (or raise trainer.StopTraining) to
-        stop (see `nn_core.trainer`).
+        stop (see `nn_core.trainer`). keep_state=True keeps the run's whole state when it stops
+        in `training_state_` ({name: ndarray}, `nn_core.resume`); `resume=` such a state, with
+        the same data and parameters, goes on from it exactly as if it had never stopped.
         """
         params = self._validated()
         X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True,
@@ -123,7 +126,9 @@ class _BaseMLP(BaseEstimator):
         # to_arrays(); the parameters keep changing until train returns.
         self.network_, self.preprocessor_ = prepared.network, prepared.preprocessor
         self.params_ = prepared.network.params
-        history = prepared.train(callback)
+        state: dict[str, np.ndarray] | None = {} if keep_state else None
+        history = prepared.train(callback, resume, state)
+        self.training_state_ = state
         self.history_ = history
         lbfgs = params["optimizer"] == "lbfgs"
         self.n_iter_ = history.n_iterations if lbfgs else history.epochs

@@ -59,10 +59,13 @@ class Prepared:
     target_mean: np.ndarray | None = None
     target_scale: np.ndarray | None = None
 
-    def train(self, callback: Callback | None = None) -> History:
+    def train(self, callback: Callback | None = None,
+              resume: dict[str, np.ndarray] | None = None,
+              state_out: dict[str, np.ndarray] | None = None) -> History:
         """Train the network in place (see `nn_core.trainer.train`)."""
         X_val, y_val = self.validation if self.validation is not None else (None, None)
-        return train(self.network, *self.data, X_val, y_val, self.config, self.rng, callback)
+        return train(self.network, *self.data, X_val, y_val, self.config, self.rng, callback,
+                     resume, state_out)
 
 
 def prepare(X: np.ndarray, y: np.ndarray, loss: str, output_dim: int, params: Mapping[str, Any],

@@ -44,6 +44,11 @@ Stopping, with `History.stop_reason`:
   loss; the parameters from the start of that epoch (or the best epoch) are restored, so the
   network never holds NaN.
 
+Resuming (`nn_core.resume`): `state_out` (a dict) receives the run's whole state when it stops
+(parameters, buffers, update-rule state, random state, schedule, records) and `resume=` that
+state continues it in a fresh call with the same network, data and config: the result equals
+an uninterrupted run bit for bit.
+
 `optimizer="lbfgs"` trains full batch through `nn_core.optim.lbfgs` instead; the whole run
 counts as one epoch.
 """
@@ -58,6 +63,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nn_core import fused, optim
+from nn_core import resume as resume_state
 from nn_core._validate import check_generator
 from nn_core.history import METRIC_OF_TASK, History
 from nn_core.losses import LOSSES
@@ -85,12 +91,16 @@ def train(
     config: TrainConfig | None = None,
     rng: np.random.Generator | None = None,
     callback: Callback | None = None,
+    resume: dict[str, np.ndarray] | None = None,
+    state_out: dict[str, np.ndarray] | None = None,
 ) -> History:
     """Train `network` in place on X (N, D), y (N,) int labels or (N, C) targets.
 
     X_val, y_val: optional validation split (scored once per epoch in evaluation mode).
     rng: the Generator for shuffling and dropout (default: seed 0).
     callback(epoch, score, val_loss) -> True stops training (see the module docstring).
+    resume / state_out: go on from a saved run state / fill `state_out` with the run's state
+    when it stops (minibatch training only; see `nn_core.resume`).
     """
     config = TrainConfig() if config is None else config
     rng = check_generator("rng", rng if rng is not None else np.random.default_rng(0))
@@ -102,10 +112,13 @@ def train(
         raise ValueError("early_stopping needs validation data (X_val, y_val)")
     task = task_of(network.config.loss)
     if config.optimizer == "lbfgs":
+        if resume is not None or state_out is not None:
+            raise ValueError("resume and state_out are for minibatch training, not L-BFGS")
         return _train_lbfgs(network, (X, y), validation, config, callback, task)
     if not (isinstance(config.batch_size, int) and config.batch_size >= 1):
         raise ValueError(f"batch_size must be a positive integer; got {config.batch_size!r}")
-    return _MinibatchTraining(network, (X, y), validation, config, rng, callback, task).run()
+    run = _MinibatchTraining(network, (X, y), validation, config, rng, callback, task)
+    return run.run(resume, state_out)
 
 
 def _check_training_data(network: Any, X: np.ndarray, y: np.ndarray, name: str) -> tuple:
@@ -195,13 +208,17 @@ class _MinibatchTraining:
         self.best_score, self.best_epoch, self.best = -math.inf, None, None
         self.stalled, self.iteration, self.limit = 0, 0, math.inf
 
-    def run(self) -> History:
-        stop_reason = "completed"
-        for epoch in range(self.config.epochs):
+    def run(self, resume: dict[str, np.ndarray] | None = None,
+            state_out: dict[str, np.ndarray] | None = None) -> History:
+        stop_reason, next_epoch = "completed", self.config.epochs
+        first = 0 if resume is None else resume_state.restore(self, resume)
+        for epoch in range(first, self.config.epochs):
             reason = self._epoch(epoch)
             if reason is not None:
-                stop_reason = reason
+                stop_reason, next_epoch = reason, epoch + 1
                 break
+        if state_out is not None:  # before early stopping puts the best epoch back
+            state_out.update(resume_state.capture(self, next_epoch))
         if self.config.early_stopping and self.best is not None:
             self._restore(self.best)
         return self._history(stop_reason)

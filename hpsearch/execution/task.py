@@ -9,7 +9,10 @@ Contract:
   called sys.exit(0)"), so it cannot end the driver; KeyboardInterrupt passes through. An
   artifact that storage cannot hold (see `hpsearch.storage.artifacts`: names are non-empty
   strings of at most 200 characters without '/', '\\' or NUL, arrays hold no Python objects)
-  fails the trial here, in the worker, before it reaches the driver.
+  fails the trial here, in the worker, before it reaches the driver; so does a checkpoint
+  (`trial.save_checkpoint`) storage cannot hold. A promoted trial's task carries its
+  checkpoint, that checkpoint's step and its earlier reports into the worker's `hp.Trial`; the
+  outcome carries the checkpoint saved in this run (if any) and the steps this run trained.
 - Limits (see `hpsearch.execution.limits`): `TrialTask.max_memory_mb` caps the objective's
   address space inside the worker (a `MemoryError` becomes "exceeded the memory cap of N MB");
   `TrialTask.watchdog` (seconds) makes the worker process exit if the trial is still running
@@ -38,6 +41,7 @@ from hpsearch.execution.limits import memory_cap, memory_error_text
 from hpsearch.execution.orphans import exit_with_parent
 from hpsearch.objectives.python import ObjectiveRef, takes_trial, to_result
 from hpsearch.storage.artifacts import artifact_problem
+from hpsearch.storage.checkpoints import Checkpoint, checkpoint_problem
 from hpsearch.trial import ReportClient, Result, Trial, TrialState
 
 
@@ -55,6 +59,9 @@ class TrialTask:
     max_memory_mb: int | None = None
     watchdog: float | None = None
     parent_pid: int | None = None
+    checkpoint: Mapping[str, np.ndarray] | None = None  # a promoted trial's, to resume from
+    checkpoint_step: int = 0
+    intermediate: Mapping[int, float] = field(default_factory=dict)  # its earlier reports
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class TrialOutcome:
     finished_at: float | None = None
     pid: int | None = None
     values: tuple[float, ...] | None = None  # a multi-objective trial's values (value None)
+    steps: int = 0  # steps this run trained (`Trial.steps_run`)
+    checkpoint: tuple[Mapping[str, np.ndarray], int] | None = None  # saved in this run
 
 
 def error_text(err: BaseException, tail_lines: int = 6) -> str:
@@ -95,7 +104,9 @@ def check_artifacts(returned: Any) -> None:
 
 def _call(task: TrialTask) -> TrialOutcome:
     started = time.time()
-    handle = Trial(task.number, task.seed, task.reporter, params=task.params)
+    handle = Trial(task.number, task.seed, task.reporter, params=task.params,
+                   checkpoint=task.checkpoint, checkpoint_step=task.checkpoint_step,
+                   intermediate=task.intermediate)
     if task.marker_dir is not None:
         with open(os.path.join(task.marker_dir, str(task.number)), "w") as marker:
             marker.write(str(os.getpid()))
@@ -124,8 +135,13 @@ def _call(task: TrialTask) -> TrialOutcome:
                  f"process, so it failed\n{error_text(err)}")
     except Exception as err:
         error = error_text(err)
+    checkpoint = handle.new_checkpoint()
+    problem = None if checkpoint is None else checkpoint_problem(Checkpoint(*checkpoint))
+    if problem is not None and state is not TrialState.FAILED:
+        state, value, values, checkpoint, error = TrialState.FAILED, None, None, None, problem
     return TrialOutcome(task.number, state, value, metrics, artifacts, handle.intermediate,
-                        error, started, time.time(), os.getpid(), values)
+                        error, started, time.time(), os.getpid(), values, handle.steps_run,
+                        checkpoint)
 
 
 def _run(task: TrialTask) -> TrialOutcome:

@@ -17,6 +17,10 @@ Contract:
   halving, Li et al. 2020), written from the papers, and `ThresholdPruner`. All are
   stateless: every decision is a function of the reports, so a resumed study or a pruner
   rebuilt in another driver decides the same way.
+- Schedulers (`hpsearch.pruners.scheduler`) pause trials and promote them later: `Hyperband`
+  (promotion-based asynchronous Hyperband; brackets=1 is ASHA with promotion) and
+  `PopulationBasedTraining`. They go in the same `pruner=` keyword and `[pruner]` kinds
+  ("hyperband", "pbt"); unlike the pruners they keep state, rebuilt from the stored trials.
 - `make_pruner({"kind": ..., **options})` builds one from a study file's `[pruner]` table
   (`PRUNER_OPTIONS` lists each kind's keywords and types; `kind = "none"` gives None).
 """
@@ -28,11 +32,14 @@ from collections.abc import Mapping
 
 from hpsearch.pruners.asha import ASHAPruner
 from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.hyperband import Hyperband
 from hpsearch.pruners.median import MedianPruner
+from hpsearch.pruners.pbt import PopulationBasedTraining
+from hpsearch.pruners.scheduler import Scheduler
 from hpsearch.pruners.threshold import ThresholdPruner
 
-__all__ = ["Pruner", "ThresholdPruner", "MedianPruner", "ASHAPruner", "PRUNER_OPTIONS",
-           "make_pruner"]
+__all__ = ["Pruner", "ThresholdPruner", "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband",
+           "PopulationBasedTraining", "PRUNER_OPTIONS", "make_pruner"]
 
 
 #: keywords each `[pruner]` kind takes: {kind: {keyword: (type, lowest value)}}
@@ -43,13 +50,19 @@ PRUNER_OPTIONS: dict[str, dict[str, tuple[str, int]]] = {
     "asha": {"min_resource": ("int", 1), "reduction_factor": ("int", 2),
              "min_early_stopping_rate": ("int", 0), "max_resource": ("int", 1)},
     "threshold": {"threshold": ("float", -math.inf), "min_step": ("int", 0)},
+    "hyperband": {"min_resource": ("int", 1), "max_resource": ("int", 2),
+                  "reduction_factor": ("int", 2), "brackets": ("int", 1)},
+    "pbt": {"interval": ("int", 1), "population": ("int", 2), "quantile": ("float", 0.0),
+            "resample_probability": ("float", 0.0), "max_step": ("int", 1)},
 }
 
 
-_PRUNER_CLASSES = {"median": MedianPruner, "asha": ASHAPruner, "threshold": ThresholdPruner}
+_PRUNER_CLASSES = {"median": MedianPruner, "asha": ASHAPruner, "threshold": ThresholdPruner,
+                   "hyperband": Hyperband,
+                   "pbt": PopulationBasedTraining}
 
 
-def make_pruner(table: Mapping[str, object] | None) -> Pruner | None:
+def make_pruner(table: Mapping[str, object] | None) -> Pruner | Scheduler | None:
     """A pruner from a checked `[pruner]` table ({"kind": ..., **keywords}); None for an
     empty table or kind "none"."""
     options = dict(table or {})

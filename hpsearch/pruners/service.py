@@ -10,7 +10,8 @@ history holds them from then on); `intermediate(number)` is a running trial's re
 
 A pruner with an index (`Pruner.new_index()`, all the built-in ones) decides from it: the index
 is fed each finished trial once and each report after its decision, so a report costs the
-same at 20,000 finished trials as at 100 and no finished trial's curve is kept here. Other
+same at 20,000 finished trials as at 100 and no finished trial's curve is kept here. A
+`Scheduler` (`hpsearch.pruners.scheduler`) decides from its own state, `schedule`. Other
 pruners get `prune(...)` with the whole history plus the running trials, as the
 `hpsearch.pruners` contract describes.
 """
@@ -21,20 +22,26 @@ import threading
 from collections.abc import Callable, Sequence
 
 from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.scheduler import Scheduler, SchedulerState
+from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial, TrialState
 
 
 class PruningService:
     """Driver side of the channel: records live reports and asks the pruner."""
 
-    def __init__(self, pruner: Pruner | None, direction: str,
-                 history: Callable[[], Sequence[FrozenTrial]]) -> None:
+    def __init__(self, pruner: Pruner | Scheduler | None, direction: str,
+                 history: Callable[[], Sequence[FrozenTrial]],
+                 space: Space | None = None) -> None:
         self.pruner = pruner
         self.direction = direction
+        #: a scheduler's bookkeeping (the study drives the rest of its protocol)
+        self.schedule: SchedulerState | None = (
+            pruner.new_state(direction, space) if isinstance(pruner, Scheduler) else None)
         self._history = history
         self._lock = threading.Lock()
         self._intermediate: dict[int, dict[int, float]] = {}
-        self._index = None if pruner is None else pruner.new_index()
+        self._index = None if not isinstance(pruner, Pruner) else pruner.new_index()
         self._fed = 0  # how many history entries the index has seen
         self._seen: Sequence[FrozenTrial] | None = None  # the list they came from
 
@@ -45,6 +52,8 @@ class PruningService:
             values[step] = value
             if self.pruner is None:
                 return False
+            if self.schedule is not None:
+                return self.schedule.report(number, step, value)
             if self._index is None:
                 return self._ask_with_history(number, step, value, values)
             self._catch_up()

@@ -2,12 +2,14 @@
 
 Contract (`Storage`, a Protocol): `meta` (the stored `StudyMeta`), `path` (the run folder, or
 None in memory), `readonly`, `load_trials()` (every trial, by number), `save_trial(trial,
-artifacts=None)` (insert or replace, committed at once; artifacts, {name: ndarray}, are
-written first and read back by `load_artifacts(number)`, {} when none), `lock()` (a context
-manager: the writer's lock, re-entrant), `data_version()` (a number that changes when another
-connection has written since: the study reloads only then), `close()`. Strategies never see
-storage; the study is its only writer. `hpsearch.testing.storage` is the contract suite every
-backend passes.
+artifacts=None, checkpoint=None)` (insert or replace, committed at once; artifacts, {name:
+ndarray}, are written first and read back by `load_artifacts(number)`, {} when none; a
+`Checkpoint` is stored with the row, replacing the trial's earlier one, and read back by
+`load_checkpoint(number)`, None when none; `delete_checkpoint(number)` removes it: see
+`hpsearch.storage.checkpoints`), `lock()` (a context manager: the writer's lock, re-entrant),
+`data_version()` (a number that changes when another connection has written since: the study
+reloads only then), `close()`. Strategies never see storage; the study is its only writer.
+`hpsearch.testing.storage` is the contract suite every backend passes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hpsearch.storage.checkpoints import Checkpoint
 from hpsearch.trial import FrozenTrial
 
 __all__ = ["Storage", "StudyMeta", "DB_NAME", "LOCK_NAME"]
@@ -52,9 +55,14 @@ class Storage(Protocol):
     def load_trials(self) -> list[FrozenTrial]: ...
 
     def save_trial(self, trial: FrozenTrial,
-                   artifacts: Mapping[str, np.ndarray] | None = None) -> None: ...
+                   artifacts: Mapping[str, np.ndarray] | None = None,
+                   checkpoint: Checkpoint | None = None) -> None: ...
 
     def load_artifacts(self, number: int) -> dict[str, np.ndarray]: ...
+
+    def load_checkpoint(self, number: int) -> Checkpoint | None: ...
+
+    def delete_checkpoint(self, number: int) -> None: ...
 
     def lock(self) -> contextlib.AbstractContextManager: ...
 

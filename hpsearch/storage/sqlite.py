@@ -9,6 +9,8 @@ Contract:
     trials/<number>/artifacts.npz  a trial's artifacts, one .npy member per name (the format,
                                  and which names can be stored: `hpsearch.storage.artifacts`)
     trials/<number>/artifacts.json {"number", "names", "shapes", "dtypes", "saved_at"}
+    trials/<number>/checkpoint-<token>.npz  a paused trial's checkpoint (at most one current;
+                                 `hpsearch.storage.checkpoints`)
     trials.csv, trials.parquet   tables written by the study at the end of each optimize()
 - Schema (JSON in text columns, never pickle; times are epoch seconds, UTC):
     meta(key TEXT PRIMARY KEY, value TEXT)  keys: format, space, direction, strategy,
@@ -17,12 +19,15 @@ Contract:
     trials(number INTEGER PRIMARY KEY, state TEXT, params TEXT, value REAL, metrics TEXT,
         intermediate TEXT, seed INTEGER, error TEXT, started_at REAL, finished_at REAL,
         artifacts TEXT, "values" TEXT)  -- artifacts: JSON list of names, or NULL; values: the
-        JSON list of a multi-objective trial's values (NULL for one objective). Columns added
+        JSON list of a multi-objective trial's values (NULL for one objective); parent INTEGER
+        (the trial a PBT copy started from), steps INTEGER (steps the objective ran). Columns added
         since the first release (`_ADDED_COLUMNS`) are added on open when missing and read by
         name, so older run folders open unchanged.
     trials.driver_deaths INTEGER NOT NULL DEFAULT 0 (added on open like the others): how many
         drivers died while this trial was `running`. It belongs to storage alone: `save_trial`
         upserts the other columns and never touches it, and no `FrozenTrial` carries it.
+    trials.checkpoint TEXT (storage's own too): JSON {"file", "step"} of the trial's current
+        checkpoint file, or NULL.
 - Recovery on open (under the lock, so whoever left trials `running` is dead): in one
   transaction every `running` trial gets driver_deaths + 1 and becomes `interrupted` (the study
   runs it again under its own number, params and seed), except that a trial reaching
@@ -70,6 +75,13 @@ from hpsearch.exceptions import StorageError, StudyMismatchError
 from hpsearch.storage import folder as run_folder
 from hpsearch.storage.artifacts import artifact_problem, read_artifacts, write_artifacts
 from hpsearch.storage.base import DB_NAME, StudyMeta
+from hpsearch.storage.checkpoints import (
+    Checkpoint,
+    checkpoint_problem,
+    read_checkpoint_file,
+    stale_files,
+    write_checkpoint_file,
+)
 from hpsearch.storage.lock import StudyLock
 from hpsearch.trial import FrozenTrial, TrialState
 
@@ -85,11 +97,16 @@ CREATE TABLE IF NOT EXISTS trials (
 """
 #: columns added after format 1's first release: (name, SQL type); added on open when missing,
 #: so older run folders open (as NULL) and newer code reads them by name
-_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("\"values\"", "TEXT"),)
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("\"values\"", "TEXT"), ("parent", "INTEGER"),
+                                               ("steps", "INTEGER"))
 _COLUMNS = ("number", "state", "params", "value", "metrics", "intermediate", "seed", "error",
             "started_at", "finished_at", "artifacts", *(name for name, _ in _ADDED_COLUMNS))
 #: storage's own counter (see the module docstring); not one of `_COLUMNS`, never rewritten
 _DEATHS_COLUMN = ("driver_deaths", "INTEGER NOT NULL DEFAULT 0")
+#: storage's own too: the trial's current checkpoint, JSON {"file", "step"} (see
+#: `hpsearch.storage.checkpoints`); written only by save_trial(checkpoint=...) and
+#: delete_checkpoint
+_CHECKPOINT_COLUMN = ("checkpoint", "TEXT")
 _UPSERT = (f"INSERT INTO trials ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
            "ON CONFLICT(number) DO UPDATE SET "
            + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS[1:]))
@@ -109,7 +126,7 @@ def _add_columns(con: sqlite3.Connection) -> None:
     """Bring an older trials table up to `_COLUMNS` (ALTER TABLE ... ADD COLUMN, NULL)."""
     present = {row[1] for row in con.execute("PRAGMA table_info(trials)")}
     with con:
-        for name, kind in (*_ADDED_COLUMNS, _DEATHS_COLUMN):
+        for name, kind in (*_ADDED_COLUMNS, _DEATHS_COLUMN, _CHECKPOINT_COLUMN):
             if name.strip('"') not in present:
                 con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
 
@@ -121,7 +138,8 @@ def _trial_row(trial: FrozenTrial, artifacts: list[str] | None) -> tuple:
             _dumps(dict(trial.metrics)),
             _dumps({str(k): v for k, v in trial.intermediate.items()}), int(trial.seed),
             trial.error, trial.started_at, trial.finished_at,
-            None if artifacts is None else _dumps(artifacts), values)
+            None if artifacts is None else _dumps(artifacts), values, trial.parent,
+            int(trial.steps))
 
 
 def _row_trial(row: sqlite3.Row) -> FrozenTrial:
@@ -132,7 +150,9 @@ def _row_trial(row: sqlite3.Row) -> FrozenTrial:
         metrics=json.loads(row["metrics"]),
         intermediate={int(k): v for k, v in json.loads(row["intermediate"]).items()},
         error=row["error"], started_at=row["started_at"], finished_at=row["finished_at"],
-        values=None if values is None else tuple(json.loads(values)))
+        values=None if values is None else tuple(json.loads(values)),
+        parent=None if row["parent"] is None else int(row["parent"]),
+        steps=int(row["steps"] or 0))
 
 
 class SqliteStorage:
@@ -317,21 +337,77 @@ class SqliteStorage:
                                "is damaged") from None
 
     def save_trial(self, trial: FrozenTrial,
-                   artifacts: Mapping[str, np.ndarray] | None = None) -> None:
-        """Write the trial's artifacts (if any), then commit its row."""
+                   artifacts: Mapping[str, np.ndarray] | None = None,
+                   checkpoint: Checkpoint | None = None) -> None:
+        """Write the trial's artifacts and checkpoint (if any), then commit its row (which
+        names the checkpoint: see `hpsearch.storage.checkpoints`)."""
         if self.readonly:
             raise StorageError(f"{self.db_path} is open read-only")
         names = None
         if artifacts:
             self._save_artifacts(trial.number, artifacts)
             names = list(artifacts)
+        pointer = None if checkpoint is None else self._write_checkpoint(trial.number,
+                                                                         checkpoint)
         try:
             with self._con:  # one transaction: rolled back if the write fails
                 self._con.execute(_UPSERT, _trial_row(trial, names))
+                if pointer is not None:
+                    self._con.execute("UPDATE trials SET checkpoint = ? WHERE number = ?",
+                                      (_dumps(pointer), trial.number))
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
                                "(disk full or read-only?); the trials committed before are "
                                "kept") from None
+        if pointer is not None:
+            self._remove_stale(trial.number, pointer["file"])
+
+    # ----- checkpoints
+    def _write_checkpoint(self, number: int, checkpoint: Checkpoint) -> dict[str, Any]:
+        problem = checkpoint_problem(checkpoint)
+        if problem is not None:
+            raise StorageError(f"trial {number}: {problem}")
+        folder = self._trial_dir(number)
+        try:
+            name = write_checkpoint_file(folder, checkpoint)
+        except OSError as err:
+            raise StorageError(f"cannot write a checkpoint into {folder}: {err} (disk full "
+                               "or read-only?); the trials committed before are kept") from None
+        return {"file": name, "step": int(checkpoint.step)}
+
+    def _remove_stale(self, number: int, keep: str | None) -> None:
+        for path in stale_files(self._trial_dir(number), keep):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+    def _pointer(self, number: int) -> dict[str, Any] | None:
+        try:
+            row = self._con.execute("SELECT checkpoint FROM trials WHERE number = ?",
+                                    (number,)).fetchone()
+        except sqlite3.Error as err:
+            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from None
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def load_checkpoint(self, number: int) -> Checkpoint | None:
+        pointer = self._pointer(number)
+        if pointer is None:
+            return None
+        folder = self._trial_dir(number)
+        try:
+            return read_checkpoint_file(folder, pointer["file"], pointer["step"])
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise StorageError(f"{os.path.join(folder, pointer['file'])} is damaged or "
+                               f"missing ({type(err).__name__}: {err})") from None
+
+    def delete_checkpoint(self, number: int) -> None:
+        if self._pointer(number) is not None:
+            try:
+                with self._con:
+                    self._con.execute("UPDATE trials SET checkpoint = NULL WHERE number = ?",
+                                      (number,))
+            except sqlite3.Error as err:
+                raise StorageError(f"cannot write to {self.db_path}: {err}") from None
+        self._remove_stale(number, None)
 
     # ----- artifacts
     def _trial_dir(self, number: int) -> str:

@@ -2,9 +2,9 @@
 
 Contract (pandas and pyarrow are imported inside the functions):
 - `typed(frame, space)`: the same frame with every column typed by what it holds, never by
-  which values happened to occur: number and seed int64; value, duration_s, metrics_* and
-  values_* float64; last_step Int64 (nullable); params_<name> by its dimension (Float
-  float64, Int Int64, a Categorical of bools boolean, of ints Int64, of numbers float64, of
+  which values happened to occur: number, seed and steps int64; value, duration_s, metrics_*
+  and values_* float64; last_step and parent Int64 (nullable); params_<name> by its dimension
+  (Float float64, Int Int64, a Categorical of bools boolean, of ints Int64, of numbers float64, of
   strings or of mixed types (written as reprs) object holding str or None); state, error,
   source object (str or None); started_at and finished_at UTC timestamps
   (datetime64[us, UTC]). An inactive parameter, a failed trial's value or an empty text cell
@@ -78,7 +78,9 @@ def typed(frame: pd.DataFrame, space: Space) -> pd.DataFrame:
             frame[name] = _text(frame[name])
         elif name in ("number", "seed"):
             frame[name] = frame[name].astype("int64")
-        elif name == "last_step":
+        elif name == "steps":
+            frame[name] = frame[name].astype("int64")
+        elif name in ("last_step", "parent"):
             frame[name] = frame[name].astype("Int64")
         elif name in ("value", "duration_s") or name.startswith(("metrics_", "values_")):
             frame[name] = frame[name].astype("float64")

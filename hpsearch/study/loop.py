@@ -17,6 +17,12 @@ Contract:
   workers, each finished trial is told, passed to the callbacks `cb(study, trial)`, and the
   freed worker gets the next trial at once. n_jobs=1 runs in-process; n_jobs>1 on loky
   workers with one BLAS thread each (see `hpsearch.execution`).
+- Schedulers (`hpsearch.pruners.scheduler`): a trial told `pruned` may be recorded `paused`;
+  `n_trials` then counts the trials started (finished, paused or running), and the loop goes
+  on handing freed workers the promoted trials (`study.ask(n, new=False)`) once no new trial
+  may start. Before each round, the paused trials that no promotion can reach with the trials
+  still to start are pruned (`study.prune_hopeless`), so a finished optimize leaves only the
+  paused trials it could still promote (none once its budget is spent and nothing runs).
 - Ctrl-C (and any other error in the driver) marks running trials `interrupted`, kills the
   workers, writes the tables and re-raises.
 - Failures: an objective that raises or returns a non-finite value, or whose worker process
@@ -198,22 +204,42 @@ class OptimizeLoop:
                 self.isolating = trial.number
                 self.start(trial)
             return
+        study = self.study
         free = self.executor.n_workers - len(self.in_flight)
-        budget = self.settings.n_trials - self.study.n_finished - len(self.in_flight)
-        count = min(free, budget)
-        if count <= 0 or not self.may_start():
+        budget = self.budget()
+        scheduled = study.pruning.schedule is not None
+        if scheduled:  # before asking: a hopeless trial must not be promoted
+            hopeless = study.prune_hopeless(budget if self.may_start() else 0)
+            for trial in hopeless:
+                self.after(trial)
+            budget = self.budget()
+        if free <= 0 or not self.may_start():
             return
-        batch = [self.resubmit.popleft() for _ in range(min(count, len(self.resubmit)))]
+        count = min(free, budget)
+        batch = [self.resubmit.popleft() for _ in range(min(max(count, 0),
+                                                            len(self.resubmit)))]
         wanted = count - len(batch)
         if wanted > 0 and not self.exhausted:
-            batch += self.study.ask(wanted)
-            self.exhausted = self.study.exhausted
+            batch += study.ask(wanted)
+            self.exhausted = study.exhausted
+        if scheduled and free > len(batch):  # promotions need no budget: no new trial
+            batch += study.ask(free - len(batch), new=False)
         for trial in batch:
             self.start(trial)
 
+    def budget(self) -> int:
+        """How many trials may still start: `n_trials` less the finished, paused and running
+        ones (a promoted trial was counted when it first started)."""
+        study = self.study
+        return max(self.settings.n_trials - study.n_finished - study.n_paused
+                   - len(self.in_flight), 0)
+
     def start(self, trial: Trial) -> None:
+        checkpoint = trial.checkpoint()
         task = TrialTask(trial.number, dict(trial.params), trial.seed, self.reference,
-                         self.reporter, max_memory_mb=self.settings.max_memory_mb)
+                         self.reporter, max_memory_mb=self.settings.max_memory_mb,
+                         checkpoint=checkpoint, checkpoint_step=trial.last_step,
+                         intermediate=trial.intermediate)
         future = self.executor.submit(task)
         self.in_flight[future] = trial
         if self.settings.trial_timeout is not None:
@@ -320,7 +346,8 @@ class OptimizeLoop:
                                outcome.values))
         done = study.tell(trial.number, payload, state=outcome.state, error=outcome.error,
                           intermediate=outcome.intermediate, started_at=outcome.started_at,
-                          finished_at=outcome.finished_at)
+                          finished_at=outcome.finished_at, steps=outcome.steps,
+                          checkpoint=outcome.checkpoint)
         self.after(done)
 
     def after(self, trial: FrozenTrial) -> None:

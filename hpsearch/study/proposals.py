@@ -90,6 +90,12 @@ class Proposals:
     def tell(self, trial: FrozenTrial) -> None:
         self.strategy.tell(trial)
 
+    def adopt(self, number: int) -> None:
+        """A trial number the study filled itself (a PBT copy): the strategy skips it."""
+        reserve = getattr(self.strategy, "reserve", None)
+        if reserve is not None:
+            reserve(number)
+
     def propose(self, numbers: Sequence[int], pending: list[Mapping[str, Any]]
                 ) -> list[FrozenTrial]:
         """One running trial per number (fewer when the strategy is exhausted)."""

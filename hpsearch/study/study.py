@@ -39,9 +39,11 @@ from hpsearch.exceptions import StudyError
 from hpsearch.execution.reports import DirectReportClient
 from hpsearch.pareto import check_directions
 from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.scheduler import Exploit, Fresh, Resume, Scheduler
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
 from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
+from hpsearch.storage.checkpoints import Checkpoint
 from hpsearch.strategies.keys import point_key
 from hpsearch.study.best import (
     best_trial,
@@ -52,6 +54,7 @@ from hpsearch.study.best import (
 )
 from hpsearch.study.lifetime import FolderHold
 from hpsearch.study.proposals import Proposals, check_partial
+from hpsearch.study.scheduling import Scheduling
 from hpsearch.study.seeds import fresh_seed
 from hpsearch.study.told import pending_trial, settle
 from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
@@ -73,7 +76,8 @@ class Study(FolderHold):
                  strategy: str = "random", seed: int | None = None,
                  storage: str | os.PathLike | None = None, *,
                  strategy_options: Mapping[str, Any] | None = None,
-                 pruner: Pruner | None = None, max_consecutive_failures: int | None = 10,
+                 pruner: Pruner | Scheduler | None = None,
+                 max_consecutive_failures: int | None = 10,
                  overwrite: bool = False, metric: str | Sequence[str] | None = None,
                  warm_start: Sequence[str | os.PathLike] | None = None) -> None:
         directions = check_directions(direction)
@@ -119,7 +123,9 @@ class Study(FolderHold):
         self._storage = storage
         self.seed: int = int(meta.seed)
         self._load(storage.load_trials())
-        self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished)
+        self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
+                                      space)
+        self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
         self._proposals = None if readonly else Proposals(
             space, self.strategy_name, self.strategy_options, self.seed, self.direction)
         if self._proposals is not None:
@@ -155,6 +161,11 @@ class Study(FolderHold):
     def n_finished(self) -> int:
         """How many trials count towards `n_trials` (complete + pruned + failed)."""
         return len(self._finished)
+
+    @property
+    def n_paused(self) -> int:
+        """How many trials are paused (a scheduler may still promote them)."""
+        return sum(t.state is TrialState.PAUSED for t in self._trials.values())
 
     @property
     def exhausted(self) -> bool:
@@ -239,6 +250,7 @@ class Study(FolderHold):
     # ----- strategy and storage
     def _replay(self) -> None:
         self._proposals.replay(self._trials.values(), [t for _, t in self.warm_start.trials])
+        self._scheduling.restore([self._trials[n] for n in sorted(self._trials)])
 
     def sync(self) -> None:
         """Reload a stored study (another driver may have run it since) and mark the trials
@@ -258,8 +270,9 @@ class Study(FolderHold):
             self._replay()
 
     def _record(self, trial: FrozenTrial,
-                artifacts: Mapping[str, np.ndarray] | None = None) -> None:
-        self._storage.save_trial(trial, artifacts)
+                artifacts: Mapping[str, np.ndarray] | None = None,
+                checkpoint: Checkpoint | None = None) -> None:
+        self._storage.save_trial(trial, artifacts, checkpoint)
         self._trials[trial.number] = trial
 
     def lock(self):
@@ -272,13 +285,14 @@ class Study(FolderHold):
 
     # ----- ask
     @overload
-    def ask(self, n: None = None) -> Trial: ...
+    def ask(self, n: None = None, *, new: bool = True) -> Trial: ...
 
     @overload
-    def ask(self, n: int) -> list[Trial]: ...
+    def ask(self, n: int, *, new: bool = True) -> list[Trial]: ...
 
-    def ask(self, n: int | None = None) -> Trial | list[Trial]:
-        """The next trial, or a list of `n` distinct ones (see the module docstring)."""
+    def ask(self, n: int | None = None, *, new: bool = True) -> Trial | list[Trial]:
+        """The next trial, or a list of `n` distinct ones (see the module docstring);
+        `new=False` hands out only interrupted and promoted trials (maybe none)."""
         self._writable()
         count = 1 if n is None else n
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -287,15 +301,23 @@ class Study(FolderHold):
             self.sync()
             trials = self._take_interrupted(count)
             if len(trials) < count:
-                trials += self._propose(count - len(trials))
+                trials += self._scheduled(count - len(trials), new)
             now = time.time()
+            handles = []
             for trial in trials:
-                running = dataclasses.replace(trial, state=TrialState.RUNNING, started_at=now)
+                handles.append(self._handle(trial))
+                running = dataclasses.replace(trial, state=TrialState.RUNNING,
+                                              started_at=trial.started_at or now,
+                                              finished_at=None)
                 self._pending[running.number] = running
                 self._record(running)
-        handles = [self._handle(t) for t in trials]
+                self._scheduling.started(running)
         if n is not None:
             return handles
+        if not handles and self.pruning.schedule is not None and not self.exhausted:
+            raise StudyError("the scheduler has no trial to hand out now: "
+                             + ("new=False and no paused trial to promote" if not new else
+                                "its whole population is running; tell a trial first"))
         if not handles:
             raise StudyError(f"strategy {self.strategy_name!r} is exhausted: it has no new "
                              "point to propose")
@@ -303,7 +325,40 @@ class Study(FolderHold):
 
     def _handle(self, trial: FrozenTrial) -> Trial:
         reporter = DirectReportClient(self.pruning) if self.pruner is not None else None
-        return Trial(trial.number, trial.seed, reporter, params=trial.params, owner=self)
+        arrays, step, intermediate = self._scheduling.resume_point(trial)
+        return Trial(trial.number, trial.seed, reporter, params=trial.params, owner=self,
+                     checkpoint=arrays, checkpoint_step=step, intermediate=intermediate)
+
+    def _scheduled(self, count: int, new: bool) -> list[FrozenTrial]:
+        """New trials, or the scheduler's promotions and copies (hpsearch.study.scheduling)."""
+        if self.pruning.schedule is None:
+            return self._propose(count) if new else []
+        out, fresh = [], 0
+        for action in self._scheduling.actions(count, new):
+            if isinstance(action, Resume):
+                out.append(self._trials[action.number])
+            elif isinstance(action, Exploit):
+                self._conclude(dataclasses.replace(self._trials[action.stopped],
+                                                   state=TrialState.PRUNED))
+                child, stored = self._scheduling.child(action, self._next_number,
+                                                       self._trials[action.source])
+                self._next_number += 1
+                self._proposals.adopt(child.number)
+                self._storage.save_trial(child, checkpoint=stored)
+                self._trials[child.number] = child
+                out.append(child)
+            elif isinstance(action, Fresh):
+                fresh += 1
+        return out + (self._propose(fresh) if fresh else [])
+
+    def prune_hopeless(self, remaining: int | None) -> list[FrozenTrial]:
+        """Prune the paused trials no promotion can reach once at most `remaining` new trials
+        start (their checkpoints are deleted); returns them as recorded."""
+        self._writable()
+        with self.lock():
+            return [self._conclude(dataclasses.replace(self._trials[number],
+                                                       state=TrialState.PRUNED))
+                    for number in self._scheduling.hopeless(remaining)]
 
     def _take_interrupted(self, count: int) -> list[FrozenTrial]:
         none = len(self._trials) == len(self._finished) + len(self._pending)  # no scan then
@@ -336,25 +391,45 @@ class Study(FolderHold):
              state: str | TrialState | None = None, error: str | None = None,
              intermediate: Mapping[int, float] | None = None,
              started_at: float | None = None, finished_at: float | None = None,
+             steps: int | None = None,
+             checkpoint: tuple[Mapping[str, np.ndarray], int] | None = None,
              ) -> FrozenTrial:
-        """Finish an asked trial (see the module docstring); returns the recorded trial."""
+        """Finish an asked trial (see the module docstring); returns the recorded trial.
+        `steps` (steps this run trained) and `checkpoint` ((arrays, step) saved in this run)
+        default to the handle's (`Trial.steps_run`, `Trial.new_checkpoint()`)."""
         self._writable()
         running = pending_trial(trial, self._pending, self._trials, self)
+        handle = trial if isinstance(trial, Trial) else None
         if intermediate is None:
-            intermediate = (trial.intermediate if isinstance(trial, Trial)
+            intermediate = (handle.intermediate if handle is not None
                             else self.pruning.intermediate(running.number))
+        if steps is None:
+            steps = handle.steps_run if handle is not None else max(intermediate, default=0)
+        if checkpoint is None and handle is not None:
+            checkpoint = handle.new_checkpoint()
         state, value, values, error, metrics, artifacts = settle(
             state, value, error, intermediate, self.n_objectives)
         done = FrozenTrial(running.number, running.params, state, running.seed, value=value,
                            metrics=metrics, intermediate=dict(intermediate), error=error,
                            started_at=started_at or running.started_at,
-                           finished_at=finished_at or time.time(), values=values)
+                           finished_at=finished_at or time.time(), values=values,
+                           parent=running.parent, steps=Scheduling.steps(running, steps))
+        done, stored = self._scheduling.settle(done, checkpoint)
         with self.lock():
-            self._record(done, artifacts)
+            self._record(done, artifacts, stored)
         del self._pending[done.number]
+        self.pruning.forget(done.number)
+        if done.state is TrialState.PAUSED:
+            return done
+        return self._conclude(done, recorded=True)
+
+    def _conclude(self, done: FrozenTrial, recorded: bool = False) -> FrozenTrial:
+        """Count a finished trial: record it (unless done), learn from it, drop its checkpoint."""
+        if not recorded:
+            self._record(done)
+        self._scheduling.finish(done)
         self._finished.append(done)
         self._front = extend_front(self._front, done, self.directions)  # O(front), not O(n^2)
-        self.pruning.forget(done.number)
         self._proposals.tell(done)
         return done
 

@@ -4,7 +4,10 @@ Contract: pandas is imported only here and in `hpsearch.study.columns` (the colu
 per column whatever happened; UTC timestamps), inside the functions (so `import hpsearch` stays
 light). `results_frame(trials, space)` has one row per trial, sorted by number, with columns
 number, state (lower-case), value, last_step (the last step the trial reported, e.g. the
-epoch a pruned trial reached; empty when it reported none), params_<name> (space order),
+epoch a pruned trial reached; empty when it reported none), steps (the steps the objective
+trained for the trial over all its runs: a trial paused and promoted pays only its new steps
+when it resumed from its checkpoint), parent (the trial a PBT copy started from, else empty),
+params_<name> (space order),
 metrics_<name> (sorted), seed, duration_s, error, started_at, finished_at (UTC
 timestamps), source (empty for the study's own trials; the run folder of a warm-start trial, whose
 rows follow the study's own with their original numbers). An inactive parameter of a
@@ -13,7 +16,7 @@ repr of each value, so CSV and Parquet read back the same. A multi-objective stu
 `directions`) adds `values_<name>` per objective after `value` (which is empty), named by
 `objectives` (a study file's metrics, else 0, 1, ...), and `pareto` (True on the study's own
 Pareto front). `best_first(frame, direction)`
-orders rows best first: complete trials by value, then pruned by value, then failed,
+orders rows best first: complete trials by value, then pruned by value, then paused, failed,
 interrupted and running.
 `write_tables(frame, folder)` writes trials.csv and trials.parquet atomically and returns
 their paths; `read_table(path)` reads either back.
@@ -37,7 +40,8 @@ __all__ = ["COLUMNS", "results_frame", "best_first", "write_tables", "read_table
 
 COLUMNS = ("number", "state", "value", "seed", "duration_s", "error", "started_at",
            "finished_at")
-_STATE_RANK = {"complete": 0, "pruned": 1, "failed": 2, "interrupted": 3, "running": 4}
+_STATE_RANK = {"complete": 0, "pruned": 1, "paused": 2, "failed": 3, "interrupted": 4,
+               "running": 5}
 
 
 def _mixed(dim: Any) -> bool:
@@ -61,7 +65,8 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space,
     rows = []
     for source, t in ordered:
         row: dict[str, Any] = {"number": t.number, "state": str(t.state), "value": t.value,
-                               "last_step": max(t.intermediate) if t.intermediate else None}
+                               "last_step": max(t.intermediate) if t.intermediate else None,
+                               "steps": t.steps, "parent": t.parent}
         if several:
             values = t.values if t.values is not None and len(t.values) == len(directions) \
                 else (None,) * len(directions)
@@ -77,7 +82,7 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space,
                    started_at=t.started_at, finished_at=t.finished_at, source=source)
         rows.append(row)
     value_columns = [f"values_{n}" for n in objectives] + ["pareto"] if several else []
-    columns = (["number", "state", "value", *value_columns, "last_step"]
+    columns = (["number", "state", "value", *value_columns, "last_step", "steps", "parent"]
                + [f"params_{n}" for n in space]
                + [f"metrics_{n}" for n in metric_names] + list(COLUMNS[3:]) + ["source"])
     frame = pd.DataFrame(rows, columns=columns)
@@ -86,6 +91,8 @@ def results_frame(trials: Sequence[FrozenTrial], space: Space,
         frame[name] = frame[name].astype("float64")
     frame["number"] = frame["number"].astype("int64")
     frame["last_step"] = frame["last_step"].astype("Int64")  # nullable: no report, no step
+    frame["steps"] = frame["steps"].astype("int64")
+    frame["parent"] = frame["parent"].astype("Int64")  # nullable: most trials have none
     frame["seed"] = frame["seed"].astype("int64")
     if several:
         frame["pareto"] = frame["pareto"].astype("bool")

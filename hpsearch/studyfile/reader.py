@@ -250,6 +250,11 @@ def _with_overrides(spec: StudySpec, overrides: dict[str, Any]) -> StudySpec:
     return replace(spec, **clean)
 
 
+#: the `[pruner]` keys a kind cannot go without
+_REQUIRED_PRUNER_KEYS = {"threshold": ("threshold",), "hyperband": ("max_resource",),
+                         "pbt": ("interval",)}
+
+
 def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
     """The `[pruner]` table: `kind` ("none" when absent) and that kind's keywords, each
     checked against `hpsearch.pruners.PRUNER_OPTIONS`; returns {"kind": ..., **keywords}."""
@@ -263,7 +268,7 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind}
     for key, (kind_of_value, low) in options.items():
         value = pruner.get(key, kind_of_value, low=low if math.isfinite(low) else None,
-                           required=key == "threshold")
+                           required=key in _REQUIRED_PRUNER_KEYS.get(kind, ()))
         if value is not None:
             out[key] = value
     return out

@@ -19,7 +19,10 @@ round-trip with every field (params keep their Python types, intermediate steps 
 floats stay exact); `save_trial` inserts or replaces by number; `load_trials` is in number
 order; artifacts of many dtypes and shapes round-trip, are kept per trial and replaced as a
 whole, read back as {} when there are none, and are a snapshot (changing an array after
-saving it, or after loading it, does not change what is stored); `lock()` is re-entrant and
+saving it, or after loading it, does not change what is stored); checkpoints round-trip with
+their step, per trial, replaced by a newer one, kept by a save without one, gone after
+`delete_checkpoint` (no file left in a run folder), refused (StorageError) for object arrays
+while the last good one stays, and are snapshots; `lock()` is re-entrant and
 free again after an exception; with `reopen`, every save is visible to a second reader at
 once and everything survives `close()` (which the suite may call twice: the second call is a
 no-op).
@@ -29,7 +32,9 @@ pytest is only a test dependency (the `test` extra): hpsearch never imports this
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -40,8 +45,10 @@ except ImportError as err:  # pragma: no cover - only without the test extra
     raise ImportError("hpsearch.testing.storage needs pytest: "
                       "pip install 'hpsearch[test]'") from err
 
+from hpsearch.exceptions import StorageError
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.storage.base import Storage, StudyMeta
+from hpsearch.storage.checkpoints import Checkpoint
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["StorageContract", "StorageFactory", "study_meta", "trials_of_every_state",
@@ -65,7 +72,7 @@ def study_meta() -> StudyMeta:
 
 
 def trials_of_every_state() -> list[FrozenTrial]:
-    """One trial per `TrialState` (numbers 0..4), every optional field used somewhere."""
+    """One trial per `TrialState` (numbers 0..5), every optional field used somewhere."""
     start = 1_700_000_000.0 + 1 / 3
     return [
         FrozenTrial(0, PARAMS, TrialState.RUNNING, seed=2**32 - 1, started_at=start),
@@ -80,6 +87,8 @@ def trials_of_every_state() -> list[FrozenTrial]:
                     finished_at=start + 0.25),
         FrozenTrial(4, PARAMS, TrialState.INTERRUPTED, seed=6, intermediate={3: 1.5},
                     started_at=start),
+        FrozenTrial(5, PARAMS, TrialState.PAUSED, seed=8, value=0.25, parent=1, steps=9,
+                    intermediate={1: 0.5, 3: 0.25}, started_at=start, finished_at=start + 3),
     ]
 
 
@@ -236,6 +245,53 @@ class StorageContract:
             storage.save_trial(trials[3])
         assert [t.number for t in storage.load_trials()] == [1, 2, 3]
 
+    # ----- checkpoints (see hpsearch.storage.checkpoints)
+    def test_checkpoints_round_trip_per_trial_and_are_replaced(self, storage):
+        paused = trials_of_every_state()[5]
+        assert storage.load_checkpoint(5) is None
+        arrays = artifacts_of_every_dtype()
+        storage.save_trial(paused, checkpoint=Checkpoint(arrays, 3))
+        storage.save_trial(FrozenTrial(6, PARAMS, TrialState.PAUSED, seed=1),
+                           checkpoint=Checkpoint({"w": np.ones(2)}, 1))
+        got = storage.load_checkpoint(5)
+        assert got.step == 3 and type(got.step) is int
+        assert_same_artifacts(got.arrays, arrays)
+        storage.save_trial(paused, checkpoint=Checkpoint({"w": np.zeros(3)}, 4))
+        replaced = storage.load_checkpoint(5)
+        assert replaced.step == 4
+        assert_same_artifacts(replaced.arrays, {"w": np.zeros(3)})
+        storage.save_trial(dataclasses.replace(paused, state=TrialState.RUNNING))
+        kept = storage.load_checkpoint(5)  # a save without one keeps it
+        assert kept is not None and kept.step == 4
+        assert_same_artifacts(storage.load_checkpoint(6).arrays, {"w": np.ones(2)})
+
+    def test_deleted_checkpoints_are_gone(self, storage):
+        paused = trials_of_every_state()[5]
+        storage.save_trial(paused, checkpoint=Checkpoint({"w": np.ones(2)}, 3))
+        storage.delete_checkpoint(5)
+        storage.delete_checkpoint(5)  # again: nothing to do
+        storage.delete_checkpoint(99)  # no such trial
+        assert storage.load_checkpoint(5) is None
+        if storage.path is not None:  # no file left behind
+            folder = os.path.join(storage.path, "trials", "5")
+            assert not [n for n in os.listdir(folder) if n.startswith("checkpoint")]
+
+    def test_checkpoints_refuse_object_arrays_and_keep_the_last_good_one(self, storage):
+        paused = trials_of_every_state()[5]
+        storage.save_trial(paused, checkpoint=Checkpoint({"w": np.ones(2)}, 3))
+        bad = Checkpoint({"objects": np.array([{"a": 1}, None], dtype=object)}, 4)
+        with pytest.raises(StorageError, match="objects"):
+            storage.save_trial(paused, checkpoint=bad)
+        assert storage.load_checkpoint(5).step == 3
+
+    def test_checkpoints_are_a_snapshot(self, storage):
+        arrays = {"w": np.arange(4.0)}
+        storage.save_trial(trials_of_every_state()[5], checkpoint=Checkpoint(arrays, 2))
+        arrays["w"][:] = -1
+        loaded = storage.load_checkpoint(5)
+        loaded.arrays["w"][:] = -2
+        np.testing.assert_array_equal(storage.load_checkpoint(5).arrays["w"], np.arange(4.0))
+
     # ----- a second reader (storages that outlive their process)
     def test_every_save_is_visible_to_a_second_reader_at_once(self, storage, reader):
         trials = trials_of_every_state()
@@ -248,7 +304,7 @@ class StorageContract:
             assert_same_trials(second.load_trials(), trials)
             assert_same_artifacts(second.load_artifacts(1), arrays)
             storage.save_trial(FrozenTrial(7, PARAMS, TrialState.COMPLETE, seed=7, value=1.0))
-            assert [t.number for t in second.load_trials()] == [0, 1, 2, 3, 4, 7]
+            assert [t.number for t in second.load_trials()] == [0, 1, 2, 3, 4, 5, 7]
         finally:
             second.close()
 
@@ -264,5 +320,16 @@ class StorageContract:
             for trial in trials:
                 assert_same_artifacts(second.load_artifacts(trial.number),
                                       {"weights": np.arange(trial.number + 1.0)})
+        finally:
+            second.close()
+
+    def test_checkpoints_survive_close(self, storage, reader):
+        storage.save_trial(trials_of_every_state()[5],
+                           checkpoint=Checkpoint({"w": np.arange(3.0)}, 3))
+        storage.close()
+        second = reader()
+        try:
+            assert second.load_checkpoint(5).step == 3
+            assert_same_artifacts(second.load_checkpoint(5).arrays, {"w": np.arange(3.0)})
         finally:
             second.close()

@@ -14,7 +14,14 @@ the members' mean, and the artifacts of
 `hpsearch.objectives.mlp.schema`. `repeats = N` trains each trial under N seeds spawned from
 the trial's seed (the seed's "same model, different initialisations"). `checkpoint_epochs`
 snapshots the first member at the end of each listed epoch that the run reaches (L-BFGS runs
-count as epoch 1). Scores come from `hpsearch.objectives.mlp.scoring`, as the ensembles' do.
+count as epoch 1). Paused and promoted by a scheduler (`hp.Hyperband`,
+`hp.PopulationBasedTraining`): a trial told to stop saves its first member's whole training
+state (`nn_core.resume`: weights, optimizer moments, schedule position, batch-norm statistics,
+random state, epoch) as its checkpoint, and a promoted trial resumes from it exactly: its
+network ends the same as one trained without pausing (the data is the stored split and the
+preprocessing is fitted again on it, deterministically). `checkpoint_epochs` snapshots then
+cover the epochs of the last run only. Scores come from `hpsearch.objectives.mlp.scoring`, as
+the ensembles' do.
 """
 
 from __future__ import annotations
@@ -118,12 +125,18 @@ class MLPObjective:
             # The trainer counts epochs from 0; the step reported is the epochs completed.
             return bool(report and trial.report(epoch + 1, val_loss if report_loss else value))
 
+        # The first member pauses and resumes exactly (nn_core.resume): a scheduler's promoted
+        # trial goes on from its checkpoint. L-BFGS runs are one step: nothing to resume.
+        resumable = first and model.get_params().get("optimizer") != "lbfgs"
+        resume = trial.checkpoint() if resumable and hasattr(trial, "checkpoint") else None
         try:
             model.fit(data["train_X"], data["train_y"], data["val_X"], data["val_y"],
-                      callback=on_epoch)
+                      callback=on_epoch, resume=resume, keep_state=resumable)
         except ValueError as err:
             raise ObjectiveError(f"the network rejected these hyperparameters: {err}") from err
         if trial.should_prune():
+            if resumable and hasattr(trial, "save_checkpoint"):
+                trial.save_checkpoint(model.training_state_)
             raise TrialPruned(f"pruned at epoch {model.history_.epochs}")
         return saved
 

@@ -201,7 +201,8 @@ def test_pruner_table_resolves(tmp_path, table, expected):
     ('kind = "asha"\nmin_resource = "2"\n', "[pruner].min_resource: expected an integer"),
     ('kind = "median"\nn_startup_trials = -1\n',
      "[pruner].n_startup_trials: expected a value >= 0"),
-    ('kind = "hyperband"\n', "[pruner].kind: expected one of"),
+    ('kind = "hyperbands"\n', "[pruner].kind: expected one of"),
+    ('kind = "hyperband"\n', "[pruner].max_resource: missing"),
     ('min_resource = 2\n', "[pruner].kind: missing"),
     ('kind = "none"\nmin_resource = 2\n', "[pruner].min_resource: unknown key"),
 ])

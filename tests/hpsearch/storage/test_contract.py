@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from hpsearch.exceptions import StorageError
 from hpsearch.storage import MemoryStorage, SqliteStorage
 from hpsearch.testing.storage import StorageContract, study_meta
 
@@ -40,17 +41,29 @@ class DictStorage:
         self.meta = meta
         self.trials = {}
         self.arrays = {}
+        self.checkpoints = {}
 
     def load_trials(self):
         return [self.trials[n] for n in sorted(self.trials)]
 
-    def save_trial(self, trial, artifacts=None):
+    def save_trial(self, trial, artifacts=None, checkpoint=None):
+        if checkpoint is not None:
+            if any(np.asarray(a).dtype.hasobject for a in checkpoint.arrays.values()):
+                raise StorageError("objects refused")
+            self.checkpoints[trial.number] = checkpoint.copy()
         self.trials[trial.number] = trial
         if artifacts:
             self.arrays[trial.number] = {k: np.array(v) for k, v in artifacts.items()}
 
     def load_artifacts(self, number):
         return {k: np.array(v) for k, v in self.arrays.get(number, {}).items()}
+
+    def load_checkpoint(self, number):
+        stored = self.checkpoints.get(number)
+        return None if stored is None else stored.copy()
+
+    def delete_checkpoint(self, number):
+        self.checkpoints.pop(number, None)
 
     def lock(self):
         return contextlib.nullcontext()
@@ -70,7 +83,7 @@ class TestDictStorage(StorageContract):
 class SharedArrays(DictStorage):
     """Keeps the caller's arrays themselves and hands them out (no snapshot)."""
 
-    def save_trial(self, trial, artifacts=None):
+    def save_trial(self, trial, artifacts=None, checkpoint=None):
         self.trials[trial.number] = trial
         if artifacts:
             self.arrays[trial.number] = artifacts
@@ -79,10 +92,31 @@ class SharedArrays(DictStorage):
         return self.arrays.get(number, {})
 
 
+class SharedCheckpoints(DictStorage):
+    """Keeps the caller's checkpoint itself (no snapshot)."""
+
+    def save_trial(self, trial, artifacts=None, checkpoint=None):
+        super().save_trial(trial, artifacts)
+        if checkpoint is not None:
+            self.checkpoints[trial.number] = checkpoint
+
+    def load_checkpoint(self, number):
+        return self.checkpoints.get(number)
+
+
+class ForgetfulCheckpoints(DictStorage):
+    """Drops the checkpoint whenever the trial is saved again without one."""
+
+    def save_trial(self, trial, artifacts=None, checkpoint=None):
+        super().save_trial(trial, artifacts, checkpoint)
+        if checkpoint is None:
+            self.checkpoints.pop(trial.number, None)
+
+
 class Stringly(DictStorage):
     """Keeps params as text (a backend that loses their types)."""
 
-    def save_trial(self, trial, artifacts=None):
+    def save_trial(self, trial, artifacts=None, checkpoint=None):
         params = {k: v if isinstance(v, str) else repr(v) for k, v in trial.params.items()}
         super().save_trial(dataclasses.replace(trial, params=params), artifacts)
 
@@ -106,7 +140,7 @@ class NoReentrantLock(DictStorage):
 
 
 class Float64Only(DictStorage):
-    def save_trial(self, trial, artifacts=None):
+    def save_trial(self, trial, artifacts=None, checkpoint=None):
         super().save_trial(trial, {k: np.asarray(v, dtype=float) for k, v in
                                    (artifacts or {}).items() if np.asarray(v).dtype.kind in "fiub"})
 
@@ -117,6 +151,8 @@ class Float64Only(DictStorage):
     (InsertionOrder, "test_trials_load_in_number_order"),
     (NoReentrantLock, "test_lock_is_reentrant_and_free_again_after_an_exception"),
     (Float64Only, "test_artifacts_of_every_dtype_round_trip"),
+    (SharedCheckpoints, "test_checkpoints_are_a_snapshot"),
+    (ForgetfulCheckpoints, "test_checkpoints_round_trip_per_trial_and_are_replaced"),
 ])
 def test_the_suite_fails_a_broken_storage(cls, test):
     storage = cls(study_meta())

@@ -1,0 +1,241 @@
+"""Hyperband: promotion-based asynchronous Hyperband (Li et al., JMLR 2018; asynchronous as in
+ASHA, Li et al., MLSys 2020, and in Syne Tune's and Ray Tune's promotion schedulers).
+
+Notation: r = min_resource, R = max_resource, eta = reduction_factor. The rung levels are
+L_k = r * eta**k for k = 0 .. K-1, every one below R (K of them); a trial that passes the last
+rung trains to R (its objective's own end). Bracket b (0 <= b < brackets, brackets <= K + 1)
+pauses its trials at the rungs L_b .. L_{K-1}; bracket 0 is ASHA's, bracket K trains every
+trial to R. A new trial's bracket is drawn from its own seed
+(`SeedSequence([seed, BRACKET_STREAM])`), with probabilities proportional to the number of
+configurations synchronous Hyperband starts in each bracket, n_s = ceil((K+1)/(s+1) * eta**s)
+for s = K - b halvings (so `restore` finds the same bracket again).
+
+Rule (state per bracket and rung: the value of each trial that reached it, its first report at
+a step >= L_k): a trial reaching a rung goes on at once when fewer than floor(n / eta) of the n
+values recorded there are strictly better than its own (it is in the top 1/eta), else it is
+paused. At `next`, paused trials in that same position are promoted, the highest rung first
+(ASHA's get_job), the best value first within a rung; then new trials start. A non-finite value
+is pruned for good. With `remaining` new trials to come, a paused trial is hopeless when, even
+if every trial that can still reach its rung (the bracket's running trials below it, its paused
+trials at lower rungs, and the `remaining` new ones) arrived with a worse value, it would not
+be in the top 1/eta: (m) >= (n + arrivals) // eta, m being how many values there beat it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hpsearch.pruners.base import better, check_ints, value_at
+from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
+from hpsearch.space import Space
+from hpsearch.trial import FrozenTrial, TrialState
+
+__all__ = ["Hyperband", "HyperbandState", "BRACKET_STREAM"]
+
+BRACKET_STREAM = 11  # SeedSequence([trial seed, BRACKET_STREAM]) draws a trial's bracket
+
+
+@dataclass(frozen=True)
+class Hyperband(Scheduler):
+    """Promotion-based asynchronous Hyperband (module docstring); `brackets=1` is ASHA with
+    promotion, `brackets=None` uses every bracket (K + 1)."""
+
+    min_resource: int = 1
+    max_resource: int | None = None
+    reduction_factor: int = 3
+    brackets: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_resource is None:
+            raise ValueError("Hyperband needs max_resource: the step (epoch) a fully trained "
+                             "trial reaches")
+        check_ints(self, min_resource=1, max_resource=1, reduction_factor=2)
+        if self.max_resource <= self.min_resource:
+            raise ValueError(f"Hyperband: max_resource must be above min_resource "
+                             f"({self.min_resource}), got {self.max_resource}")
+        if self.brackets is not None:
+            check_ints(self, brackets=1)
+
+    @property
+    def levels(self) -> list[int]:
+        """The rung steps L_0 < L_1 < ... below max_resource."""
+        out, level = [], self.min_resource
+        while level < self.max_resource:
+            out.append(level)
+            level *= self.reduction_factor
+        return out
+
+    @property
+    def n_brackets(self) -> int:
+        most = len(self.levels) + 1
+        return most if self.brackets is None else min(self.brackets, most)
+
+    def bracket_probabilities(self) -> np.ndarray:
+        """P(bracket b), b = 0 .. n_brackets - 1 (module docstring)."""
+        top = len(self.levels)
+        sizes = [math.ceil((top + 1) / (top - b + 1) * self.reduction_factor ** (top - b))
+                 for b in range(self.n_brackets)]
+        return np.asarray(sizes, dtype=float) / sum(sizes)
+
+    def bracket(self, seed: int) -> int:
+        """The bracket of a trial with this seed."""
+        if self.n_brackets == 1:
+            return 0
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), BRACKET_STREAM]))
+        return int(rng.choice(self.n_brackets, p=self.bracket_probabilities()))
+
+    def new_state(self, direction: str, space: Space | None = None) -> HyperbandState:
+        return HyperbandState(self, direction)
+
+
+@dataclass
+class _Track:
+    """One trial's place: its bracket, the next rung it stops at, where it is paused."""
+
+    bracket: int
+    target: int
+    paused_at: int | None = None
+    pausing: int | None = None  # the rung it was told to stop at, until told
+    alive: bool = True
+
+
+@dataclass
+class _Rungs:
+    values: dict[tuple[int, int], dict[int, float]] = field(default_factory=dict)
+
+    def at(self, bracket: int, rung: int) -> dict[int, float]:
+        return self.values.setdefault((bracket, rung), {})
+
+
+class HyperbandState(SchedulerState):
+    """Hyperband's bookkeeping (see the module docstring)."""
+
+    def __init__(self, config: Hyperband, direction: str) -> None:
+        self.config = config
+        self.direction = direction
+        self.levels = config.levels
+        self._lock = threading.RLock()
+        self._tracks: dict[int, _Track] = {}
+        self._rungs = _Rungs()
+
+    # ----- reading
+    def behind(self, bracket: int, rung: int, number: int) -> int:
+        """How many values at the rung are strictly better than trial `number`'s."""
+        values = self._rungs.at(bracket, rung)
+        own = values[number]
+        return sum(better(v, own, self.direction) for v in values.values())
+
+    def promotable(self, bracket: int, rung: int, number: int) -> bool:
+        values = self._rungs.at(bracket, rung)
+        return self.behind(bracket, rung, number) < len(values) // self.config.reduction_factor
+
+    def paused(self) -> dict[int, tuple[int, int]]:
+        """{number: (bracket, rung)} of the paused trials."""
+        with self._lock:
+            return {n: (t.bracket, t.paused_at) for n, t in self._tracks.items()
+                    if t.paused_at is not None}
+
+    # ----- the protocol
+    def _track(self, number: int, seed: int) -> _Track:
+        if number not in self._tracks:
+            bracket = self.config.bracket(seed)
+            self._tracks[number] = _Track(bracket, bracket)
+        return self._tracks[number]
+
+    def restore(self, trials: Iterable[FrozenTrial]) -> None:
+        with self._lock:
+            self._tracks, self._rungs = {}, _Rungs()
+            for trial in sorted(trials, key=lambda t: t.number):
+                track = self._track(trial.number, trial.seed)
+                reached = []
+                for rung in range(track.bracket, len(self.levels)):
+                    value = value_at(trial.intermediate, self.levels[rung])
+                    if value is None or not math.isfinite(value):
+                        break
+                    self._rungs.at(track.bracket, rung)[trial.number] = value
+                    reached.append(rung)
+                if trial.state is TrialState.PAUSED and reached:
+                    track.paused_at = track.target = reached[-1]
+                elif reached:
+                    track.target = reached[-1] + 1
+                track.alive = not trial.state.is_finished
+
+    def started(self, trial: FrozenTrial) -> None:
+        with self._lock:
+            track = self._track(trial.number, trial.seed)
+            track.alive, track.paused_at, track.pausing = True, None, None
+
+    def report(self, number: int, step: int, value: float) -> bool:
+        with self._lock:
+            track = self._tracks.get(number)
+            if track is None:
+                return False
+            if not math.isfinite(value):
+                track.pausing = None
+                return True
+            while track.target < len(self.levels) and step >= self.levels[track.target]:
+                rung = track.target
+                self._rungs.at(track.bracket, rung).setdefault(number, value)
+                if not self.promotable(track.bracket, rung, number):
+                    track.pausing = rung
+                    return True
+                track.target = rung + 1
+            return False
+
+    def stopped(self, trial: FrozenTrial) -> bool:
+        with self._lock:
+            track = self._tracks.get(trial.number)
+            if track is None or track.pausing is None:
+                self.finished(trial)
+                return False
+            track.paused_at, track.pausing = track.pausing, None
+            return True
+
+    def finished(self, trial: FrozenTrial) -> None:
+        with self._lock:
+            track = self._tracks.get(trial.number)
+            if track is not None:
+                track.alive, track.paused_at, track.pausing = False, None, None
+
+    def candidates(self) -> list[int]:
+        """The paused trials promotable now, in promotion order."""
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        ready = []
+        for number, (bracket, rung) in self.paused().items():
+            if self.promotable(bracket, rung, number):
+                value = self._rungs.at(bracket, rung)[number]
+                ready.append((-self.levels[rung], sign * value, number))
+        return [number for *_, number in sorted(ready)]
+
+    def next(self, count: int, new_allowed: bool) -> list[Action]:
+        with self._lock:
+            out: list[Action] = []
+            for number in self.candidates()[:count]:
+                track = self._tracks[number]
+                track.target, track.paused_at = track.paused_at + 1, None
+                out.append(Resume(number))
+            if new_allowed:
+                out += [Fresh() for _ in range(count - len(out))]
+            return out
+
+    def hopeless(self, remaining: int | None) -> list[int]:
+        if remaining is None:
+            return []
+        with self._lock:
+            out = []
+            for number, (bracket, rung) in self.paused().items():
+                arrivals = remaining + sum(
+                    1 for other, t in self._tracks.items() if other != number
+                    and t.bracket == bracket and t.alive
+                    and ((t.paused_at is None and t.target <= rung)
+                         or (t.paused_at is not None and t.paused_at < rung)))
+                values = self._rungs.at(bracket, rung)
+                if self.behind(bracket, rung, number) >= (
+                        len(values) + arrivals) // self.config.reduction_factor:
+                    out.append(number)
+            return sorted(out)
