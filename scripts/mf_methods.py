@@ -3,12 +3,14 @@
 
 Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe and scheduler in asha
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
-(`hp.MedianPruner()`); `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its
-HyperbandPruner(1, 52, 3)); and the peers of `mf_peers.PEERS`, run in their own venvs
-(`/work/venvs/<venv>`) and driven over JSON lines: the peer sends {"train": {"trial", "params",
-"start", "stop"}}, the driver answers {"accuracy": [...]} from the one ledger, or
-{"stop": true} once the budget is spent; the peer then exits after one line {"seconds": s},
-its own time minus the time it waited for the driver.
+(`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52,
+reduction_factor=3)`, promotion-based: paused trials resume from their checkpoint), pbt
+(`hp.PopulationBasedTraining(interval=4, population=10, max_step=52)`);
+`optuna_tpe[+hyperband]` (Optuna's TPESampler, with its HyperbandPruner(1, 52, 3)); and the
+peers of `mf_peers.PEERS`, run in their own venvs (`/work/venvs/<venv>`) and driven over JSON
+lines: the peer sends {"train": {"trial", "params", "start", "stop"}}, the driver answers
+{"accuracy": [...]} from the one ledger, or {"stop": true} once the budget is spent; the peer
+then exits after one line {"seconds": s}, its own time minus the time it waited for the driver.
 
 Every objective trains epoch by epoch and reports each epoch's val_accuracy (`trial.report`),
 so a scheduler may stop it at any epoch.
@@ -22,16 +24,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from mf_accounting import EPOCHS, SPACE, BudgetSpent, Problem
 
 SCRIPTS = Path(__file__).resolve().parent
 OURS = ("random", "gp", "tpe")
-OUR_SCHEDULERS = ("asha", "median")
+OUR_SCHEDULERS = ("asha", "median", "hyperband", "pbt")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
               "syne_bohb": "synetune", "syne_hyperband": "synetune",
               "syne_asha_bore": "synetune"}
 VENVS = Path("/work/venvs")
+PBT_INTERVAL, PBT_POPULATION = 4, 10
 
 
 def known(method: str) -> bool:
@@ -58,11 +62,18 @@ def our_pruner(scheduler: str):
         return hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=EPOCHS)
     if scheduler == "median":
         return hp.MedianPruner()
+    if scheduler == "hyperband":
+        return hp.Hyperband(min_resource=1, max_resource=EPOCHS, reduction_factor=3)
+    if scheduler == "pbt":
+        return hp.PopulationBasedTraining(interval=PBT_INTERVAL, population=PBT_POPULATION,
+                                          max_step=EPOCHS)
     return None
 
 
 def run_ours(method: str, problem: Problem, seed: int) -> int:
-    """hpsearch's ask/tell loop; returns the number of trials asked."""
+    """hpsearch's ask/tell loop; returns the number of trials asked. A trial told to stop
+    saves a checkpoint {epoch, the trial that trained it}: a scheduler that pauses (Hyperband,
+    PBT) hands it back from `ask`, and it trains on from that epoch."""
     import hpsearch as hp
 
     strategy, _, scheduler = method.partition("+")
@@ -73,13 +84,19 @@ def run_ours(method: str, problem: Problem, seed: int) -> int:
         while True:
             trial = study.ask()
             asked += 1
-            accuracy, pruned = None, False
-            for epoch in range(1, EPOCHS + 1):
-                accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch)[0])
+            saved = trial.checkpoint()
+            start = 0 if saved is None else int(saved["epoch"])
+            source = trial.number if saved is None else int(saved["trial"])
+            accuracy, stopped = None, False
+            for epoch in range(start + 1, EPOCHS + 1):
+                accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch,
+                                               source if epoch == start + 1 else None)[0])
                 if trial.report(epoch, accuracy):
-                    pruned = True
+                    trial.save_checkpoint({"epoch": np.array(epoch),
+                                           "trial": np.array(trial.number)})
+                    stopped = True
                     break
-            if pruned:
+            if stopped:
                 study.tell(trial, state="pruned")
             else:
                 study.tell(trial, accuracy)
