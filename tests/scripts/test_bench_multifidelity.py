@@ -115,19 +115,53 @@ def test_ranks_share_ties_and_put_a_run_without_incumbent_last():
     assert accounting.regret(96.0, 99.0, 93.0) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("method", ["random", "random+asha", "optuna_tpe+hyperband"])
+@pytest.mark.parametrize("method", ["random", "random+asha", "random+hyperband", "random+pbt",
+                                    "optuna_tpe+hyperband"])
 def test_a_run_spends_its_budget_and_records_epoch_52_evaluations(method):
     if method.startswith("optuna"):
         pytest.importorskip("optuna")
     problem = accounting.Problem("126026", 104.0 * 8, fake_curves)  # 1 unit = 8 full trainings
-    problem.ledger.budget_units = 2
+    problem.ledger.budget_units = 4
     outcome = methods.run(method, problem, seed=3)
     ledger = problem.ledger
-    assert ledger.clock == pytest.approx(2 * 104.0 * 8)
-    assert ledger.full and all(at <= 2 for at, _ in ledger.full)
+    assert ledger.clock == pytest.approx(4 * 104.0 * 8)
+    assert ledger.full and all(at <= 4 for at, _ in ledger.full)
     assert outcome["trials"] >= len(ledger.full) and outcome["seconds"] > 0
     if method == "random+asha":  # most trials stop early
         assert outcome["trials"] > 2 * len(ledger.full)
+
+
+class Recording(accounting.Problem):
+    """A Problem that keeps every training call: (trial, start, stop, source)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.calls: list[tuple] = []
+
+    def train(self, trial, params, start, stop, source=None):
+        self.calls.append((trial, start, stop, trial if source is None else source))
+        return super().train(trial, params, start, stop, source)
+
+
+def test_hyperband_resumes_paused_trials_and_never_pays_an_epoch_twice():
+    problem = Recording("126026", 104.0 * 8, fake_curves)
+    problem.ledger.budget_units = 4
+    methods.run("random+hyperband", problem, seed=0)
+    calls = problem.calls
+    resumed = [now for before, now in zip(calls, calls[1:], strict=False)
+               if now[1] > 0 and before[0] != now[0]]  # a trial picked up again, later
+    assert resumed and all(trial == source for trial, _, _, source in resumed)
+    assert problem.ledger.epochs == sum(problem.ledger.reached.values())
+
+
+def test_a_pbt_copy_trains_on_from_its_sources_checkpoint():
+    problem = Recording("126026", 104.0 * 8, fake_curves)
+    problem.ledger.budget_units = 3
+    methods.run("random+pbt", problem, seed=0)
+    copies = [c for c in problem.calls if c[3] != c[0]]
+    assert copies and all(c[1] > 0 for c in copies)
+    assert all(problem.ledger.reached[source] >= start for _, start, _, source in copies)
+    assert problem.ledger.epochs < sum(problem.ledger.reached.values())  # copies skip epochs
 
 
 def test_the_cache_resumes_and_the_table_ranks_cells_every_method_ran(tmp_path, capsys):
