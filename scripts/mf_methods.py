@@ -13,7 +13,8 @@ lines: the peer sends {"train": {"trial", "params", "start", "stop"}}, the drive
 then exits after one line {"seconds": s}, its own time minus the time it waited for the driver.
 
 Every objective trains epoch by epoch and reports each epoch's val_accuracy (`trial.report`),
-so a scheduler may stop it at any epoch.
+so a scheduler may stop it at any epoch. A scheduler takes keywords after colons, read as JSON:
+`random+hyperband:min_resource=3:brackets=2`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PBT_INTERVAL, PBT_POPULATION = 4, 10
 def known(method: str) -> bool:
     base, _, scheduler = method.partition("+")
     if base in OURS:
-        return scheduler in ("", *OUR_SCHEDULERS)
+        return scheduler.partition(":")[0] in ("", *OUR_SCHEDULERS)
     if base == "optuna_tpe":
         return scheduler in ("", "hyperband")
     return method in PEER_VENVS
@@ -56,17 +57,24 @@ def hp_space():
 
 
 def our_pruner(scheduler: str):
+    """"hyperband" -> hp.Hyperband(1, 52, 3); "hyperband:min_resource=3:brackets=2" sets
+    keywords (values read as JSON), to compare settings side by side."""
     import hpsearch as hp
 
-    if scheduler == "asha":
-        return hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=EPOCHS)
-    if scheduler == "median":
-        return hp.MedianPruner()
-    if scheduler == "hyperband":
-        return hp.Hyperband(min_resource=1, max_resource=EPOCHS, reduction_factor=3)
-    if scheduler == "pbt":
-        return hp.PopulationBasedTraining(interval=PBT_INTERVAL, population=PBT_POPULATION,
-                                          max_step=EPOCHS)
+    name, *pairs = scheduler.split(":")
+    options = {key: json.loads(value) for key, _, value in (p.partition("=") for p in pairs)}
+    if name == "asha":
+        return hp.ASHAPruner(**{"min_resource": 1, "reduction_factor": 3,
+                                "max_resource": EPOCHS, **options})
+    if name == "median":
+        return hp.MedianPruner(**options)
+    if name == "hyperband":
+        return hp.Hyperband(**{"min_resource": 1, "max_resource": EPOCHS,
+                               "reduction_factor": 3, **options})
+    if name == "pbt":
+        return hp.PopulationBasedTraining(**{"interval": PBT_INTERVAL,
+                                             "population": PBT_POPULATION,
+                                             "max_step": EPOCHS, **options})
     return None
 
 
