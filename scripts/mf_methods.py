@@ -34,7 +34,9 @@ OUR_SCHEDULERS = ("asha", "median", "hyperband", "pbt")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
               "syne_bohb": "synetune", "syne_hyperband": "synetune",
-              "syne_asha_bore": "synetune"}
+              "syne_asha_bore": "synetune", "syne_asha_promotion": "synetune013",
+              "syne_mobster": "synetune013", "syne_hypertune": "synetune013",
+              "syne_dyhpo": "synetune013"}
 VENVS = Path("/work/venvs")
 PBT_INTERVAL, PBT_POPULATION = 4, 10
 

@@ -17,6 +17,9 @@ benchmark is mf_accounting's space.
   4 brackets (asynchronous Hyperband) and ASHA with a BORE searcher; stopping type (0.16 has no
   promotion type), grace period 1, reduction factor 3, driven epoch by epoch through the
   scheduler's own suggest / on_trial_result / on_trial_complete.
+- syne_asha_promotion, syne_mobster, syne_hypertune, syne_dyhpo: Syne Tune 0.13 (its last
+  release with these; venv synetune013): ASHA and MOBSTER of the promotion type, HyperTune
+  (4 brackets, promotion type), DyHPO; paused trials resume from the epoch they reached.
 """
 
 from __future__ import annotations
@@ -107,16 +110,12 @@ def run_smac(method: str, seed: int, driver: Driver) -> None:
 
 
 def syne_scheduler(method: str, seed: int):
-    from syne_tune.config_space import lograndint, loguniform, randint, uniform
     from syne_tune.optimizer.baselines import ASHA, ASHABORE, BOHB
 
-    space = {name: ((lograndint if log else randint) if integer else
-                    (loguniform if log else uniform))(low, high)
-             for name, (low, high, log, integer) in SPACE.items()}
     kind, options = {"syne_asha": (ASHA, {}), "syne_bohb": (BOHB, {}),
                      "syne_hyperband": (ASHA, {"brackets": 4}),
                      "syne_asha_bore": (ASHABORE, {})}[method]
-    return kind(space, metric="val_accuracy", do_minimize=False, time_attr="epoch",
+    return kind(syne_space(), metric="val_accuracy", do_minimize=False, time_attr="epoch",
                 max_t=EPOCHS, random_seed=seed, grace_period=1, reduction_factor=3, **options)
 
 
@@ -144,8 +143,58 @@ def run_syne(method: str, seed: int, driver: Driver) -> None:
                 break
 
 
+def syne_space() -> dict:
+    from syne_tune.config_space import lograndint, loguniform, randint, uniform
+
+    return {name: ((lograndint if log else randint) if integer else
+                   (loguniform if log else uniform))(low, high)
+            for name, (low, high, log, integer) in SPACE.items()}
+
+
+def run_syne_promotion(method: str, seed: int, driver: Driver) -> None:
+    """Syne Tune 0.13's pause-and-resume schedulers: a paused trial comes back from
+    `suggest` (checkpoint_trial_id) and trains on from the epoch it reached."""
+    import datetime
+
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer import baselines
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+
+    kind, options = {"syne_asha_promotion": (baselines.ASHA, {"type": "promotion"}),
+                     "syne_mobster": (baselines.MOBSTER, {"type": "promotion"}),
+                     "syne_hypertune": (baselines.HyperTune, {"type": "promotion",
+                                                              "brackets": 4}),
+                     "syne_dyhpo": (baselines.DyHPO, {})}[method]
+    if method != "syne_dyhpo":  # DyHPO keeps its own linearly spaced rung levels
+        options.update(grace_period=1, reduction_factor=3)
+    scheduler = kind(syne_space(), metric="val_accuracy", resource_attr="epoch", mode="max",
+                     max_t=EPOCHS, random_seed=seed, **options)
+    trials: dict[int, list] = {}  # id -> [Trial, the epoch it reached]
+    while True:
+        suggestion = scheduler.suggest(len(trials))
+        if suggestion.spawn_new_trial_id:
+            trial_id = len(trials)
+            trials[trial_id] = [Trial(trial_id=trial_id, config=suggestion.config,
+                                      creation_time=datetime.datetime.now()), 0]
+            scheduler.on_trial_add(trials[trial_id][0])
+        else:
+            trial_id = suggestion.checkpoint_trial_id
+        trial, reached = trials[trial_id]
+        for epoch in range(reached + 1, EPOCHS + 1):
+            accuracy = driver.train(trial_id, trial.config, epoch - 1, epoch)[0]
+            trials[trial_id][1] = epoch
+            result = {"epoch": epoch, "val_accuracy": accuracy}
+            decision = scheduler.on_trial_result(trial, result)
+            if epoch == EPOCHS:
+                scheduler.on_trial_complete(trial, result)
+            elif decision != SchedulerDecision.CONTINUE:
+                break
+
+
 PEERS = {"dehb": run_dehb, "smac_hb": run_smac, "smac_mf": run_smac, "syne_asha": run_syne,
-         "syne_bohb": run_syne, "syne_hyperband": run_syne, "syne_asha_bore": run_syne}
+         "syne_bohb": run_syne, "syne_hyperband": run_syne, "syne_asha_bore": run_syne,
+         "syne_asha_promotion": run_syne_promotion, "syne_mobster": run_syne_promotion,
+         "syne_hypertune": run_syne_promotion, "syne_dyhpo": run_syne_promotion}
 
 
 def main() -> None:
