@@ -184,3 +184,47 @@ def test_the_cache_resumes_and_the_table_ranks_cells_every_method_ran(tmp_path, 
     assert rows["b"][:3] == ["2.00", "1.00", "2.00"]
     assert rows["a"][3:6] == ["0.667", "0.667", "0.333"]  # (99 - 95) / 6, then (99 - 97) / 6
     assert rows["b"][3:6] == ["inf", "0.500", "0.500"]
+
+
+FAKE_PEER = '''
+import json, sys
+params = {"batch_size": 32, "learning_rate": 0.01, "max_dropout": 0.1, "max_units": 128,
+          "momentum": 0.9, "num_layers": 2, "weight_decay": 0.001}
+orders = [("a", 0, 52), ("b", 0, 3), ("b", 3, 52), ("c", 0, 52), ("d", 0, 52)]
+if sys.argv[1] == "broken":
+    print(json.dumps({"error": "ValueError: no"}), flush=True)
+    sys.exit(0)
+for trial, start, stop in orders:
+    print(json.dumps({"train": {"trial": trial, "params": params, "start": start,
+                                "stop": stop}}), flush=True)
+    if json.loads(sys.stdin.readline()).get("stop"):
+        break
+print(json.dumps({"seconds": 0.25}), flush=True)
+'''
+
+
+@pytest.fixture
+def fake_peer(tmp_path, monkeypatch):
+    (tmp_path / "mf_peers.py").write_text(FAKE_PEER)
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setattr(methods, "SCRIPTS", tmp_path)
+    monkeypatch.setattr(methods, "VENVS", tmp_path)
+    monkeypatch.setitem(methods.PEER_VENVS, "fake", "venv")
+    monkeypatch.setitem(methods.PEER_VENVS, "broken", "venv")
+
+
+def test_a_peer_is_charged_by_the_drivers_ledger_and_stopped_by_its_budget(fake_peer):
+    problem = accounting.Problem("126026", 104.0, fake_curves)  # 1 unit = one full training
+    problem.ledger.budget_units = 2.5
+    outcome = methods.run("fake", problem, seed=0)
+    ledger = problem.ledger
+    assert outcome == {"trials": 3, "seconds": 0.25}  # the peer's own seconds
+    assert [at for at, _ in ledger.full] == [pytest.approx(1.0), pytest.approx(2.0)]  # b resumed
+    assert ledger.clock == pytest.approx(2.5 * 104.0)  # c would end at 3 units: not trained
+
+
+def test_a_peers_error_is_raised_with_its_message(fake_peer):
+    problem = accounting.Problem("126026", 104.0, fake_curves)
+    with pytest.raises(RuntimeError, match="broken: ValueError: no"):
+        methods.run("broken", problem, seed=0)
