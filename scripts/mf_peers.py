@@ -124,7 +124,6 @@ def run_syne(method: str, seed: int, driver: Driver) -> None:
 
     import numpy as np
     from syne_tune.backend.trial_status import Trial
-    from syne_tune.optimizer.scheduler import SchedulerDecision
 
     np.random.seed(seed)  # noqa: NPY002  (Syne Tune draws brackets from the global generator)
     scheduler = syne_scheduler(method, seed)
@@ -133,14 +132,23 @@ def run_syne(method: str, seed: int, driver: Driver) -> None:
         trial = Trial(trial_id=trial_id, config=suggestion.config,
                       creation_time=datetime.datetime.now())
         scheduler.on_trial_add(trial)
-        for epoch in range(1, EPOCHS + 1):
-            accuracy = driver.train(trial_id, suggestion.config, epoch - 1, epoch)[0]
-            result = {"epoch": epoch, "val_accuracy": accuracy}
-            decision = scheduler.on_trial_result(trial, result)
-            if epoch == EPOCHS:
-                scheduler.on_trial_complete(trial, result)
-            elif decision != SchedulerDecision.CONTINUE:
-                break
+        syne_epochs(scheduler, driver, trial, 0)
+
+
+def syne_epochs(scheduler, driver: Driver, trial, start: int) -> int:
+    """Train a Syne Tune trial on from epoch `start`, reporting each epoch, until its
+    scheduler stops or pauses it or it completes epoch 52; returns the epoch it reached."""
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+
+    for epoch in range(start + 1, EPOCHS + 1):
+        accuracy = driver.train(trial.trial_id, trial.config, epoch - 1, epoch)[0]
+        result = {"epoch": epoch, "val_accuracy": accuracy}
+        decision = scheduler.on_trial_result(trial, result)
+        if epoch == EPOCHS:
+            scheduler.on_trial_complete(trial, result)
+        elif decision != SchedulerDecision.CONTINUE:
+            return epoch
+    return EPOCHS
 
 
 def syne_space() -> dict:
@@ -158,7 +166,6 @@ def run_syne_promotion(method: str, seed: int, driver: Driver) -> None:
 
     from syne_tune.backend.trial_status import Trial
     from syne_tune.optimizer import baselines
-    from syne_tune.optimizer.scheduler import SchedulerDecision
 
     kind, options = {"syne_asha_promotion": (baselines.ASHA, {"type": "promotion"}),
                      "syne_mobster": (baselines.MOBSTER, {"type": "promotion"}),
@@ -169,26 +176,19 @@ def run_syne_promotion(method: str, seed: int, driver: Driver) -> None:
         options.update(grace_period=1, reduction_factor=3)
     scheduler = kind(syne_space(), metric="val_accuracy", resource_attr="epoch", mode="max",
                      max_t=EPOCHS, random_seed=seed, **options)
-    trials: dict[int, list] = {}  # id -> [Trial, the epoch it reached]
+    trials: dict[int, Trial] = {}
+    reached: dict[int, int] = {}  # trial id -> the epoch it reached
     while True:
         suggestion = scheduler.suggest(len(trials))
         if suggestion.spawn_new_trial_id:
             trial_id = len(trials)
-            trials[trial_id] = [Trial(trial_id=trial_id, config=suggestion.config,
-                                      creation_time=datetime.datetime.now()), 0]
-            scheduler.on_trial_add(trials[trial_id][0])
+            trials[trial_id] = Trial(trial_id=trial_id, config=suggestion.config,
+                                     creation_time=datetime.datetime.now())
+            scheduler.on_trial_add(trials[trial_id])
         else:
             trial_id = suggestion.checkpoint_trial_id
-        trial, reached = trials[trial_id]
-        for epoch in range(reached + 1, EPOCHS + 1):
-            accuracy = driver.train(trial_id, trial.config, epoch - 1, epoch)[0]
-            trials[trial_id][1] = epoch
-            result = {"epoch": epoch, "val_accuracy": accuracy}
-            decision = scheduler.on_trial_result(trial, result)
-            if epoch == EPOCHS:
-                scheduler.on_trial_complete(trial, result)
-            elif decision != SchedulerDecision.CONTINUE:
-                break
+        reached[trial_id] = syne_epochs(scheduler, driver, trials[trial_id],
+                                        reached.get(trial_id, 0))
 
 
 PEERS = {"dehb": run_dehb, "smac_hb": run_smac, "smac_mf": run_smac, "syne_asha": run_syne,
