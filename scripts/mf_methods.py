@@ -1,0 +1,170 @@
+"""The methods of scripts/bench_multifidelity.py: each trains configurations on a `Problem`
+(mf_accounting) until its budget is spent (`BudgetSpent`).
+
+Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe and scheduler in asha
+(`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
+(`hp.MedianPruner()`); `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its
+HyperbandPruner(1, 52, 3)); and the peers of `mf_peers.PEERS`, run in their own venvs
+(`/work/venvs/<venv>`) and driven over JSON lines: the peer sends {"train": {"trial", "params",
+"start", "stop"}}, the driver answers {"accuracy": [...]} from the one ledger, or
+{"stop": true} once the budget is spent; the peer then exits after one line {"seconds": s},
+its own time minus the time it waited for the driver.
+
+Every objective trains epoch by epoch and reports each epoch's val_accuracy (`trial.report`),
+so a scheduler may stop it at any epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from mf_accounting import EPOCHS, SPACE, BudgetSpent, Problem
+
+SCRIPTS = Path(__file__).resolve().parent
+OURS = ("random", "gp", "tpe")
+OUR_SCHEDULERS = ("asha", "median")
+# peer method -> its venv under /work/venvs
+PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
+              "syne_bohb": "synetune", "syne_mobster": "synetune",
+              "syne_hypertune": "synetune", "syne_dyhpo": "synetune"}
+VENVS = Path("/work/venvs")
+
+
+def known(method: str) -> bool:
+    base, _, scheduler = method.partition("+")
+    if base in OURS:
+        return scheduler in ("", *OUR_SCHEDULERS)
+    if base == "optuna_tpe":
+        return scheduler in ("", "hyperband")
+    return method in PEER_VENVS
+
+
+def hp_space():
+    import hpsearch as hp
+
+    return hp.Space({name: (hp.Int(low, high, log=log) if integer else
+                            hp.Float(low, high, log=log))
+                     for name, (low, high, log, integer) in SPACE.items()})
+
+
+def our_pruner(scheduler: str):
+    import hpsearch as hp
+
+    if scheduler == "asha":
+        return hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=EPOCHS)
+    if scheduler == "median":
+        return hp.MedianPruner()
+    return None
+
+
+def run_ours(method: str, problem: Problem, seed: int) -> int:
+    """hpsearch's ask/tell loop; returns the number of trials asked."""
+    import hpsearch as hp
+
+    strategy, _, scheduler = method.partition("+")
+    study = hp.Study(hp_space(), direction="maximize", strategy=strategy, seed=seed,
+                     pruner=our_pruner(scheduler))
+    asked = 0
+    try:
+        while True:
+            trial = study.ask()
+            asked += 1
+            accuracy, pruned = None, False
+            for epoch in range(1, EPOCHS + 1):
+                accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch)[0])
+                if trial.report(epoch, accuracy):
+                    pruned = True
+                    break
+            if pruned:
+                study.tell(trial, state="pruned")
+            else:
+                study.tell(trial, accuracy)
+    except BudgetSpent:
+        return asked
+
+
+def run_optuna(method: str, problem: Problem, seed: int) -> int:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner = (optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS,
+                                             reduction_factor=3)
+              if method.endswith("+hyperband") else optuna.pruners.NopPruner())
+    study = optuna.create_study(direction="maximize", pruner=pruner,
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    asked = 0
+    try:
+        while True:
+            trial = study.ask()
+            asked += 1
+            params = {name: (trial.suggest_int(name, low, high, log=log) if integer else
+                             trial.suggest_float(name, low, high, log=log))
+                      for name, (low, high, log, integer) in SPACE.items()}
+            accuracy = None
+            for epoch in range(1, EPOCHS + 1):
+                accuracy = float(problem.train(trial.number, params, epoch - 1, epoch)[0])
+                trial.report(accuracy, epoch)
+                if trial.should_prune():
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    break
+            else:
+                study.tell(trial, accuracy)
+    except BudgetSpent:
+        return asked
+
+
+def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
+    """Drive a peer process (module docstring); returns (trials, the peer's own seconds)."""
+    python = VENVS / PEER_VENVS[method] / "bin" / "python"
+    process = subprocess.Popen([str(python), str(SCRIPTS / "mf_peers.py"), method, str(seed)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                               stderr=subprocess.DEVNULL)
+    trials, spent = set(), False
+    try:
+        for line in process.stdout:
+            message = json.loads(line)
+            if "seconds" in message:
+                return len(trials), float(message["seconds"])
+            if "error" in message:
+                raise RuntimeError(f"{method}: {message['error']}")
+            order = message["train"]
+            trials.add(order["trial"])
+            reply: dict = {"stop": True}
+            if not spent:
+                try:
+                    accuracy = problem.train(order["trial"], order["params"], int(order["start"]),
+                                             int(order["stop"]))
+                    reply = {"accuracy": [float(a) for a in accuracy]}
+                except BudgetSpent:
+                    spent = True
+            process.stdin.write(json.dumps(reply) + "\n")
+            process.stdin.flush()
+        raise RuntimeError(f"{method}: the peer exited without its seconds "
+                           f"(exit code {process.wait()})")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def available(method: str) -> bool:
+    if method in PEER_VENVS:
+        return (VENVS / PEER_VENVS[method] / "bin" / "python").exists()
+    return True
+
+
+def run(method: str, problem: Problem, seed: int) -> dict:
+    """One run: its trials, its optimizer seconds (the method's own time: wall time minus the
+    surrogate and the accounting; a peer's as it measured it)."""
+    start = time.perf_counter()
+    if method in PEER_VENVS:
+        trials, seconds = run_peer(method, problem, seed)
+    else:
+        runner = run_optuna if method.startswith("optuna_tpe") else run_ours
+        trials = runner(method, problem, seed)
+        seconds = time.perf_counter() - start - problem.outside
+    return {"trials": trials, "seconds": seconds}
+
