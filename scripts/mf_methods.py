@@ -3,7 +3,8 @@
 
 Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe and scheduler in asha
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
-(`hp.MedianPruner()`); `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its
+(`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52)`: paused
+trials keep a checkpoint of their epoch and are promoted from it, paying only new epochs); `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its
 HyperbandPruner(1, 52, 3)); and the peers of `mf_peers.PEERS`, run in their own venvs
 (`/work/venvs/<venv>`) and driven over JSON lines: the peer sends {"train": {"trial", "params",
 "start", "stop"}}, the driver answers {"accuracy": [...]} from the one ledger, or
@@ -21,11 +22,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 from mf_accounting import EPOCHS, SPACE, BudgetSpent, Problem
 
 SCRIPTS = Path(__file__).resolve().parent
 OURS = ("random", "gp", "tpe")
-OUR_SCHEDULERS = ("asha", "median")
+OUR_SCHEDULERS = ("asha", "median", "hyperband")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
               "syne_bohb": "synetune", "syne_mobster": "synetune",
@@ -57,6 +59,8 @@ def our_pruner(scheduler: str):
         return hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=EPOCHS)
     if scheduler == "median":
         return hp.MedianPruner()
+    if scheduler == "hyperband":
+        return hp.Hyperband(min_resource=1, max_resource=EPOCHS, reduction_factor=3)
     return None
 
 
@@ -73,9 +77,10 @@ def run_ours(method: str, problem: Problem, seed: int) -> int:
             trial = study.ask()
             asked += 1
             accuracy, pruned = None, False
-            for epoch in range(1, EPOCHS + 1):
+            for epoch in range(trial.last_step + 1, EPOCHS + 1):
                 accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch)[0])
                 if trial.report(epoch, accuracy):
+                    trial.save_checkpoint({"epoch": np.array([epoch])})
                     pruned = True
                     break
             if pruned:

@@ -12,6 +12,13 @@ own keyword options. The engine drives it through two calls only:
   carry `values`; a strategy that cannot search them leaves `multi_objective` False and
   refuses such a study with `StrategyError`.
 
+Multi-fidelity (`learns_from_steps`): a strategy that sets it True learns from a trial's
+reports at every step. A study with a pruner or scheduler then calls `use_steps(max_step)`
+once, right after building it (before any tell), and tells it paused trials too (state
+`paused`, with their `intermediate` reports); a trial told again under the same number (a
+promoted trial when it finishes, or a paused one the study prunes) replaces what was told
+before. Other strategies see exactly the finished trials, as without a scheduler.
+
 Strategies never touch storage. A strategy with a finite set of points (grid) returns fewer
 than n points, or none, once it runs out; `exhausted` says so.
 """
@@ -39,6 +46,8 @@ class Strategy(ABC):
     name: str = ""
     #: whether the strategy can search several objectives (`direction` a list)
     multi_objective: bool = False
+    #: whether the strategy learns from every step's report (module docstring)
+    learns_from_steps: bool = False
 
     def __init__(self, space: Space, rng: np.random.Generator,
                  direction: str | Sequence[str] = "minimize", **options: Any) -> None:
@@ -65,6 +74,11 @@ class Strategy(ABC):
     @abstractmethod
     def tell(self, trial: FrozenTrial) -> None:
         """Record a finished trial."""
+
+    def use_steps(self, max_step: int | None) -> None:
+        """Trials may stop early (a pruner or scheduler): called once by the study, before any
+        tell, on a strategy that `learns_from_steps`. `max_step` is the step of a full training
+        when the scheduler knows it (its `max_resource`), else None."""
 
     @property
     def exhausted(self) -> bool:

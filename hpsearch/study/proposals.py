@@ -1,7 +1,9 @@
 """Where a new trial's params come from: the enqueue queue first, then the strategy.
 
-Contract: `Proposals(space, strategy_name, strategy_options, seed, direction)` owns the study's
-strategy and queue. `replay(trials, warm)` builds the strategy afresh and tells it the warm-start
+Contract: `Proposals(space, strategy_name, strategy_options, seed, direction, steps=None)` owns
+the study's strategy and queue; `steps` is `(max_step,)` for a study with a pruner or scheduler
+(max_step its max_resource, or None), None without one: a strategy that `learns_from_steps` is
+then told `use_steps(max_step)` and, through `tell_paused`, the paused trials. `replay(trials, warm)` builds the strategy afresh and tells it the warm-start
 trials (under negative numbers), then the study's finished trials in number order (interrupted
 ones are reserved, as random search needs). `propose(numbers, pending)` returns one
 `FrozenTrial` (state running) per number: queued configurations first, in order, then the
@@ -59,16 +61,25 @@ class Proposals:
     """The study's strategy and queue; see the module docstring."""
 
     def __init__(self, space: Space, strategy_name: str, strategy_options: Mapping[str, Any],
-                 seed: int, direction: str) -> None:
+                 seed: int, direction: str, steps: tuple[int | None] | None = None) -> None:
         self.space, self.seed, self.direction = space, seed, direction
         self.strategy_name, self.strategy_options = strategy_name, dict(strategy_options)
+        self.steps = steps
         self.queue: collections.deque[dict[str, Any]] = collections.deque()
         self.exhausted = False
         self.strategy: Strategy = self._make()
 
     def _make(self) -> Strategy:
-        return make_strategy(self.strategy_name, self.space, strategy_rng(self.seed),
-                             self.direction, **self.strategy_options)
+        strategy = make_strategy(self.strategy_name, self.space, strategy_rng(self.seed),
+                                 self.direction, **self.strategy_options)
+        if self.steps is not None and strategy.learns_from_steps:
+            strategy.use_steps(self.steps[0])
+        return strategy
+
+    @property
+    def learns_from_steps(self) -> bool:
+        """Whether paused trials are told to the strategy (see the module docstring)."""
+        return self.steps is not None and self.strategy.learns_from_steps
 
     def replay(self, trials: Iterable[FrozenTrial], warm: Sequence[FrozenTrial] = ()) -> None:
         """A fresh strategy told the warm-start trials, then the study's own."""
@@ -76,8 +87,9 @@ class Proposals:
         for k, trial in enumerate(warm):
             strategy.tell(dataclasses.replace(trial, number=-(k + 1)))
         reserve = getattr(strategy, "reserve", None)  # optional hook (random search)
+        paused = self.steps is not None and strategy.learns_from_steps
         for trial in sorted(trials, key=lambda t: t.number):
-            if trial.state.is_finished:
+            if trial.state.is_finished or (paused and trial.state is TrialState.PAUSED):
                 strategy.tell(trial)
             elif reserve is not None:
                 reserve(trial.number)
@@ -89,6 +101,11 @@ class Proposals:
 
     def tell(self, trial: FrozenTrial) -> None:
         self.strategy.tell(trial)
+
+    def tell_paused(self, trial: FrozenTrial) -> None:
+        """A trial just paused: its reports, for a strategy that learns from them."""
+        if self.learns_from_steps:
+            self.strategy.tell(trial)
 
     def adopt(self, number: int) -> None:
         """A trial number the study filled itself (a PBT copy): the strategy skips it."""

@@ -126,8 +126,9 @@ class Study(FolderHold):
         self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
                                       space)
         self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
+        steps = None if pruner is None else (getattr(pruner, "max_resource", None),)
         self._proposals = None if readonly else Proposals(
-            space, self.strategy_name, self.strategy_options, self.seed, self.direction)
+            space, self.strategy_name, self.strategy_options, self.seed, self.direction, steps)
         if self._proposals is not None:
             self._replay()
 
@@ -420,6 +421,7 @@ class Study(FolderHold):
         del self._pending[done.number]
         self.pruning.forget(done.number)
         if done.state is TrialState.PAUSED:
+            self._proposals.tell_paused(done)
             return done
         return self._conclude(done, recorded=True)
 
