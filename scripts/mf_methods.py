@@ -3,13 +3,13 @@
 
 Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe and scheduler in asha
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
-(`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52)`: paused
-trials keep a checkpoint of their epoch and are promoted from it, paying only new epochs); `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its
-HyperbandPruner(1, 52, 3)); and the peers of `mf_peers.PEERS`, run in their own venvs
-(`/work/venvs/<venv>`) and driven over JSON lines: the peer sends {"train": {"trial", "params",
-"start", "stop"}}, the driver answers {"accuracy": [...]} from the one ledger, or
-{"stop": true} once the budget is spent; the peer then exits after one line {"seconds": s},
-its own time minus the time it waited for the driver.
+(`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52)`: paused trials
+keep a checkpoint of their epoch and are promoted from it, paying only new epochs);
+`optuna_tpe[+hyperband]` (Optuna's TPESampler, with its HyperbandPruner(1, 52, 3)); and the
+peers of `mf_peers.PEERS`, run in their own venvs (`/work/venvs/<venv>`) and driven over JSON
+lines: the peer sends {"train": {"trial", "params", "start", "stop"}}, the driver answers
+{"accuracy": [...]} from the one ledger, or {"stop": true} once the budget is spent; the peer
+then exits after one line {"seconds": s}, its own time minus the time it waited for the driver.
 
 Every objective trains epoch by epoch and reports each epoch's val_accuracy (`trial.report`),
 so a scheduler may stop it at any epoch.

@@ -75,10 +75,11 @@ class Strategy(ABC):
     def tell(self, trial: FrozenTrial) -> None:
         """Record a finished trial."""
 
-    def use_steps(self, max_step: int | None) -> None:
+    def use_steps(self, max_step: int | None) -> None:  # noqa: B027 - an optional hook
         """Trials may stop early (a pruner or scheduler): called once by the study, before any
         tell, on a strategy that `learns_from_steps`. `max_step` is the step of a full training
-        when the scheduler knows it (its `max_resource`), else None."""
+        when the scheduler knows it (its `max_resource`), else None. The base class learns
+        nothing from steps, so it ignores the call."""
 
     @property
     def exhausted(self) -> bool:

@@ -77,6 +77,7 @@ from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
+from hpsearch.strategies.gp_fidelity import FidelityPoints
 from hpsearch.strategies.gp_options import (
     MAX_CANDIDATES,
     MAX_STARTUP,
@@ -86,7 +87,6 @@ from hpsearch.strategies.gp_options import (
     noisy_prior_for,
     prior_for,
 )
-from hpsearch.strategies.gp_fidelity import FidelityPoints
 from hpsearch.strategies.gp_region import TrustRegion
 from hpsearch.strategies.gp_trials import ModelTrials
 from hpsearch.strategies.keys import point_key

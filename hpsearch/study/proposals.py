@@ -3,9 +3,10 @@
 Contract: `Proposals(space, strategy_name, strategy_options, seed, direction, steps=None)` owns
 the study's strategy and queue; `steps` is `(max_step,)` for a study with a pruner or scheduler
 (max_step its max_resource, or None), None without one: a strategy that `learns_from_steps` is
-then told `use_steps(max_step)` and, through `tell_paused`, the paused trials. `replay(trials, warm)` builds the strategy afresh and tells it the warm-start
-trials (under negative numbers), then the study's finished trials in number order (interrupted
-ones are reserved, as random search needs). `propose(numbers, pending)` returns one
+then told `use_steps(max_step)` and, through `tell_paused`, the paused trials. `replay(trials,
+warm)` builds the strategy afresh and tells it the warm-start trials (under negative numbers),
+then the study's finished trials in number order (and the paused ones, to a strategy told them;
+interrupted ones are reserved, as random search needs). `propose(numbers, pending)` returns one
 `FrozenTrial` (state running) per number: queued configurations first, in order, then the
 strategy's points; fewer only when the strategy is exhausted (`exhausted` then says so).
 A partially enqueued configuration is completed from a strategy proposal, and any active
