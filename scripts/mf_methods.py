@@ -18,6 +18,7 @@ so a scheduler may stop it at any epoch.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -64,8 +65,24 @@ def our_pruner(scheduler: str):
     return None
 
 
-def run_ours(method: str, problem: Problem, seed: int) -> int:
-    """hpsearch's ask/tell loop; returns the number of trials asked."""
+def at_bounds(configs: list[dict]) -> float:
+    """The share of configurations after the 10th with at least 3 of the 6 parameters other
+    than num_layers within 1% of a bound (in the unit cube: log scale for log parameters)."""
+    def near(params: dict) -> int:
+        count = 0
+        for name, (low, high, log, _integer) in SPACE.items():
+            if name == "num_layers" or name not in params:
+                continue
+            scale = math.log if log else float
+            u = (scale(params[name]) - scale(low)) / (scale(high) - scale(low))
+            count += u <= 0.01 or u >= 0.99
+        return count
+    later = configs[10:]
+    return sum(near(p) >= 3 for p in later) / len(later) if later else math.nan
+
+
+def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
+    """hpsearch's ask/tell loop; returns the number of trials asked and `at_bounds`."""
     import hpsearch as hp
 
     strategy, _, scheduler = method.partition("+")
@@ -88,10 +105,10 @@ def run_ours(method: str, problem: Problem, seed: int) -> int:
             else:
                 study.tell(trial, accuracy)
     except BudgetSpent:
-        return asked
+        return asked, at_bounds([t.params for t in sorted(study.trials, key=lambda t: t.number)])
 
 
-def run_optuna(method: str, problem: Problem, seed: int) -> int:
+def run_optuna(method: str, problem: Problem, seed: int) -> tuple[int, float]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -118,7 +135,7 @@ def run_optuna(method: str, problem: Problem, seed: int) -> int:
             else:
                 study.tell(trial, accuracy)
     except BudgetSpent:
-        return asked
+        return asked, at_bounds([t.params for t in study.trials])
 
 
 def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
@@ -165,11 +182,12 @@ def run(method: str, problem: Problem, seed: int) -> dict:
     """One run: its trials, its optimizer seconds (the method's own time: wall time minus the
     surrogate and the accounting; a peer's as it measured it)."""
     start = time.perf_counter()
+    bounds = math.nan
     if method in PEER_VENVS:
         trials, seconds = run_peer(method, problem, seed)
     else:
         runner = run_optuna if method.startswith("optuna_tpe") else run_ours
-        trials = runner(method, problem, seed)
+        trials, bounds = runner(method, problem, seed)
         seconds = time.perf_counter() - start - problem.outside
-    return {"trials": trials, "seconds": seconds}
+    return {"trials": trials, "seconds": seconds, "bounds": bounds}
 

@@ -79,6 +79,7 @@ from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
 from hpsearch.strategies.gp_fidelity import FidelityPoints
 from hpsearch.strategies.gp_options import (
+    EVIDENCE_MARGIN,
     MAX_CANDIDATES,
     MAX_STARTUP,
     NOISY_RATIO,
@@ -134,6 +135,12 @@ class GPStrategy(Strategy):
             0.4% of the standardised variance and 10% is all but excluded) or "weak" (ten
             times looser, Optuna's rate: plateaus and noisy values are explained as noise
             more readily). `hpsearch.strategies.gp_options` says why these thresholds.
+        evidence_margin: how far (in the unit cube, on each side) the gradient step of the
+            acquisition optimiser may go beyond the span of the best quarter of the trials:
+            "auto" (default: `EVIDENCE_MARGIN` with a pruner or scheduler, "off" without
+            one), a number in [0, 1], or "off" (no limit but the trust region). Why:
+            expected improvement grows towards the edges of the cube (the variance does),
+            and L-BFGS-B followed it onto the bounds (docs/multifidelity.md).
         incumbent: "auto" (default: "mean" while the fitted noise variance is above 1% of
             the signal's, else "observed"), "observed" (the best value seen is what expected
             improvement must beat, and the trust region's centre) or "mean" (the lowest
@@ -152,6 +159,7 @@ class GPStrategy(Strategy):
                  hedge_eta: float = 1.0, max_model_trials: int = 256,
                  lengthscale_prior: str = "unit", trust_region: bool = True,
                  noise_prior: str = "auto", incumbent: str = "auto",
+                 evidence_margin: float | str = "auto",
                  **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
@@ -159,7 +167,8 @@ class GPStrategy(Strategy):
                     n_restarts=n_restarts, output_warping=output_warping, liar=liar,
                     failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials,
                     lengthscale_prior=lengthscale_prior, trust_region=trust_region,
-                    noise_prior=noise_prior, incumbent=incumbent)
+                    noise_prior=noise_prior, incumbent=incumbent,
+                    evidence_margin=evidence_margin)
         opts = check_options(opts, unknown, len(space))
         self.options = opts
         self.encoding = Encoding(space)
@@ -186,6 +195,8 @@ class GPStrategy(Strategy):
     learns_from_steps = True
 
     def use_steps(self, max_step: int | None) -> None:
+        if self.options["evidence_margin"] == "auto":
+            self.options["evidence_margin"] = EVIDENCE_MARGIN
         if len(self.directions) == 1:  # several objectives: finished trials only, as before
             self._fidelity = FidelityPoints(max_step)
 
@@ -420,11 +431,7 @@ class GPStrategy(Strategy):
             random_rows[:, c] = box[0][c] + (box[1][c] - box[0][c]) * random_rows[:, c]
         # Perturbed incumbents: most of the value of a good search is near its best points.
         width = self.encoding.n_columns
-        if self._fidelity is None:
-            ranking = gp.y
-        else:  # by the predicted value of a full training
-            ranking, _ = predict(gp, self._lift(gp.X[:, :width]))
-        best = gp.X[np.argsort(ranking, kind="stable")[: min(5, len(gp.X))], :width]
+        best = self._ranked(gp)[:5]
         n_near = max(m // 4, 1)
         near = best[self.rng.integers(len(best), size=n_near)].copy()
         scale = np.minimum(gp.lengthscales[:width], 1.0) * self.rng.choice([0.02, 0.1, 0.3],
@@ -442,12 +449,39 @@ class GPStrategy(Strategy):
             near[np.ix_(keep, group)] = rounded
         return np.vstack([self.encoding.snap(random_rows), self.encoding.snap(near)])
 
+    def _ranked(self, gp: GaussianProcess) -> np.ndarray:
+        """The model's configuration rows (n, D), best first: by value, or in multi-fidelity
+        mode by the predicted value of a full training."""
+        width = self.encoding.n_columns
+        if self._fidelity is None:
+            ranking = gp.y
+        else:
+            ranking, _ = predict(gp, self._lift(gp.X[:, :width]))
+        return gp.X[np.argsort(ranking, kind="stable"), :width]
+
+    def _local_box(self, gp: GaussianProcess, box: Box) -> Box:
+        """Where L-BFGS-B may move (`evidence_margin`, see the class docstring): the span of
+        the best quarter of the model's configurations (at least 5), widened by the margin on
+        each side, within the trust region; None: the trust region (or the whole cube)."""
+        margin = self.options["evidence_margin"]
+        if margin in ("auto", "off"):  # "auto" without a scheduler: off
+            return box
+        best = self._ranked(gp)[: max(5, len(gp.X) // 4)]
+        low = np.zeros(best.shape[1]) if box is None else box[0]
+        high = np.ones(best.shape[1]) if box is None else box[1]
+        c = self.encoding.continuous_array
+        low, high = low.copy(), high.copy()
+        low[c] = np.minimum(np.maximum(low[c], best[:, c].min(0) - margin), high[c])
+        high[c] = np.maximum(np.minimum(high[c], best[:, c].max(0) + margin), low[c])
+        return low, high
+
     def _maximize(self, gp: GaussianProcess, y_best: float, kind: str, candidates: np.ndarray,
                   box: Box) -> tuple[np.ndarray, np.ndarray]:
         return maximize(self._acquisition(gp, y_best, kind), candidates,
                         self.encoding.continuous_array, self.encoding.groups,
                         gp.lengthscales[: self.encoding.n_columns],
-                        self.encoding.snap, n_local=self.options["n_local"], box=box)
+                        self.encoding.snap, n_local=self.options["n_local"],
+                        box=self._local_box(gp, box))
 
     def _propose(self, gp: GaussianProcess, y_best: float, taken: set[tuple], first: bool,
                  box: Box) -> tuple[np.ndarray, dict[str, Any]]:
