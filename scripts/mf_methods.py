@@ -1,7 +1,8 @@
 """The methods of scripts/bench_multifidelity.py: each trains configurations on a `Problem`
 (mf_accounting) until its budget is spent (`BudgetSpent`).
 
-Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe and scheduler in asha
+Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe (gp_evidence: gp with
+evidence_margin=0.1, gp_free: gp with evidence_margin="off") and scheduler in asha
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
 (`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52)`: paused trials
 keep a checkpoint of their epoch and are promoted from it, paying only new epochs);
@@ -27,7 +28,10 @@ import numpy as np
 from mf_accounting import EPOCHS, SPACE, BudgetSpent, Problem
 
 SCRIPTS = Path(__file__).resolve().parent
-OURS = ("random", "gp", "tpe")
+OURS = ("random", "gp", "tpe", "gp_evidence", "gp_free")
+# variants of ours: (strategy, strategy_options)
+VARIANTS = {"gp_evidence": ("gp", {"evidence_margin": 0.1}),
+            "gp_free": ("gp", {"evidence_margin": "off"})}
 OUR_SCHEDULERS = ("asha", "median", "hyperband")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
@@ -85,9 +89,10 @@ def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
     """hpsearch's ask/tell loop; returns the number of trials asked and `at_bounds`."""
     import hpsearch as hp
 
-    strategy, _, scheduler = method.partition("+")
+    base, _, scheduler = method.partition("+")
+    strategy, options = VARIANTS.get(base, (base, {}))
     study = hp.Study(hp_space(), direction="maximize", strategy=strategy, seed=seed,
-                     pruner=our_pruner(scheduler))
+                     pruner=our_pruner(scheduler), strategy_options=options)
     asked = 0
     try:
         while True:
