@@ -180,7 +180,8 @@ class GPStrategy(Strategy):
         self._n_told = 0
         self._n_issued = 0
         self._fidelity: FidelityPoints | None = None  # set by use_steps
-        self._fidelity_version: tuple[int, int] = (0, 0)
+        self._fidelity_version: tuple = (0, 0, frozenset())
+        self._stale = False
         self._models = self._new_models()
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
@@ -242,12 +243,19 @@ class GPStrategy(Strategy):
         self._fidelity.add(trial.number, row, value, intermediate)
         self._n_told = self._fidelity.n_trials()
         self._keys.add(point_key(self.space, trial.params))
-        X, y = self._fidelity.design()
-        version = (self._fidelity.version, self._fidelity.resource)
-        if version != self._fidelity_version:  # a value changed or R grew: a fresh model
+        self._stale = True
+
+    def _sync_steps(self) -> None:
+        """The model's points from the fidelity data, once per ask after new tells."""
+        points = self._fidelity
+        leave_out = points.untrusted()
+        X, y = points.design(leave_out)
+        version = (points.version, points.resource, leave_out)
+        if version != self._fidelity_version:  # a value changed, R grew, a step left: afresh
             self._fidelity_version = version
             self._models = self._new_models()
         self._rows, self._values = list(X), list(y)
+        self._stale = False
 
     def _new_models(self) -> ModelTrials:
         opts = self.options
@@ -303,6 +311,8 @@ class GPStrategy(Strategy):
     # -- points out --------------------------------------------------------------------------
 
     def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        if self._fidelity is not None and self._stale:
+            self._sync_steps()
         taken = set(self._keys)
         pending_rows = []
         for params in pending:

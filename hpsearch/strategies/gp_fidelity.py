@@ -13,6 +13,13 @@ last report sits at its last step (s < 1 unless it reached R): an epoch-3 value 
 read as a final score. A failed trial (or a pruned one with no finite report) gives one point
 at s = 1 with value NaN (the strategy's `failed` option decides what that means).
 
+How far early steps can be trusted (HyperTune, Li et al. 2022): for each rung-like step k,
+Kendall's tau between the values at k and the final values of the trials that have both
+(`correlations()`). Once `MIN_PAIRS` trials have both, a step whose tau is below `MIN_TAU` is
+left out of the model (its points say nothing about the final ranking, and a stationary
+kernel would still let them pull the prediction at s = 1); the steps above it stay. The
+estimate is re-read at every ask, so a step comes back when its correlation recovers.
+
 Told again (a paused trial promoted and finished, or pruned by the study), a trial's points
 are replaced by the new ones: points already held at the same step are kept, the others
 added, so the point list only grows (`ModelTrials` keeps its factor across asks) unless a
@@ -29,10 +36,13 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.stats import kendalltau
 
-__all__ = ["FidelityPoints", "RUNG_BASE", "rung_steps"]
+__all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "rung_steps"]
 
 RUNG_BASE = 3
+MIN_PAIRS = 8  # trials with a value at step k and a final one before k's tau is trusted
+MIN_TAU = 0.2  # below this, step k's ranking says too little about the final one
 
 
 def rung_steps(last: int) -> list[int]:
@@ -94,12 +104,41 @@ class FidelityPoints:
         """R: the scheduler's max_resource, or the largest step reported by a stopped trial."""
         return self.max_step if self.max_step is not None else self._largest
 
-    def design(self) -> tuple[np.ndarray, np.ndarray]:
-        """X (N, D + 1): the rows with the resource column; values (N,) to minimise."""
+    def correlations(self) -> dict[int, tuple[float, int]]:
+        """{step k: (Kendall's tau of the values at k with the final values, pairs)} for the
+        rung-like steps with at least 3 pairs."""
+        finals = {number: self.values[i] for (number, step), i in self._where.items()
+                  if step == math.inf and math.isfinite(self.values[i])}
+        by_step: dict[float, list[tuple[float, float]]] = {}
+        for (number, step), i in self._where.items():
+            if math.isfinite(step) and number in finals and step in self._rungs():
+                by_step.setdefault(step, []).append((self.values[i], finals[number]))
+        out = {}
+        for step, pairs in sorted(by_step.items()):
+            if len(pairs) >= 3:
+                early, final = np.array(pairs).T
+                tau = kendalltau(early, final).statistic
+                out[int(step)] = (float(tau) if math.isfinite(tau) else 0.0, len(pairs))
+        return out
+
+    def _rungs(self) -> set[float]:
+        return {float(s) for s in rung_steps(self.resource)[:-1]}
+
+    def untrusted(self) -> frozenset[int]:
+        """The steps left out of the model: tau below `MIN_TAU` over `MIN_PAIRS` pairs."""
+        return frozenset(step for step, (tau, pairs) in self.correlations().items()
+                         if pairs >= MIN_PAIRS and tau < MIN_TAU)
+
+    def design(self, leave_out: frozenset[int] = frozenset()
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """X (N, D + 1): the rows with the resource column; values (N,) to minimise; without
+        the points at the steps `leave_out`."""
         top = math.log(self.resource) if self.resource > 1 else 1.0
-        s = np.array([1.0 if not math.isfinite(step) else min(math.log(step) / top, 1.0)
-                      for step in self.steps])
-        return np.column_stack([np.array(self.rows), s]), np.array(self.values, dtype=float)
+        keep = [i for i, step in enumerate(self.steps) if step not in leave_out]
+        s = np.array([1.0 if not math.isfinite(self.steps[i])
+                      else min(math.log(self.steps[i]) / top, 1.0) for i in keep])
+        rows = np.array([self.rows[i] for i in keep])
+        return np.column_stack([rows, s]), np.array([self.values[i] for i in keep], dtype=float)
 
     def n_trials(self) -> int:
         return len({number for number, _ in self._where})

@@ -75,6 +75,7 @@ def test_the_model_ranks_configurations_by_their_predicted_final_value():
     strategy = GPStrategy(LINE, np.random.default_rng(0), n_startup=5)
     strategy.use_steps(R)
     _crossing(strategy)
+    strategy._sync_steps()
     gp, _ = strategy._fit()
     center, _ = strategy._incumbent(gp)
     assert center[0] < 0.1  # the best final value, not the pruned trial's epoch-1 value
@@ -82,6 +83,19 @@ def test_the_model_ranks_configurations_by_their_predicted_final_value():
     assert mean[0] < mean[1]
     point = strategy.ask(1)[0]
     assert point["x"] < 0.5
+
+
+def test_steps_whose_ranking_does_not_predict_the_final_one_are_left_out():
+    strategy = GPStrategy(LINE, np.random.default_rng(0), n_startup=5)
+    strategy.use_steps(R)
+    _crossing(strategy)
+    tau = strategy._fidelity.correlations()
+    assert tau[1] == (pytest.approx(-1.0), 14) and tau[3] == (pytest.approx(-1.0), 14)
+    assert tau[9] == (pytest.approx(1.0), 14)
+    assert strategy._fidelity.untrusted() == {1, 3}
+    strategy._sync_steps()
+    s = np.array(strategy._rows)[:, -1]
+    assert set(np.round(s, 6)) == {round(2 / 3, 6), 1.0}  # step 9 and the finals
 
 
 def test_without_a_scheduler_a_pruned_trial_counts_with_its_last_value_as_before():
