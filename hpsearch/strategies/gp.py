@@ -253,7 +253,9 @@ class GPStrategy(Strategy):
         version = (points.version, points.resource, leave_out)
         if version != self._fidelity_version:  # a value changed, R grew, a step left: afresh
             self._fidelity_version = version
+            theta = self._models.theta
             self._models = self._new_models()
+            self._models.theta = theta  # the fit still starts from the last hyperparameters
         self._rows, self._values = list(X), list(y)
         self._stale = False
 
