@@ -1,25 +1,27 @@
 """hpsearch: hyperparameter search for neural networks.
 
-The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes
-`when=` for conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize) and
-`load_study`, `hypervolume` (several objectives), the live trial (`Trial`, what
-`study.ask()` returns and what an objective gets; its checkpoint: `save_checkpoint`,
-`checkpoint()`, `last_step`), objective results (`Result`, `TrialPruned`), trial records
-(`TrialState`, `FrozenTrial`), the pruner interface and pruners (`Pruner`, `MedianPruner`,
-`ASHAPruner`, `ThresholdPruner`), the schedulers that pause and promote trials
-(`Scheduler`, `Hyperband`, `PopulationBasedTraining`), study-level stopping
-(`NoImprovementStop`, `StopStudy`), ensembles (`build_ensemble` from a run folder,
-`save_ensemble`, and `load_ensemble` for a file from `hpsearch ensemble -o` or
-`save_ensemble`) and every exception. Importing hpsearch does not import pandas, optuna,
-scikit-optimize or scikit-learn; they load on first use.
+The public API: spaces (`Float`, `Int`, `Categorical`, `Space`; any dimension takes `when=` for
+conditional spaces), `Study` (ask/tell, enqueue, warm start, optimize; `strategy=` a name or a
+`Strategy` object, `storage=` None, a folder or a `Storage` object) and `load_study`,
+`Direction`, `hypervolume` (several objectives), the live trial (`Trial`, what `study.ask()`
+returns and what an objective gets; its checkpoint: `save_checkpoint`, `checkpoint()`,
+`last_step`), objective results (`Result`, `TrialPruned`), trial records (`TrialState`,
+`FrozenTrial`), the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
+`ThresholdPruner`), the schedulers that pause and promote trials (`Scheduler`, `Hyperband`,
+`PopulationBasedTraining`), study-level stopping (`NoImprovementStop`, `StopStudy`),
+ensembles (`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file
+from `hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch does not
+import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 """
 
+from hpsearch.direction import Direction
 from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
 from hpsearch.exceptions import (
     EnsembleError,
     HpsearchError,
     ObjectiveError,
     SpaceError,
+    SpaceTypeError,
     StopStudy,
     StorageError,
     StrategyError,
@@ -29,7 +31,7 @@ from hpsearch.exceptions import (
     StudyMismatchError,
     TrialPruned,
 )
-from hpsearch.objectives.python import load_objective
+from hpsearch.execution.objective import load_objective
 from hpsearch.pareto import hypervolume
 from hpsearch.pruners import (
     ASHAPruner,
@@ -49,10 +51,10 @@ __all__ = [
     "Float", "Int", "Categorical", "Space", "Study", "load_study", "Result", "TrialPruned",
     "Trial", "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner",
     "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband", "PopulationBasedTraining",
-    "NoImprovementStop",
-    "StopStudy", "load_objective",
-    "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
+    "NoImprovementStop", "StopStudy", "load_objective",
+    "STRATEGY_NAMES", "HpsearchError", "SpaceError", "SpaceTypeError",
+    "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
-    "hypervolume",
+    "hypervolume", "Direction",
 ]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.exceptions import SpaceError
+from hpsearch.exceptions import SpaceError, SpaceTypeError
 
 __all__ = ["Float", "Int", "Categorical", "Dimension", "Conditions", "dimension_from_dict",
            "normalise_when"]
@@ -63,6 +63,30 @@ def _with_when(d: dict[str, Any], when: Conditions | None) -> dict[str, Any]:
     if when is not None:
         d["when"] = {parent: list(values) for parent, values in when}
     return d
+
+
+def check_number(kind: str, name: str, value: Any, integer: bool = False) -> None:
+    """Refuse a numeric field that is not a number (a string, a bool, None...) with
+    `SpaceTypeError` naming the field; a string is refused even when it reads as a number."""
+    numbers = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers):
+        raise SpaceTypeError(f"{kind}: {name} must be {'an integer' if integer else 'a number'}"
+                             f", got {type(value).__name__} {value!r}")
+
+
+def _check_numbers(kind: str, dim: Float | Int, integer: bool) -> None:
+    """Every numeric field given to a Float or an Int (None: not given) is a number; `integer`:
+    low, high and step must be integers (an Int's values are checked for integrality later)."""
+    for name in ("low", "high", "step", "grid_points"):
+        value = getattr(dim, name)
+        if value is not None:
+            check_number(kind, name, value, integer or name == "grid_points")
+    if dim.values is not None:
+        if isinstance(dim.values, str | bytes) or not isinstance(dim.values, Sequence):
+            raise SpaceTypeError(f"{kind}: values must be a list of numbers, got "
+                                 f"{dim.values!r}")
+        for value in dim.values:
+            check_number(kind, "each value", value)
 
 
 def _check_bounds(kind: str, low: float, high: float, log: bool, step: float | None) -> None:
@@ -117,6 +141,7 @@ class Float:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "when", normalise_when("Float", self.when))
+        _check_numbers("Float", self, integer=False)
         low, high, values = _resolve_values("Float", self.low, self.high, self.values)
         if low is None or high is None:
             raise SpaceError("Float: low and high are required (or give values=[...])")
@@ -201,12 +226,10 @@ class Int:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "when", normalise_when("Int", self.when))
+        _check_numbers("Int", self, integer=True)
         low, high, values = _resolve_values("Int", self.low, self.high, self.values)
         if low is None or high is None:
             raise SpaceError("Int: low and high are required (or give values=[...])")
-        for name, v in (("low", low), ("high", high), ("step", self.step)):
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or int(v) != v:
-                raise SpaceError(f"Int: {name} must be an integer, got {v!r}")
         object.__setattr__(self, "low", int(low))
         object.__setattr__(self, "high", int(high))
         object.__setattr__(self, "step", int(self.step))

@@ -15,6 +15,10 @@ class SpaceError(HpsearchError, ValueError):
     """A search-space dimension or a parameter value is invalid."""
 
 
+class SpaceTypeError(SpaceError, TypeError):
+    """A dimension's field has the wrong type: a string or a bool where a number belongs."""
+
+
 class StrategyError(HpsearchError):
     """A strategy is unknown, misconfigured, or its backend failed."""
 

@@ -3,8 +3,6 @@
 Notation: `points` is (n, k), one row per point, every objective to be minimised (`to_minimize`
 flips the maximised columns of user-facing values); `reference` is (k,).
 
-- `check_directions(direction)`: a direction or a list of them -> a tuple (StudyError naming
-  a bad one); one name or a one-element list is a single-objective study.
 - `pareto_mask(points)` -> (n,) bool: True where no other point dominates the row (at least as
   good in every objective, better in one). Duplicated rows are all on the front.
 - `hypervolume(points, reference, directions=None)`: the measure of the region dominated by
@@ -20,28 +18,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hpsearch.exceptions import StudyError
+from hpsearch.direction import Direction, check_directions
 
-__all__ = ["DIRECTIONS", "check_directions", "to_minimize", "pareto_mask", "hypervolume"]
+__all__ = ["to_minimize", "pareto_mask", "hypervolume"]
 
-DIRECTIONS = ("minimize", "maximize")
-
-
-def check_directions(direction: str | Sequence[str]) -> tuple[str, ...]:
-    """The directions as a tuple; StudyError for anything but known names."""
-    given = (direction,) if isinstance(direction, str) else tuple(direction)
-    if not given:
-        raise StudyError("direction must be 'minimize', 'maximize' or a list of them")
-    for d in given:
-        if d not in DIRECTIONS:
-            raise StudyError(f"direction must be one of {DIRECTIONS} (or a list of them), "
-                             f"got {d!r}")
-    return given
 
 
 def to_minimize(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     """(n, k) user-facing values -> (n, k) values to minimise (maximised columns negated)."""
-    signs = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
+    signs = np.array([Direction.of(d).sign for d in directions])
     return np.asarray(values, dtype=float) * signs
 
 

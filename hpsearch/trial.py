@@ -2,10 +2,13 @@
 `Trial` an objective (or a user driving ask/tell) holds, and the `Result` it returns.
 
 A `Trial` carries its checkpoint: `save_checkpoint(arrays)` keeps a copy of a {name: ndarray}
-mapping (checked as artifacts are: no object arrays, names storage can hold; `CheckpointError`
-otherwise), `checkpoint()` returns the arrays saved last, or those a promoted trial was
-resumed with, or None; `last_step` is the last step the trial reported before it was paused
-(0 for a new trial). The study stores a paused trial's checkpoint through its storage.
+mapping (ValueError for a name that is not a string or an array of Python objects; storage
+refuses, as for artifacts, names it cannot hold), `checkpoint()` returns the arrays saved last,
+or those a promoted trial was resumed with, or None; `last_step` is the step that checkpoint was
+saved at (the last step reported before the trial was paused), 0 for a new trial;
+`new_checkpoint()` is the (arrays, step) saved in this run and `steps_run` the steps this run
+trained. The study stores a paused trial's checkpoint through its storage
+(`hpsearch.storage.checkpoints`).
 
 A `FrozenTrial` is what strategies are told and what storage writes: it never changes once
 made (the engine builds a new one when a trial finishes). `value` is the objective's value as

@@ -83,8 +83,8 @@ def adam_fused(
     if not (fused_available() and w.ndim == 1 and w.dtype in (np.float32, np.float64)):
         return optim.adam_scaled_moments(w, dw, state, learning_rate, beta1, beta2, epsilon)
     # the same zero moments adam_scaled_moments would create, if it has to take over
-    m_scaled = optim._state_array(state, "_m_scaled", w)
-    v_scaled = optim._state_array(state, "_v_scaled", w)
+    m_scaled = optim.state_array(state, "_m_scaled", w)
+    v_scaled = optim.state_array(state, "_v_scaled", w)
     if not all(a.dtype == w.dtype and a.shape == w.shape and a.flags.c_contiguous
                for a in (w, dw, m_scaled, v_scaled)):
         return optim.adam_scaled_moments(w, dw, state, learning_rate, beta1, beta2, epsilon)

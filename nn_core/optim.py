@@ -48,7 +48,7 @@ def _scratch(w: np.ndarray, state: dict[str, Any]) -> np.ndarray:
     return buffer
 
 
-def _state_array(state: dict[str, Any], key: str, w: np.ndarray) -> np.ndarray:
+def state_array(state: dict[str, Any], key: str, w: np.ndarray) -> np.ndarray:
     """state[key], created as zeros shaped like w on the first step."""
     if state.get(key) is None:
         state[key] = np.zeros_like(w)
@@ -68,7 +68,7 @@ def sgd(
 def _velocity_step(w: np.ndarray, dw: np.ndarray, state: dict[str, Any], learning_rate: float,
                    momentum: float) -> tuple[np.ndarray, np.ndarray]:
     """v = mu * v - learning_rate * dw in place; returns v and the scratch holding lr * dw."""
-    velocity = _state_array(state, "velocity", w)
+    velocity = state_array(state, "velocity", w)
     scratch = _scratch(w, state)
     velocity *= momentum
     np.multiply(dw, learning_rate, out=scratch)
@@ -119,7 +119,7 @@ def adagrad(
     epsilon: float = 1e-8,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Adagrad: cache += dw**2; w -= learning_rate * dw / (sqrt(cache) + epsilon)."""
-    cache = _state_array(state, "cache", w)
+    cache = state_array(state, "cache", w)
     scratch = _scratch(w, state)
     np.multiply(dw, dw, out=scratch)
     cache += scratch
@@ -136,7 +136,7 @@ def rmsprop(
     epsilon: float = 1e-8,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """RMSprop: cache = decay * cache + (1 - decay) * dw**2; then the Adagrad step."""
-    cache = _state_array(state, "cache", w)
+    cache = state_array(state, "cache", w)
     scratch = _scratch(w, state)
     np.multiply(dw, dw, out=scratch)
     scratch -= cache
@@ -170,7 +170,7 @@ def adam(
     w -= learning_rate * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon).
     Keeps `state["m"]`, `state["v"]`, `state["t"]`.
     """
-    m, v = _state_array(state, "m", w), _state_array(state, "v", w)
+    m, v = state_array(state, "m", w), state_array(state, "v", w)
     t = state["t"] = state.get("t", 0) + 1
     scratch = _scratch(w, state)
     np.subtract(dw, m, out=scratch)
@@ -212,8 +212,8 @@ def adam_scaled_moments(
     same steps as `adam` up to rounding (tests/nn_core/test_optim.py). The trainer uses it for
     `optimizer="adam"`; `adam` itself keeps the documented `m`/`v` state.
     """
-    m_scaled = _state_array(state, "_m_scaled", w)
-    v_scaled = _state_array(state, "_v_scaled", w)
+    m_scaled = state_array(state, "_m_scaled", w)
+    v_scaled = state_array(state, "_v_scaled", w)
     t = state["t"] = state.get("t", 0) + 1
     scratch = _scratch(w, state)
     step_size, epsilon_scaled = adam_scaled_scalars(t, learning_rate, beta1, beta2, epsilon)

@@ -13,10 +13,23 @@ Every finished trial recorded before any fault must still be there with the same
 value. A last run (with the silent neighbour too) must finish the study.
 
     python scripts/chaos.py --cycles 20 --seed 0
+    python scripts/chaos.py --cycles 20 --seed 0 --pruner hyperband
 
-Prints one line per cycle and a summary ending "trials lost: N" and "studies stuck: M" (exit 1
-when either is not 0). A study is stuck when a driver does not exit within `--stuck-after`
-seconds of SIGTERM, leaves trials `running` after SIGTERM, or the final run does not finish.
+`--pruner hyperband` kills during pause and resume instead: the study runs `hp.Hyperband`
+(max_resource 9, two brackets) on a network-like objective that trains epoch by epoch, saves a
+checkpoint (holding a fresh token) when told to stop and resumes from the one it is given; every
+run logs its start (trial, the token and step it resumed from, driver pid, time) and its end to
+`epochs.log`. Besides the finished trials, every trial seen `paused` after a fault (its
+committed checkpoint's token, read from the run folder) must not be lost: it is still there,
+and its next run resumes from exactly that checkpoint (a run cut short, by a kill or by a worker
+dying beside it, is run again from the last committed checkpoint: the documented cost of a
+kill). And no trial runs twice at once: every run logs each epoch, and no run of a trial starts
+before the previous run of that trial wrote its last line.
+
+Prints one line per cycle and a summary ending "trials lost: N", "studies stuck: M" (and with
+hyperband "paused trials lost: P", "trials run twice: R"; exit 1 when any is not 0). A study is
+stuck when a driver does not exit within `--stuck-after` seconds of SIGTERM, leaves trials
+`running` after SIGTERM, or the final run does not finish.
 """
 
 from __future__ import annotations
@@ -45,14 +58,23 @@ import time
 import hpsearch as hp
 
 
-def objective(params, trial):
-    time.sleep(0.05 + 0.25 * trial.rng.random())
+def hostile(number):
+    return number % 7 == 3 or number % 11 == 5 or number % 13 == 6
+
+
+def misbehave(trial):
+    """Raise, call sys.exit or end the worker (os._exit), by the trial's number."""
     if trial.number % 7 == 3:
         raise ValueError("a failing trial")
     if trial.number % 11 == 5:
         sys.exit(0)
     if trial.number % 13 == 6:
         os._exit(5)  # its worker process dies
+
+
+def objective(params, trial):
+    time.sleep(0.05 + 0.25 * trial.rng.random())
+    misbehave(trial)
     for step in range(3):
         if trial.report(step, params["x"] + step):
             raise hp.TrialPruned()
@@ -83,7 +105,120 @@ x = {{ type = "float", low = -3.0, high = 3.0 }}
 kind = {{ type = "categorical", choices = ["a", "b"] }}
 '''
 
+NETWORK = '''
+import secrets
+
+import numpy as np
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "epochs.log")
+
+
+def log(line):
+    with open(LOG, "a") as handle:  # one short O_APPEND write a line: lines never interleave
+        handle.write(line + "\\n")
+
+
+def network(params, trial):
+    checkpoint = trial.checkpoint()
+    epoch = 0 if checkpoint is None else int(checkpoint["epoch"])
+    given = "-" if checkpoint is None else str(checkpoint["token"])
+    run = secrets.token_hex(6)
+    log(f"start {trial.number} {run} {given} {epoch} {os.getppid()} {time.time():.6f}")
+    if hostile(trial.number):
+        log(f"end {trial.number} {run} failed {time.time():.6f}")
+    misbehave(trial)
+    while epoch < 9:
+        epoch += 1
+        time.sleep(0.02 + 0.04 * trial.rng.random())
+        value = (params["x"] - 1.0) ** 2 + (2.0 if params["kind"] == "b" else 1.0) / epoch
+        log(f"epoch {trial.number} {run} {epoch} {time.time():.6f}")
+        if trial.report(epoch, value):
+            trial.save_checkpoint({"epoch": np.array(epoch), "token": np.array(run)})
+            log(f"end {trial.number} {run} paused {time.time():.6f}")
+            raise hp.TrialPruned()
+    log(f"end {trial.number} {run} complete {time.time():.6f}")
+    return value
+'''
+
+HYPERBAND = '''
+[pruner]
+kind = "hyperband"
+min_resource = 1
+max_resource = 9
+reduction_factor = 3
+brackets = 2
+'''
+
 FINISHED = ("complete", "pruned", "failed")
+
+
+def paused_trials(run: Path) -> dict[int, str]:
+    """{number: token of its committed checkpoint} of the paused trials, read-only."""
+    from hpsearch import StorageError
+    from hpsearch.storage import SqliteStorage
+
+    if not (run / "study.db").exists():
+        return {}
+    for _ in range(20):
+        try:
+            storage = SqliteStorage.open_readonly(run)
+            try:
+                return {t.number: str(storage.load_checkpoint(t.number).arrays["token"])
+                        for t in storage.load_trials() if str(t.state) == "paused"}
+            finally:
+                storage.close()
+        except (StorageError, AttributeError):  # mid-write: try again
+            time.sleep(0.05)
+    return {}
+
+
+def runs_of(log: Path) -> list[dict]:
+    """Every objective run in epochs.log: trial, run token, the token and step it resumed
+    from, driver pid, start time, the time of its last line, how it ended (None: cut short)."""
+    runs: dict[str, dict] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        parts = line.split()
+        if parts[0] == "start" and len(parts) == 7:
+            runs[parts[2]] = {"trial": int(parts[1]), "run": parts[2], "given": parts[3],
+                              "step": int(parts[4]), "driver": int(parts[5]),
+                              "start": float(parts[6]), "last": float(parts[6]), "ended": None}
+        elif parts[0] == "epoch" and len(parts) == 5 and parts[2] in runs:
+            runs[parts[2]]["last"] = float(parts[4])
+        elif parts[0] == "end" and len(parts) == 5 and parts[2] in runs:
+            runs[parts[2]].update(ended=parts[3], last=float(parts[4]))
+    return sorted(runs.values(), key=lambda r: r["start"])
+
+
+def run_twice(runs: list[dict]) -> list[str]:
+    """Two runs of one trial at once: a run that started before the previous run of the same
+    trial wrote its last line (each run's lines span its start to its last epoch or end)."""
+    problems, by_trial = [], {}
+    for r in runs:
+        by_trial.setdefault(r["trial"], []).append(r)
+    for trial, mine in by_trial.items():
+        for a, b in zip(mine, mine[1:], strict=False):
+            if b["start"] < a["last"]:
+                problems.append(f"trial {trial}: run {b['run']} started while {a['run']} ran")
+    return problems
+
+
+def paused_lost(observed: dict[int, tuple[str, float]], runs: list[dict],
+                final: dict) -> list[str]:
+    """Paused trials ({number: (token of the committed checkpoint, when it was seen)}) that
+    were lost: not finished at the end, or run again from another checkpoint than that one."""
+    problems = []
+    for number, (token, seen) in observed.items():
+        if number not in final:
+            problems.append(f"trial {number} (paused) is not finished at the end")
+            continue
+        after = [r for r in runs if r["trial"] == number and r["given"] != token
+                 and r["start"] > seen]
+        resumed = [r for r in runs if r["trial"] == number and r["given"] == token]
+        if after and not resumed:
+            problems.append(f"trial {number}: paused with checkpoint {token}, run again from "
+                            f"{after[0]['given']}")
+    return problems
+
 
 
 def finished_trials(run: Path) -> dict[int, tuple[str, float | None]]:
@@ -189,7 +324,7 @@ def terminate(proc: subprocess.Popen, run: Path, study_file: Path,
 
 
 def cycle(study_file: Path, run: Path, rng: np.random.Generator, args, recorded: dict,
-          missing: set) -> tuple[str, str | None, int, int, int]:
+          missing: set, paused: dict) -> tuple[str, str | None, int, int, int]:
     """One start, wait and fault; (fault, problem or None, finished before, after, silent
     connections held)."""
     proc = start(study_file)
@@ -211,6 +346,10 @@ def cycle(study_file: Path, run: Path, rng: np.random.Generator, args, recorded:
     kill_group(proc)
     after = finished_trials(run)
     missing.update(lost(recorded, after))
+    now = time.time()
+    for number, token in paused_trials(run).items():  # the paused ledger (hyperband)
+        if paused.get(number, ("", 0.0))[0] != token:
+            paused[number] = (token, now)
     return fault, problem, len(before), len(after), len(neighbour.sockets)
 
 
@@ -222,29 +361,38 @@ def main() -> int:
     parser.add_argument("--max-wait", type=float, default=4.0)
     parser.add_argument("--stuck-after", type=float, default=120.0,
                         help="seconds a driver may take to stop after SIGTERM")
+    parser.add_argument("--pruner", choices=("threshold", "hyperband"), default="threshold",
+                        help="hyperband: kill during pause and resume (module docstring)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory(prefix="hpsearch-chaos-") as tmp:
         folder = Path(tmp)
-        (folder / "chaos_objective.py").write_text(textwrap.dedent(OBJECTIVE))
+        scheduled = args.pruner == "hyperband"
+        (folder / "chaos_objective.py").write_text(textwrap.dedent(OBJECTIVE) + NETWORK)
         study_file = folder / "chaos.toml"
         n_trials = 12 * args.cycles + 20
-        study_file.write_text(STUDY.format(
-            n_trials=n_trials, seed=args.seed, storage=folder / "runs",
-            entry=f"{folder / 'chaos_objective.py'}:objective"))
+        text = STUDY.format(n_trials=n_trials, seed=args.seed, storage=folder / "runs",
+                            entry=f"{folder / 'chaos_objective.py'}:"
+                                  + ("network" if scheduled else "objective"))
+        if scheduled:
+            text = text[:text.index("[pruner]")] + HYPERBAND.strip() + "\n\n" + text[
+                text.index("[space]"):]
+        study_file.write_text(text)
         run = folder / "runs" / "chaos"
         recorded: dict[int, tuple[str, float | None]] = {}
         missing: set[int] = set()
+        paused: dict[int, tuple[str, float]] = {}  # number -> (checkpoint token, seen at)
         stuck: list[str] = []
         faults = {"SIGKILL": 0, "SIGTERM": 0, "finished": 0}
         for number in range(args.cycles):
             fault, problem, before, after, silent = cycle(study_file, run, rng, args,
-                                                          recorded, missing)
+                                                          recorded, missing, paused)
             faults[fault] += 1
             if problem is not None:
                 stuck.append(f"cycle {number + 1}: {problem}")
             print(f"cycle {number + 1:2d}: {fault:8s} finished before {before:4d}, after "
                   f"{after:4d}, silent connections {silent}"
+                  + (f", paused now {len(paused_trials(run))}" if scheduled else "")
                   + (f"  STUCK: {problem}" if problem else ""), flush=True)
         proc = start(study_file)
         neighbour = SilentNeighbour(proc.pid)
@@ -271,7 +419,20 @@ def main() -> int:
             print(f"  stuck: {line}")
         print(f"trials lost: {len(missing)}" + (f" {sorted(missing)}" if missing else ""))
         print(f"studies stuck: {len(stuck)}")
-        return 1 if missing or stuck or proc.returncode not in (0, 1) else 0
+        twice = lost_paused = []
+        if scheduled:
+            runs = runs_of(folder / "epochs.log")
+            lost_paused = paused_lost(paused, runs, final)
+            twice = run_twice(runs)
+            resumed = sum(r["given"] != "-" for r in runs)
+            print(f"hyperband: {len(runs)} objective runs, {resumed} resumed from a checkpoint; "
+                  f"{len(paused)} trials seen paused after a fault")
+            for line in lost_paused + twice:
+                print(f"  {line}")
+            print(f"paused trials lost: {len(lost_paused)}")
+            print(f"trials run twice: {len(twice)}")
+        bad = missing or stuck or lost_paused or twice
+        return 1 if bad or proc.returncode not in (0, 1) else 0
 
 
 if __name__ == "__main__":

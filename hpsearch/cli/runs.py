@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli import display
 from hpsearch.cli.app import app
 from hpsearch.cli.common import error, user_errors
+from hpsearch.report import display
 
 
 class RunFormat(StrEnum):
@@ -45,7 +45,10 @@ def best_text(summary: Any) -> str:
     return f"{summary.best_value:.6g} (#{summary.best_trial})"
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> None:
+def _table(headers: list[str], rows: list[list[str]], whole: tuple[str, ...] = ()) -> None:
+    """A table that fits the terminal without cutting anything: the `whole` columns
+    (identifiers, numbers) keep their full width on one line; the others wrap at spaces
+    (a long word folds), never narrower than their longest word."""
     import sys
 
     from rich import box
@@ -54,8 +57,13 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1),
                   header_style="bold")
-    for head in headers:
-        table.add_column(head, no_wrap=True, overflow="ellipsis")
+    for k, head in enumerate(headers):
+        cells = [head, *(row[k] for row in rows)]
+        if head in whole:
+            table.add_column(head, no_wrap=True, min_width=max(map(len, cells)))
+        else:
+            longest_word = max(len(word) for text in cells for word in text.split() or [""])
+            table.add_column(head, overflow="fold", min_width=min(longest_word, 16))
     for row in rows:
         table.add_row(*row)
     Console(file=sys.stdout, highlight=False, soft_wrap=False).print(table)
@@ -78,7 +86,7 @@ def list_runs(
 
     Example: hpsearch list runs
     """
-    from hpsearch.study.runs import as_record, counts_text, find_runs, summarize
+    from hpsearch.report.runs import as_record, counts_text, find_runs, summarize
 
     _storage_error(storage)
     summaries = [summarize(p, str(p.relative_to(storage)) if p != storage else p.name)
@@ -91,7 +99,8 @@ def list_runs(
         return
     rows = [[s.name, s.strategy or "-", counts_text(s.counts) if not s.error else s.error,
              best_text(s), ago(s.last_activity), driver_text(s.driver)] for s in summaries]
-    _table(["run", "strategy", "trials", "best", "last activity", "driver"], rows)
+    _table(["run", "strategy", "trials", "best", "last activity", "driver"], rows,
+           whole=("run", "strategy", "best"))
 
 
 @app.command()
@@ -104,7 +113,7 @@ def status(
 
     Example: hpsearch status runs/digits_mlp
     """
-    from hpsearch.study.runs import as_record, counts_text, summarize
+    from hpsearch.report.runs import as_record, counts_text, summarize
 
     if not (run_dir / "study.db").is_file():
         raise error(f"{run_dir}: not a study run folder (no study.db in it)"
@@ -131,7 +140,8 @@ def status(
              ", ".join(f"{k}={display.cell(k, v)}" for k, v in t.params.items())]
             for t in summary.running]
     typer.echo("")
-    _table(["running", "for", "step", "reported", "params"], rows)
+    _table(["running", "for", "step", "reported", "params"], rows,
+           whole=("running", "for", "step", "reported"))
 
 
 @app.command()
@@ -143,11 +153,12 @@ def dashboard(
 ) -> None:
     """Serve a live, read-only web page about the runs under STORAGE on 127.0.0.1.
 
-    Per run: the summary, the running trials' learning curves as they report, the trials table and the report's figures, redrawn as trials finish (no reload needed). Stop it with Ctrl-C.
+    Per run: the summary, the running trials' learning curves as they report, the trials table and the report's figures, redrawn as trials finish (no reload needed). Stop it with Ctrl-C or SIGTERM (exit code 143); its figure worker stops with it.
 
     Example: hpsearch dashboard runs --port 8765
     """
     from hpsearch.cli import logs
+    from hpsearch.cli.signals import TERMINATED_EXIT_CODE, Terminated, sigterm_interrupts
     from hpsearch.dashboard import DashboardServer
 
     _storage_error(storage)
@@ -160,6 +171,9 @@ def dashboard(
     typer.echo(f"hpsearch dashboard: {server.url} (read-only: {storage.resolve()}); "
                "Ctrl-C stops it")
     try:
-        server.serve_forever()
+        with sigterm_interrupts():  # SIGTERM stops it as Ctrl-C does: its worker too
+            server.serve_forever()
+    except Terminated:
+        raise typer.Exit(TERMINATED_EXIT_CODE) from None
     except KeyboardInterrupt:
         pass

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hpsearch.cli import display, logs
+from hpsearch.cli import logs
 from hpsearch.cli.app import app
 from hpsearch.cli.common import (
     Backend,
@@ -21,6 +21,7 @@ from hpsearch.cli.common import (
     user_errors,
 )
 from hpsearch.cli.signals import TERMINATED_EXIT_CODE, Terminated, sigterm_interrupts
+from hpsearch.report import display
 
 
 @app.command()
@@ -120,17 +121,29 @@ def results(
     columns: Annotated[str | None, typer.Option("--columns", metavar="A,B,...", help="Show these columns, in this order (names as shown, e.g. trial,val_accuracy,learning_rate).")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Show every column, also constant, empty and detail ones (seed, timestamps).")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table, csv, json or markdown.")] = Format.table,
+    trial: Annotated[int | None, typer.Option("--trial", metavar="N", help="Show only trial N: as a table, every column one a line and its whole error text (type, message, traceback) last.")] = None,
 ) -> None:
     """Print the trials table, best first.
 
     The table fits the terminal: constant and empty columns are hidden (a note on stderr
-    names them) and columns that do not fit are left out. csv and json hold every column.
+    names them) and columns that do not fit are left out; a chosen error column (--columns
+    error) shows whole error texts. csv and json hold every column.
 
     Example: hpsearch results runs/digits_mlp --top 10 --sort -duration_s
+    A failed trial's traceback: hpsearch results runs/digits_mlp --trial 7
     """
     study = open_run(run_dir)
     frame = study.results(best_first=True)
     metric = metric_label(study)
+    if trial is not None:
+        if trial not in set(frame["number"]):
+            raise error(f"--trial {trial}: {run_dir} has no trial {trial} (trials "
+                        f"{frame['number'].min()} to {frame['number'].max()})"
+                        if len(frame) else f"--trial {trial}: {run_dir} has no trials yet")
+        frame = frame[frame["number"] == trial]
+        if fmt is Format.table and columns is None:
+            display.print_trial(frame, trial, metric)
+            return
     if sort is not None:
         try:
             column = display.resolve(frame, sort.removeprefix("-"), metric)

@@ -6,7 +6,7 @@ Contract:
   in the calling thread (the CLI) until `stop()` or Ctrl-C.
 - Read-only: GET and HEAD only (any other method: 405); no handler writes a file, opens a
   database for writing or takes a lock. A run is named by its path relative to the storage
-  folder and must be one of the run folders `hpsearch.study.runs.find_runs` finds there, so no
+  folder and must be one of the run folders `hpsearch.report.runs.find_runs` finds there, so no
   request reaches a path outside the storage folder (anything else: 404). Requests whose Host
   is not the server's own loopback address are refused (403), so another site cannot read
   the page through DNS rebinding.
@@ -14,7 +14,7 @@ Contract:
   served from the same origin; its Content-Security-Policy allows nothing else (images are
   `data:` URIs), so it loads nothing from the network. It polls the JSON API once a second
   and redraws what changed without reloading: the runs, the selected run's summary, its
-  running trials' learning curves (from `live.json`, see `hpsearch.study.live`) beside the
+  running trials' learning curves (from `live.json`, see `hpsearch.monitor.live`) beside the
   best finished trials' curves, its trials table, and the report's figures and tables
   (`hpsearch.report`), redrawn in the background when a trial finishes.
 - API (JSON): `/api/runs`; `/api/run?run=NAME` (summary, table, curves, `version` changing

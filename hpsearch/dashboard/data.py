@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hpsearch.direction import Direction
+
 __all__ = ["run_names", "runs_snapshot", "run_snapshot", "MAX_ROWS", "TOP_CURVES"]
 
 MAX_ROWS = 50
@@ -26,22 +28,22 @@ TOP_CURVES = 5
 
 
 def run_names(storage: Path) -> dict[str, Path]:
-    from hpsearch.study.runs import find_runs
+    from hpsearch.report.runs import find_runs
 
     return {("." if path == storage else path.relative_to(storage).as_posix()): path
             for path in find_runs(storage)}
 
 
 def runs_snapshot(storage: Path) -> dict[str, Any]:
-    from hpsearch.cli.display import records_of
-    from hpsearch.study.runs import as_record, summarize
+    from hpsearch.report.display import records_of
+    from hpsearch.report.runs import as_record, summarize
 
     runs = [as_record(summarize(path, name)) for name, path in run_names(storage).items()]
     return records_of({"storage": str(storage), "runs": runs})
 
 
 def _table(study: Any) -> dict[str, Any]:
-    from hpsearch.cli import display
+    from hpsearch.report import display
 
     frame = study.results(best_first=True)
     metric = study.metric if isinstance(study.metric, str) else None
@@ -60,7 +62,7 @@ def _curves(trials: list, summary: Any) -> list[dict[str, Any]]:
     running = {t.number: t for t in summary.running}
     done = [t for t in trials if t.state is not TrialState.RUNNING and t.intermediate
             and t.has_value]
-    sign = -1.0 if summary.direction == "maximize" else 1.0
+    sign = Direction.of(summary.direction).sign
     best = sorted(done, key=lambda t: (sign * t.value, t.number))[:TOP_CURVES]
     curves = [{"number": t.number, "state": "running", "running": True,
                "reports": sorted(t.reports.items())} for t in running.values()]
@@ -71,8 +73,8 @@ def _curves(trials: list, summary: Any) -> list[dict[str, Any]]:
 
 def run_snapshot(path: Path, name: str) -> dict[str, Any]:
     """One run now (see the module docstring)."""
-    from hpsearch.cli.display import records_of
-    from hpsearch.study.runs import as_record, summarize
+    from hpsearch.report.display import records_of
+    from hpsearch.report.runs import as_record, summarize
     from hpsearch.study.study import load_study
 
     summary = summarize(path, name)
@@ -89,11 +91,14 @@ def run_snapshot(path: Path, name: str) -> dict[str, Any]:
 
 
 def report_key(path: Path) -> tuple:
-    """What the report's figures depend on: the finished trials and the exported ensembles."""
+    """What the report's figures depend on: the finished and paused trials and the exported
+    ensembles."""
     from hpsearch.study.study import load_study
+    from hpsearch.trial import TrialState
 
     trials = load_study(path).trials
-    finished = tuple((t.number, str(t.state)) for t in trials if t.state.is_finished)
+    finished = tuple((t.number, str(t.state)) for t in trials
+                     if t.state.is_finished or t.state is TrialState.PAUSED)
     ensembles = path / "ensembles"
     stamp = os.stat(ensembles).st_mtime_ns if ensembles.is_dir() else 0
     return finished, stamp

@@ -7,7 +7,9 @@ last sections drawn for that run (empty before the first), how many finished tri
 show, and whether they are up to date. When they are not, one drawing starts (never two for
 a run) in the cache's one worker process (spawned: matplotlib and Optuna's importance run
 there, never beside the server's threads); the page asks again. Nothing is written outside
-the temporary folder, which is removed after each drawing.
+the temporary folder, which is removed after each drawing. The worker process ends soon after
+the dashboard's process does, however that ends (`hpsearch.execution.orphans`; kill -9
+included), and with it multiprocessing's resource tracker; `close()` ends it at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import concurrent.futures as cf
 import gc
 import logging
 import multiprocessing
+import os
 import re
 import tempfile
 import threading
@@ -45,8 +48,12 @@ class ReportCache:
     """See the module docstring."""
 
     def __init__(self) -> None:
+        from hpsearch.execution.orphans import exit_with_parent
+
         self._pool = cf.ProcessPoolExecutor(max_workers=1,
-                                            mp_context=multiprocessing.get_context("spawn"))
+                                            mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=exit_with_parent,
+                                            initargs=(os.getpid(),))
         self._lock = threading.Lock()
         self._done: dict[str, tuple[Any, str, int]] = {}  # name -> (key, html, trials)
         self._drawing: dict[str, cf.Future] = {}

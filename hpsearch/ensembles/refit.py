@@ -20,9 +20,9 @@ import numpy as np
 from hpsearch.ensembles.run_folder import RunFolder
 from hpsearch.exceptions import EnsembleError
 from hpsearch.execution import make_executor
+from hpsearch.execution.objective import ObjectiveRef
 from hpsearch.execution.task import TrialOutcome, TrialTask
 from hpsearch.execution.workers import local_workers
-from hpsearch.objectives.python import ObjectiveRef
 from hpsearch.trial import TrialState
 
 __all__ = ["Refitter", "refit_members"]

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.direction import Direction
 from hpsearch.exceptions import EnsembleError, HpsearchError
 from hpsearch.objectives.mlp import schema
 from hpsearch.trial import TrialState
@@ -143,7 +144,7 @@ def _load(path: Path, from_front: bool = False) -> tuple[Any, list[Any]]:
         t for t in study.trials if t.state is TrialState.COMPLETE and t.has_value]
     if not trials:
         raise EnsembleError(f"{path}: the study has no complete trial")
-    sign = -1.0 if study.directions[0] == "maximize" else 1.0
+    sign = Direction.of(study.directions[0]).sign
     trials.sort(key=lambda t: (sign * t.values[0], t.number))
     return study, trials
 

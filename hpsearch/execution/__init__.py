@@ -1,6 +1,8 @@
 """Execution: where trials run. One seam (`Executor`), two local implementations and a Dask one.
 
 - `hpsearch.execution.task`: the trial task, the one place an objective is called.
+- `hpsearch.execution.objective`: the calling convention of a Python objective, checking what
+  it returns, loading one by name.
 - `hpsearch.execution.base`: the `Executor` seam the study loop drives.
 - `hpsearch.execution.local`: in the driver (n_jobs=1) and on joblib's loky pool.
 - `hpsearch.execution.dask`: trials as tasks on a Dask cluster.

@@ -7,7 +7,8 @@
   knows which trials were really running when a worker died; a worker exits soon after the
   driver dies (`hpsearch.execution.orphans`), not when its trial ends. A trial past its
   timeout is stopped by killing the pool (`stop` returns True); the others running on it are
-  run again with the same params and seed, as after a worker death.
+  run again with the same params and seed, as after a worker death. A trial submitted to a pool
+  that broke a moment before gets a broken future too, and runs again with the others.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 
 from hpsearch.execution.base import Executor, SocketReportsExecutor
 from hpsearch.execution.task import TrialTask, run_trial
@@ -49,11 +51,16 @@ class LokyExecutor(SocketReportsExecutor):
             os.remove(marker)
         task = dataclasses.replace(task, marker_dir=self._marker_dir, limit_blas=True,
                                    parent_pid=os.getpid())
-        return self._pool.submit(run_trial, task)
+        try:
+            return self._pool.submit(run_trial, task)
+        except BrokenProcessPool as err:
+            # A worker died since the loop last looked (the pool breaks at once, its futures a
+            # moment later): this trial breaks with the others and runs again on a fresh pool.
+            future: cf.Future = cf.Future()
+            future.set_exception(err)
+            return future
 
     def is_worker_death(self, exc: BaseException) -> bool:
-        from concurrent.futures.process import BrokenProcessPool
-
         return isinstance(exc, BrokenProcessPool)
 
     def started(self, numbers: Iterable[int]) -> set[int]:

@@ -3,8 +3,9 @@
 Contract:
 - `run_trial(task) -> TrialOutcome` is the worker-side function: it resolves the objective,
   builds the `hp.Trial`, calls the objective and never raises for the objective's own
-  errors (they become a `failed` outcome with the exception type, message and the last lines
-  of the traceback). `TrialPruned` gives a `pruned` outcome with the last reported value.
+  errors (they become a `failed` outcome with the exception type, message and the traceback
+  from the objective's frame down, `error_text`). `TrialPruned` gives a `pruned` outcome
+  with the last reported value.
   An objective that calls `sys.exit` (SystemExit) gives a `failed` outcome ("the objective
   called sys.exit(0)"), so it cannot end the driver; KeyboardInterrupt passes through. An
   artifact that storage cannot hold (see `hpsearch.storage.artifacts`: names are non-empty
@@ -38,8 +39,8 @@ import numpy as np
 
 from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.execution.limits import memory_cap, memory_error_text
+from hpsearch.execution.objective import ObjectiveRef, takes_trial, to_result
 from hpsearch.execution.orphans import exit_with_parent
-from hpsearch.objectives.python import ObjectiveRef, takes_trial, to_result
 from hpsearch.storage.artifacts import artifact_problem
 from hpsearch.storage.checkpoints import Checkpoint, checkpoint_problem
 from hpsearch.trial import ReportClient, Result, Trial, TrialState
@@ -83,11 +84,19 @@ class TrialOutcome:
     checkpoint: tuple[Mapping[str, np.ndarray], int] | None = None  # saved in this run
 
 
-def error_text(err: BaseException, tail_lines: int = 6) -> str:
-    """'Type: message' plus the last lines of the traceback."""
+#: a failed trial's error text keeps at most this many lines of its traceback (the last ones)
+MAX_TRACEBACK_LINES = 60
+
+
+def error_text(err: BaseException) -> str:
+    """'Type: message', then the traceback from the objective's own frame down (this module's
+    frames left out; chained exceptions included), at most its last `MAX_TRACEBACK_LINES`."""
     head = f"{type(err).__name__}: {err}"
-    lines = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
-    tail = "\n".join(lines[-tail_lines:])
+    tb = err.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    lines = "".join(traceback.format_exception(type(err), err, tb)).splitlines()
+    tail = "\n".join(lines[-MAX_TRACEBACK_LINES:])
     return f"{head}\n{tail}" if tail else head
 
 

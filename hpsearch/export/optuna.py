@@ -9,8 +9,9 @@ Contract:
   `optuna.trial.create_trial`, in trial-number order, and returns them with the numbers it
   skipped. States: complete -> COMPLETE (with its value), pruned -> PRUNED (with its last
   reported value when it kept one), failed -> FAIL, interrupted -> FAIL (the driver died or was
-  stopped; `hpsearch run` would run it again), running -> skipped (no outcome yet; export again
-  once the run is over). Intermediate reports become `intermediate_values` (non-finite ones
+  stopped; `hpsearch run` would run it again), running and paused -> skipped (no outcome yet;
+  Optuna has no paused state; export again once the run is over). Intermediate reports become
+  `intermediate_values` (non-finite ones
   dropped); the metrics become `user_attrs`, plus `hpsearch_number`, `hpsearch_seed`,
   `hpsearch_state` and, for failures, `hpsearch_error` (the error's last line). Start and end
   times are kept when they were recorded. Optuna numbers the trials afresh from 0, so a

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hpsearch.direction import Direction
 from hpsearch.pruners.base import Pruner, check_ints, previous_step
 from hpsearch.pruners.index import RungIndex, build
 from hpsearch.trial import FrozenTrial
@@ -67,7 +68,7 @@ class ASHAPruner(Pruner):
             own = index.recorded(number, rung)  # this trial's own, left out
             own = own if own is not None and math.isfinite(own) else None
             top = max((len(recorded) - (own is not None) + 1) // self.reduction_factor, 1)
-            if direction == "minimize":
+            if Direction.of(direction) is Direction.MINIMIZE:
                 ahead = bisect.bisect_left(recorded, value) - (own is not None and own < value)
             else:
                 ahead = (len(recorded) - bisect.bisect_right(recorded, value)

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from hpsearch.direction import Direction
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -40,19 +41,12 @@ class Pruner(ABC):
 
 def better(a: float, b: float, direction: str) -> bool:
     """True when `a` is strictly better than `b`."""
-    return a < b if direction == "minimize" else a > b
+    return Direction.of(direction).better(a, b)
 
 
 def previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
     """The last step this trial reported before `step` (None at its first report)."""
     return max((s for s in intermediate if s < step), default=None)
-
-
-def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
-    """A trial's value at a rung: its first report at a step >= rung (None if it never got
-    there)."""
-    steps = [s for s in intermediate if s >= rung]
-    return intermediate[min(steps)] if steps else None
 
 
 def check_ints(pruner: Pruner, **lows: int) -> None:

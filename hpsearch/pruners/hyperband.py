@@ -23,6 +23,7 @@ be in the top 1/eta: (m) >= (n + arrivals) // eta, m being how many values there
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections.abc import Iterable
@@ -30,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hpsearch.pruners.base import better, check_ints, value_at
+from hpsearch.pruners.base import check_ints
+from hpsearch.pruners.index import value_at
 from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial, TrialState
@@ -106,10 +108,54 @@ class _Track:
 
 @dataclass
 class _Rungs:
+    """Per (bracket, rung): each trial's value there, and the values signed so that lower is
+    better, sorted (how many beat a value is one bisection)."""
+
+    sign: float
     values: dict[tuple[int, int], dict[int, float]] = field(default_factory=dict)
+    ordered: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    waiting: dict[tuple[int, int], list[tuple[float, int]]] = field(default_factory=dict)
 
     def at(self, bracket: int, rung: int) -> dict[int, float]:
         return self.values.setdefault((bracket, rung), {})
+
+    def add(self, bracket: int, rung: int, number: int, value: float) -> None:
+        """Record a trial's value at a rung (its first one only)."""
+        values = self.at(bracket, rung)
+        if number not in values:
+            values[number] = value
+            bisect.insort(self.ordered.setdefault((bracket, rung), []), self.sign * value)
+
+    def behind(self, bracket: int, rung: int, number: int) -> int:
+        """How many values at the rung are strictly better than trial `number`'s."""
+        own = self.sign * self.values[(bracket, rung)][number]
+        return bisect.bisect_left(self.ordered[(bracket, rung)], own)
+
+    def pause(self, bracket: int, rung: int, number: int) -> None:
+        entry = (self.sign * self.values[(bracket, rung)][number], number)
+        bisect.insort(self.waiting.setdefault((bracket, rung), []), entry)
+
+    def unpause(self, bracket: int, rung: int, number: int) -> None:
+        waiting = self.waiting.get((bracket, rung), [])
+        entry = (self.sign * self.values[(bracket, rung)][number], number)
+        position = bisect.bisect_left(waiting, entry)
+        if position < len(waiting) and waiting[position] == entry:
+            del waiting[position]
+
+    def promotable(self, reduction_factor: int) -> list[tuple[int, float, int, int, int]]:
+        """(-rung, signed value, number, bracket, rung) of the paused trials in the top
+        1/reduction_factor of their rung: a prefix of each rung's waiting list."""
+        out = []
+        for (bracket, rung), waiting in self.waiting.items():
+            top = len(self.values[(bracket, rung)]) // reduction_factor
+            if not waiting or top == 0:
+                continue
+            cut = self.ordered[(bracket, rung)][top - 1]  # fewer than `top` strictly better
+            for signed, number in waiting:
+                if signed > cut:
+                    break
+                out.append((-rung, signed, number, bracket, rung))
+        return out
 
 
 class HyperbandState(SchedulerState):
@@ -121,14 +167,12 @@ class HyperbandState(SchedulerState):
         self.levels = config.levels
         self._lock = threading.RLock()
         self._tracks: dict[int, _Track] = {}
-        self._rungs = _Rungs()
+        self._rungs = _Rungs(1.0 if direction == "minimize" else -1.0)
 
     # ----- reading
     def behind(self, bracket: int, rung: int, number: int) -> int:
         """How many values at the rung are strictly better than trial `number`'s."""
-        values = self._rungs.at(bracket, rung)
-        own = values[number]
-        return sum(better(v, own, self.direction) for v in values.values())
+        return self._rungs.behind(bracket, rung, number)
 
     def promotable(self, bracket: int, rung: int, number: int) -> bool:
         values = self._rungs.at(bracket, rung)
@@ -149,7 +193,7 @@ class HyperbandState(SchedulerState):
 
     def restore(self, trials: Iterable[FrozenTrial]) -> None:
         with self._lock:
-            self._tracks, self._rungs = {}, _Rungs()
+            self._tracks, self._rungs = {}, _Rungs(self._rungs.sign)
             for trial in sorted(trials, key=lambda t: t.number):
                 track = self._track(trial.number, trial.seed)
                 reached = []
@@ -157,10 +201,11 @@ class HyperbandState(SchedulerState):
                     value = value_at(trial.intermediate, self.levels[rung])
                     if value is None or not math.isfinite(value):
                         break
-                    self._rungs.at(track.bracket, rung)[trial.number] = value
+                    self._rungs.add(track.bracket, rung, trial.number, value)
                     reached.append(rung)
                 if trial.state is TrialState.PAUSED and reached:
-                    track.paused_at = track.target = reached[-1]
+                    self._pause(trial.number, track, reached[-1])
+                    track.target = reached[-1]
                 elif reached:
                     track.target = reached[-1] + 1
                 track.alive = not trial.state.is_finished
@@ -168,7 +213,8 @@ class HyperbandState(SchedulerState):
     def started(self, trial: FrozenTrial) -> None:
         with self._lock:
             track = self._track(trial.number, trial.seed)
-            track.alive, track.paused_at, track.pausing = True, None, None
+            self._pause(trial.number, track, None)
+            track.alive, track.pausing = True, None
 
     def report(self, number: int, step: int, value: float) -> bool:
         with self._lock:
@@ -180,7 +226,7 @@ class HyperbandState(SchedulerState):
                 return True
             while track.target < len(self.levels) and step >= self.levels[track.target]:
                 rung = track.target
-                self._rungs.at(track.bracket, rung).setdefault(number, value)
+                self._rungs.add(track.bracket, rung, number, value)
                 if not self.promotable(track.bracket, rung, number):
                     track.pausing = rung
                     return True
@@ -193,31 +239,40 @@ class HyperbandState(SchedulerState):
             if track is None or track.pausing is None:
                 self.finished(trial)
                 return False
-            track.paused_at, track.pausing = track.pausing, None
+            self._pause(trial.number, track, track.pausing)
+            track.pausing = None
             return True
 
     def finished(self, trial: FrozenTrial) -> None:
         with self._lock:
             track = self._tracks.get(trial.number)
             if track is not None:
-                track.alive, track.paused_at, track.pausing = False, None, None
+                self._pause(trial.number, track, None)
+                track.alive, track.pausing = False, None
+
+    def _pause(self, number: int, track: _Track, rung: int | None) -> None:
+        """Set where the trial waits (None: nowhere), in its track and in the rung's list."""
+        if track.paused_at is not None:
+            self._rungs.unpause(track.bracket, track.paused_at, number)
+        track.paused_at = rung
+        if rung is not None:
+            self._rungs.pause(track.bracket, rung, number)
 
     def candidates(self) -> list[int]:
-        """The paused trials promotable now, in promotion order."""
-        sign = 1.0 if self.direction == "minimize" else -1.0
-        ready = []
-        for number, (bracket, rung) in self.paused().items():
-            if self.promotable(bracket, rung, number):
-                value = self._rungs.at(bracket, rung)[number]
-                ready.append((-self.levels[rung], sign * value, number))
-        return [number for *_, number in sorted(ready)]
+        """The paused trials promotable now, in promotion order: the highest rung level
+        first, then the best value, then the lowest number."""
+        ready = sorted((-self.levels[rung], signed, number)
+                       for _, signed, number, _, rung in
+                       self._rungs.promotable(self.config.reduction_factor))
+        return [number for *_, number in ready]
 
     def next(self, count: int, new_allowed: bool) -> list[Action]:
         with self._lock:
             out: list[Action] = []
             for number in self.candidates()[:count]:
                 track = self._tracks[number]
-                track.target, track.paused_at = track.paused_at + 1, None
+                track.target = track.paused_at + 1
+                self._pause(number, track, None)
                 out.append(Resume(number))
             if new_allowed:
                 out += [Fresh() for _ in range(count - len(out))]
@@ -227,13 +282,20 @@ class HyperbandState(SchedulerState):
         if remaining is None:
             return []
         with self._lock:
+            paused = self.paused()
+            # per bracket and rung: live trials that can still get there (running below or at
+            # it, paused below it), counted once
+            below = np.zeros((self.config.n_brackets, len(self.levels) + 1), dtype=np.int64)
+            for track in self._tracks.values():
+                if not track.alive:
+                    continue
+                if track.paused_at is None:
+                    below[track.bracket, track.target:] += 1  # reaches target and on
+                else:
+                    below[track.bracket, track.paused_at + 1:] += 1
             out = []
-            for number, (bracket, rung) in self.paused().items():
-                arrivals = remaining + sum(
-                    1 for other, t in self._tracks.items() if other != number
-                    and t.bracket == bracket and t.alive
-                    and ((t.paused_at is None and t.target <= rung)
-                         or (t.paused_at is not None and t.paused_at < rung)))
+            for number, (bracket, rung) in paused.items():
+                arrivals = remaining + int(below[bracket, rung])
                 values = self._rungs.at(bracket, rung)
                 if self.behind(bracket, rung, number) >= (
                         len(values) + arrivals) // self.config.reduction_factor:

@@ -11,7 +11,7 @@ Contract:
   complete trials reported there (running, pruned and failed trials do not count).
 - `RungIndex(rungs)`: per rung step, the sorted finite values of every trial (finished or
   running) at that rung, a trial's value at a rung being its first report at a step >= the
-  rung (`hpsearch.pruners.base.value_at`); `rungs(up_to)` lists the rungs <= up_to. A running
+  rung (`value_at`); `rungs(up_to)` lists the rungs <= up_to. A running
   trial's rung values are recorded as it crosses each rung and reconciled with its record
   when it finishes; its bookkeeping is then dropped. `recorded(number, rung)` is a running
   trial's own value at a rung (None if not recorded), which a decision leaves out.
@@ -24,10 +24,16 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Mapping
 
-from hpsearch.pruners.base import value_at
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build"]
+__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build", "value_at"]
+
+
+def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
+    """A trial's value at a rung: its first report at a step >= rung (None if it never got
+    there)."""
+    steps = [s for s in intermediate if s >= rung]
+    return intermediate[min(steps)] if steps else None
 
 
 class StepValues:

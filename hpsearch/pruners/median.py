@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hpsearch.direction import Direction
 from hpsearch.pruners.base import Pruner, better, check_ints, previous_step
 from hpsearch.pruners.index import MedianIndex, build
 from hpsearch.trial import FrozenTrial
@@ -58,7 +59,7 @@ class MedianPruner(Pruner):
         own = [v for s, v in intermediate.items() if s <= step and math.isfinite(v)]
         if not math.isfinite(value) or not own:
             return True
-        best = min(own) if direction == "minimize" else max(own)
+        best = Direction.of(direction).best(own)
         return better(sorted_median(others), best, direction)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hpsearch.direction import Direction
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.index import PruningIndex
 from hpsearch.trial import FrozenTrial
@@ -29,4 +30,4 @@ class ThresholdPruner(Pruner):
                index: PruningIndex, direction: str, number: int | None = None) -> bool:
         if step < self.min_step:
             return False
-        return value > self.threshold if direction == "minimize" else value < self.threshold
+        return Direction.of(direction).better(self.threshold, value)

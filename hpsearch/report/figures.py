@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.direction import Direction
 from hpsearch.space import Categorical, Int, Space
 from hpsearch.trial import FrozenTrial, TrialState
 
@@ -36,7 +37,7 @@ class RunData:
     @property
     def ranked(self) -> list[FrozenTrial]:
         """Complete trials with a value, best first (ties by number)."""
-        sign = 1.0 if self.direction == "minimize" else -1.0
+        sign = Direction.of(self.direction).sign
         done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.has_value]
         return sorted(done, key=lambda t: (sign * t.value, t.number))
 
@@ -69,24 +70,28 @@ def history_figure(run: RunData) -> Any:
     ax = figure.add_subplot()
     done = [t for t in run.trials if t.state is TrialState.COMPLETE and t.has_value]
     pruned = [t for t in run.trials if t.state is TrialState.PRUNED and t.has_value]
-    lost = [t for t in run.trials if not t.has_value]
+    paused = [t for t in run.trials if t.state is TrialState.PAUSED and t.has_value]
+    lost = [t for t in run.trials if not t.has_value and t.state is not TrialState.PAUSED]
     if done:
         ax.plot([t.number for t in done], [t.value for t in done], "o", color="C0",
                 label="complete trial")
     if pruned:
         ax.plot([t.number for t in pruned], [t.value for t in pruned], "x", color="0.5",
                 label="pruned (last report)")
+    if paused:
+        ax.plot([t.number for t in paused], [t.value for t in paused], "|", color="C2",
+                markersize=10, label="paused (may be promoted)")
     if done:
-        better = min if run.direction == "minimize" else max
+        better = Direction.of(run.direction).best
         best, xs, ys = None, [], []
         for t in done:
-            best = t.value if best is None else better(best, t.value)
+            best = t.value if best is None else better((best, t.value))
             xs.append(t.number)
             ys.append(best)
         xs.append(max(t.number for t in run.trials))
         ys.append(ys[-1])
         ax.step(xs, ys, where="post", color="C1", linewidth=2, label="best so far")
-    if not done and not pruned:
+    if not done and not pruned and not paused:
         ax.set_yticks([])
         ax.text(0.5, 0.5, "no trial has a value yet", transform=ax.transAxes, ha="center",
                 va="center", color="0.4")
@@ -225,7 +230,7 @@ def parallel_figure(run: RunData) -> Any:
         low, high = low - 0.5, high + 0.5
     norm = Normalize(low, high)
     # brighter = better, whatever the direction
-    cmap = colormaps["viridis" if run.direction == "maximize" else "viridis_r"]
+    cmap = colormaps["viridis_r" if Direction.of(run.direction).sign > 0 else "viridis"]
     positions = np.arange(len(names) + 1)
     for t in reversed(done):  # the best drawn last, on top
         # an inactive parameter is a gap in the line (NaN), never a point at 0

@@ -105,6 +105,7 @@ def summary_section(run: RunData, rows: int = 10) -> Section:
     body = "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
                             for k, v in facts) + "</dl>"
     return Section("summary", "Summary", body=body + _top_table(run, rows)
+                   + _paused_table(run, rows) + _lineage_table(run, rows)
                    + _failed_table(run, rows))
 
 
@@ -120,6 +121,44 @@ def _top_table(run: RunData, rows: int) -> str:
               *(fmt(t.metrics.get(m)) for m in metric_names), fmt(t.duration_s)]
              for i, t in enumerate(ranked)]
     return f"<h3>Top {len(ranked)} trials</h3>" + table(header, cells)
+
+
+def _paused_table(run: RunData, rows: int) -> str:
+    """The trials a scheduler paused (it may promote them): where they stopped."""
+    paused = [t for t in run.trials if t.state is TrialState.PAUSED]
+    if not paused:
+        return ""
+    cells = [[str(t.number), str(max(t.intermediate, default=0)), str(t.steps), fmt(t.value)]
+             for t in paused[:rows]]
+    more = f" (first {rows} of {len(paused)})" if len(paused) > rows else ""
+    return (f"<h3>Paused trials{more}</h3>"
+            + table(["trial", "paused at step", "steps trained", f"{run.metric} there"], cells))
+
+
+def _lineage_table(run: RunData, rows: int) -> str:
+    """Population-based training's copies: each trial's parent and the step it started from."""
+    copies = [t for t in run.trials if t.parent is not None]
+    if not copies:
+        return ""
+    by_number = {t.number: t for t in run.trials}
+
+    def line(trial: FrozenTrial) -> str:
+        chain, seen = [str(trial.number)], {trial.number}
+        while trial.parent is not None and trial.parent in by_number \
+                and trial.parent not in seen:
+            trial = by_number[trial.parent]
+            chain.append(str(trial.number))
+            seen.add(trial.number)
+        return " <- ".join(chain)
+
+    best = {t.number for t in run.ranked[:rows]}
+    shown = sorted(copies, key=lambda t: (t.number not in best, t.number))[:rows]
+    # it trained `steps` steps up to its last report, so it started `steps` before it
+    cells = [[str(t.number), str(t.parent), str(max(max(t.intermediate, default=0) - t.steps, 0)),
+              str(t.state), line(t)] for t in shown]
+    more = f" (first {rows} of {len(copies)})" if len(copies) > rows else ""
+    return (f"<h3>Lineage: trials copied from another's checkpoint{more}</h3>"
+            + table(["trial", "parent", "from step", "state", "lineage"], cells))
 
 
 def _failed_table(run: RunData, rows: int) -> str:

@@ -8,24 +8,29 @@ ndarray}, are written first and read back by `load_artifacts(number)`, {} when n
 `load_checkpoint(number)`, None when none; `delete_checkpoint(number)` removes it: see
 `hpsearch.storage.checkpoints`), `lock()` (a context manager: the writer's lock, re-entrant),
 `data_version()` (a number that changes when another connection has written since: the study
-reloads only then), `close()`. Strategies never see storage; the study is its only writer.
+reloads only then), `close()` (idempotent) and `closed`, and `attach(meta) -> StudyMeta`
+(called once by the Study that uses a storage object it was given: the stored study's meta,
+checked against `meta` with `check_same_study`; a storage that holds no study yet stores
+`meta`). Strategies never see storage; the study is its only writer.
 `hpsearch.testing.storage` is the contract suite every backend passes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from hpsearch.exceptions import StudyMismatchError
 from hpsearch.storage.checkpoints import Checkpoint
 from hpsearch.trial import FrozenTrial
 
-__all__ = ["Storage", "StudyMeta", "DB_NAME", "LOCK_NAME"]
+__all__ = ["Storage", "StudyMeta", "DB_NAME", "LOCK_NAME", "check_same_study"]
 
 DB_NAME = "study.db"
 LOCK_NAME = "study.lock"
@@ -45,12 +50,41 @@ class StudyMeta:
     warm_start: tuple[str, ...] = ()  # earlier run folders told to the strategy first
 
 
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))  # as the SQLite backend stores it
+
+
+def check_same_study(stored: StudyMeta, given: StudyMeta, where: str) -> None:
+    """StudyMismatchError naming what differs when a study is reopened with another space,
+    direction, seed (when given) or metric (when both are known)."""
+    differences = []
+    if _plain(given.space) != _plain(stored.space):
+        differences.append(f"space (stored {stored.space}, given {_plain(given.space)})")
+    if _plain(given.direction) != _plain(stored.direction):
+        differences.append(f"direction (stored {stored.direction!r}, "
+                           f"given {given.direction!r})")
+    if given.seed is not None and given.seed != stored.seed:
+        differences.append(f"seed (stored {stored.seed}, given {given.seed})")
+    if None not in (given.metric, stored.metric) and given.metric != stored.metric:
+        differences.append(f"metric (stored {stored.metric!r}, given {given.metric!r})")
+    if differences:
+        raise StudyMismatchError(
+            f"the study in {where} differs in {'; '.join(differences)}; "
+            "use overwrite=True to start afresh or another storage folder")
+
+
+@runtime_checkable
 class Storage(Protocol):
     """Where a study's trials live; see the module docstring."""
 
     meta: StudyMeta
     path: str | None
     readonly: bool
+
+    @property
+    def closed(self) -> bool: ...
+
+    def attach(self, meta: StudyMeta) -> StudyMeta: ...
 
     def load_trials(self) -> list[FrozenTrial]: ...
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from hpsearch.exceptions import StorageError
-from hpsearch.storage.base import StudyMeta
+from hpsearch.storage.base import StudyMeta, check_same_study
 from hpsearch.storage.checkpoints import Checkpoint, checkpoint_problem
 from hpsearch.trial import FrozenTrial
 
@@ -24,8 +24,9 @@ class MemoryStorage:
     path: str | None = None
     readonly = False
 
-    def __init__(self, meta: StudyMeta) -> None:
-        self.meta = meta
+    def __init__(self, meta: StudyMeta | None = None) -> None:
+        self.meta = meta  # None until a Study attaches to it
+        self.closed = False
         self._trials: dict[int, FrozenTrial] = {}
         self._artifacts: dict[int, dict[str, np.ndarray]] = {}
         self._checkpoints: dict[int, Checkpoint] = {}
@@ -61,5 +62,13 @@ class MemoryStorage:
     def data_version(self) -> int:
         return 0  # only this process writes it
 
+    def attach(self, meta: StudyMeta) -> StudyMeta:
+        """Hold `meta` when new; else check it against the study held."""
+        if self.meta is None:
+            self.meta = meta
+        else:
+            check_same_study(self.meta, meta, "this MemoryStorage")
+        return self.meta
+
     def close(self) -> None:
-        pass
+        self.closed = True

@@ -74,7 +74,7 @@ import numpy as np
 from hpsearch.exceptions import StorageError, StudyMismatchError
 from hpsearch.storage import folder as run_folder
 from hpsearch.storage.artifacts import artifact_problem, read_artifacts, write_artifacts
-from hpsearch.storage.base import DB_NAME, StudyMeta
+from hpsearch.storage.base import DB_NAME, StudyMeta, check_same_study
 from hpsearch.storage.checkpoints import (
     Checkpoint,
     checkpoint_problem,
@@ -174,6 +174,11 @@ class SqliteStorage:
     def closed(self) -> bool:
         return not self._closer.alive
 
+    def attach(self, meta: StudyMeta) -> StudyMeta:
+        """The stored study, checked against `meta` (a run folder always holds one)."""
+        check_same_study(self.meta, meta, self.path)
+        return self.meta
+
     def _yield_when_idle(self) -> None:
         """Close, unless a trial of this writer is running (asked and not told)."""
         with contextlib.suppress(sqlite3.Error):  # e.g. opened in another thread: keep it
@@ -218,22 +223,11 @@ class SqliteStorage:
         """The stored meta, checked against the given one; StudyMismatchError naming what
         differs. A metric recorded for the first time and the warm-start folders are updated."""
         stored = cls._read_meta(con, os.path.join(folder, DB_NAME))
-        differences = []
-        if json.loads(_dumps(meta.space)) != stored.space:
-            differences.append(f"space (stored {stored.space}, given "
-                               f"{json.loads(_dumps(meta.space))})")
-        if meta.direction != stored.direction:
-            differences.append(f"direction (stored {stored.direction!r}, "
-                               f"given {meta.direction!r})")
-        if meta.seed is not None and meta.seed != stored.seed:
-            differences.append(f"seed (stored {stored.seed}, given {meta.seed})")
-        if None not in (meta.metric, stored.metric) and meta.metric != stored.metric:
-            differences.append(f"metric (stored {stored.metric!r}, given {meta.metric!r})")
-        if differences:
+        try:
+            check_same_study(stored, meta, folder)
+        except StudyMismatchError:
             con.close()
-            raise StudyMismatchError(
-                f"the study in {folder} differs in {'; '.join(differences)}; "
-                "use overwrite=True to start afresh or another storage folder")
+            raise
         updated = dataclasses.replace(stored, metric=stored.metric or meta.metric,
                                       warm_start=tuple(meta.warm_start))
         if updated != stored:

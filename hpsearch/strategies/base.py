@@ -8,6 +8,10 @@ own keyword options. The engine drives it through two calls only:
   kriging believer).
 - `tell(trial)`: a finished `FrozenTrial` (complete, pruned or failed). On resume the engine
   replays every finished trial through `tell` in trial-number order before the first `ask`.
+- `fresh()`: a new strategy built with the same arguments (a study given a strategy object
+  replays its history into `fresh()` copies and never tells the caller's object).
+- `reserve(number)` (optional to override): a trial number taken without `ask` (an enqueued
+  configuration, or an interrupted trial that runs again).
 - Several objectives: `direction` is then a list (`directions` always a tuple) and told trials
   carry `values`; a strategy that cannot search them leaves `multi_objective` False and
   refuses such a study with `StrategyError`.
@@ -25,14 +29,15 @@ than n points, or none, once it runs out; `exhausted` says so.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from hpsearch.direction import DIRECTIONS, check_directions
 from hpsearch.exceptions import StrategyError, StudyError
-from hpsearch.pareto import DIRECTIONS, check_directions
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial
 
@@ -48,6 +53,18 @@ class Strategy(ABC):
     multi_objective: bool = False
     #: whether the strategy learns from every step's report (module docstring)
     learns_from_steps: bool = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Strategy:
+        self = super().__new__(cls)
+        # what `fresh` builds again from: the arguments as given, before __init__ used the rng
+        self._build_arguments = copy.deepcopy((args, kwargs))
+        return self
+
+    def fresh(self) -> Strategy:
+        """A new strategy of this class built with the arguments this one was built with (its
+        generator in the state it was given): what a study replays its history into."""
+        args, kwargs = copy.deepcopy(self._build_arguments)
+        return type(self)(*args, **kwargs)
 
     def __init__(self, space: Space, rng: np.random.Generator,
                  direction: str | Sequence[str] = "minimize", **options: Any) -> None:
@@ -65,7 +82,7 @@ class Strategy(ABC):
 
     def sign(self) -> float:
         """Multiply a user-facing value by this to get a value to minimise (one objective)."""
-        return 1.0 if self.directions[0] == "minimize" else -1.0
+        return self.directions[0].sign
 
     @abstractmethod
     def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
@@ -74,6 +91,11 @@ class Strategy(ABC):
     @abstractmethod
     def tell(self, trial: FrozenTrial) -> None:
         """Record a finished trial."""
+
+    def reserve(self, number: int) -> None:  # noqa: B027 - a hook, empty by default
+        """Trial `number` was taken without a point of this strategy's `ask` (an enqueued
+        configuration) or is running again after an interruption. Strategies whose k-th point
+        depends on the trial number (random search) note it; the default does nothing."""
 
     def use_steps(self, max_step: int | None) -> None:  # noqa: B027 - an optional hook
         """Trials may stop early (a pruner or scheduler): called once by the study, before any

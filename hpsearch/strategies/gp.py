@@ -44,7 +44,7 @@ The adapter between trials and the pure GP maths of `hpsearch.gp`:
   then L-BFGS-B from the best few (`hpsearch.gp.optimize_acq`), all inside the trust region
   (TuRBO's box around the incumbent, `hpsearch.strategies.gp_region`; `trust_region=False`
   searches the whole space): on COCO's BBOB suite it took gp's mean rank from 4.6 to 3.3 of
-  9 methods, most in 10-D and on badly conditioned functions (README).
+  9 methods, most in 10-D and on badly conditioned functions (docs/benchmarks.md).
 - Cost of one ask, bounded for any space: with n model points (at most 1.25 x
   `max_model_trials`, plus the pending ones), m = `n_candidates` (at most `MAX_CANDIDATES`)
   and D model columns (at most len(space) + 256, above), the fit needs O(n^2 + n D) memory and

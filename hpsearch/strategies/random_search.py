@@ -44,6 +44,5 @@ class RandomStrategy(Strategy):
         self._next_index = max(self._next_index, trial.number + 1)
 
     def reserve(self, number: int) -> None:
-        """Optional hook the study calls on resume for trials it will run again itself
-        (interrupted ones), so new asks continue after their numbers too."""
+        """New asks continue after a reserved number too (`Strategy.reserve`)."""
         self._next_index = max(self._next_index, number + 1)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hpsearch.direction import Direction
 from hpsearch.exceptions import StudyError
 from hpsearch.pareto import pareto_mask, to_minimize
 from hpsearch.trial import FrozenTrial, TrialState
@@ -28,7 +29,7 @@ def best_trial(trials: Sequence[FrozenTrial], direction: str) -> FrozenTrial:
     done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
     if not done:
         raise StudyError("the study has no complete trial yet")
-    sign = 1.0 if direction == "minimize" else -1.0
+    sign = Direction.of(direction).sign
     return min(done, key=lambda t: (sign * t.value, t.number))
 
 

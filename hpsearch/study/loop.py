@@ -4,9 +4,9 @@ Contract:
 - `study.optimize(objective, n_trials, n_jobs=1, timeout=None, callbacks=(), *, backend,
   scheduler, trial_timeout, max_memory_mb, show_progress=False)` builds an `OptimizeLoop` and
   runs it. It logs how it starts (trials kept, rerun and new) and one line per told trial
-  (`hpsearch.study.progress`); `show_progress` draws a live bar on stderr (Rich; in a
+  (`hpsearch.monitor.progress`); `show_progress` draws a live bar on stderr (Rich; in a
   notebook, Rich's widget). A stored study's running trials' reports are written to
-  `live.json` as they arrive (`hpsearch.study.live`). It runs until
+  `live.json` as they arrive (`hpsearch.monitor.live`). It runs until
   the study holds `n_trials` finished trials (complete + pruned + failed, counting earlier
   calls and earlier runs of a stored study), the strategy is exhausted (grid), `timeout`
   seconds have passed (no trial starts after it; running ones finish), or a callback stops the
@@ -47,27 +47,51 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hpsearch.exceptions import StopStudy, StorageError, StudyError, TooManyFailuresError
 from hpsearch.execution import make_executor
 from hpsearch.execution.limits import check_limits, timeout_text
+from hpsearch.execution.objective import objective_ref
 from hpsearch.execution.reports import DirectReportClient
 from hpsearch.execution.task import TrialOutcome, TrialTask
 from hpsearch.execution.workers import check_n_jobs
-from hpsearch.objectives.python import objective_ref
-from hpsearch.study.live import INTERVAL, LiveReports
-from hpsearch.study.progress import ProgressLine, log_trial, start_summary
+from hpsearch.monitor.live import INTERVAL, LiveReports
+from hpsearch.monitor.progress import ProgressLine, log_trial, start_summary
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
-if TYPE_CHECKING:
-    from hpsearch.study.study import Study
-
-__all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS"]
+__all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS", "Study"]
 
 logger = logging.getLogger("hpsearch")
 
 MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culprit fails
+
+
+class Study(Protocol):
+    """The study seam the loop is written on (`hpsearch.study.study.Study` provides it)."""
+
+    path: str | None
+    pruner: Any
+    pruning: Any
+    stop_reason: str | None
+    strategy_name: str
+    max_consecutive_failures: int | None
+
+    @property
+    def n_finished(self) -> int: ...
+
+    @property
+    def exhausted(self) -> bool: ...
+
+    def ask(self, n: int) -> list[Trial]: ...
+
+    def tell(self, trial: int, value: Result | None, **details: Any) -> FrozenTrial: ...
+
+    def stop(self, reason: str) -> None: ...
+
+    def interrupt_running(self) -> None: ...
+
+    def write_tables(self) -> tuple[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -161,7 +185,7 @@ class OptimizeLoop:
 
     def open_reports(self) -> None:
         """The report channel: for the pruner, and for the live curves of a stored study
-        (see `hpsearch.study.live`)."""
+        (see `hpsearch.monitor.live`)."""
         study = self.study
         if study.path is not None and (study.pruner or self.settings.backend == "local"):
             self.live = LiveReports(study.path, study.pruning)
@@ -332,9 +356,10 @@ class OptimizeLoop:
         return []
 
     def fail(self, trial: Trial, error: str) -> None:
+        # a promoted trial's earlier reports (its handle's) and those of this run (the driver's)
+        reports = {**trial.intermediate, **self.study.pruning.intermediate(trial.number)}
         self.finish(trial, TrialOutcome(trial.number, TrialState.FAILED, None,
-                                        intermediate=self.study.pruning.intermediate(
-                                            trial.number), error=error,
+                                        intermediate=reports, error=error,
                                         finished_at=time.time()))
 
     def finish(self, trial: Trial, outcome: TrialOutcome) -> None:
@@ -368,4 +393,5 @@ class OptimizeLoop:
             first = (trial.error or "unknown error").strip().splitlines()[0]
             raise TooManyFailuresError(
                 f"{self.consecutive_failures} trials failed in a row; last error: {first} "
-                f"(trial {trial.number}; tracebacks in the error column of the results)")
+                f"(trial {trial.number}; its traceback: hpsearch results RUN_DIR --trial "
+                f"{trial.number})")

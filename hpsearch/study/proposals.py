@@ -1,14 +1,16 @@
 """Where a new trial's params come from: the enqueue queue first, then the strategy.
 
-Contract: `Proposals(space, strategy_name, strategy_options, seed, direction, steps=None)` owns
-the study's strategy and queue; `steps` is `(max_step,)` for a study with a pruner or scheduler
-(max_step its max_resource, or None), None without one: a strategy that `learns_from_steps` is
-then told `use_steps(max_step)` and, through `tell_paused`, the paused trials. `replay(trials,
-warm)` builds the strategy afresh and tells it the warm-start trials (under negative numbers),
-then the study's finished trials in number order (and the paused ones, to a strategy told them;
-interrupted ones are reserved, as random search needs). `propose(numbers, pending)` returns one
-`FrozenTrial` (state running) per number: queued configurations first, in order, then the
-strategy's points; fewer only when the strategy is exhausted (`exhausted` then says so).
+Contract: `Proposals(space, build, seed, steps=None)` owns the study's strategy and queue;
+`build()` makes a fresh strategy (`strategy_factory` gives one for a registered name or for a
+`Strategy` object the user built). `steps` is `(max_step,)` for a study with a pruner or
+scheduler (max_step its max_resource, or None), None without one: a strategy that
+`learns_from_steps` is then told `use_steps(max_step)` when built and, through `tell_paused` and
+`replay`, the paused trials too. `replay(trials, warm)` builds the strategy afresh and tells it
+the warm-start trials (under negative numbers), then the study's finished trials in number order
+(interrupted ones are passed to `Strategy.reserve`, as random search needs). `propose(numbers,
+pending)` returns one `FrozenTrial` (state running) per number: queued configurations first, in
+order, then the strategy's points; fewer only when the strategy is exhausted (`exhausted` then
+says so).
 A partially enqueued configuration is completed from a strategy proposal, and any active
 dimension still missing is drawn from the trial's own seed, so the result is reproducible.
 `enqueue(params)` checks names and values against the space (`SpaceError` naming the first
@@ -19,19 +21,19 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from hpsearch.exceptions import SpaceError, StrategyError
+from hpsearch.exceptions import SpaceError, StrategyError, StudyError
 from hpsearch.space import Space
 from hpsearch.strategies import make_strategy
 from hpsearch.strategies.base import Strategy
 from hpsearch.study.seeds import strategy_rng, trial_seed
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["Proposals", "check_partial"]
+__all__ = ["Proposals", "check_partial", "strategy_factory"]
 
 
 def _plain(value: Any) -> Any:
@@ -61,18 +63,15 @@ def check_partial(space: Space, params: Mapping[str, Any]) -> dict[str, Any]:
 class Proposals:
     """The study's strategy and queue; see the module docstring."""
 
-    def __init__(self, space: Space, strategy_name: str, strategy_options: Mapping[str, Any],
-                 seed: int, direction: str, steps: tuple[int | None] | None = None) -> None:
-        self.space, self.seed, self.direction = space, seed, direction
-        self.strategy_name, self.strategy_options = strategy_name, dict(strategy_options)
-        self.steps = steps
+    def __init__(self, space: Space, build: Callable[[], Strategy], seed: int,
+                 steps: tuple[int | None] | None = None) -> None:
+        self.space, self.seed, self._build, self.steps = space, seed, build, steps
         self.queue: collections.deque[dict[str, Any]] = collections.deque()
         self.exhausted = False
         self.strategy: Strategy = self._make()
 
     def _make(self) -> Strategy:
-        strategy = make_strategy(self.strategy_name, self.space, strategy_rng(self.seed),
-                                 self.direction, **self.strategy_options)
+        strategy = self._build()
         if self.steps is not None and strategy.learns_from_steps:
             strategy.use_steps(self.steps[0])
         return strategy
@@ -87,13 +86,12 @@ class Proposals:
         strategy = self._make()
         for k, trial in enumerate(warm):
             strategy.tell(dataclasses.replace(trial, number=-(k + 1)))
-        reserve = getattr(strategy, "reserve", None)  # optional hook (random search)
         paused = self.steps is not None and strategy.learns_from_steps
         for trial in sorted(trials, key=lambda t: t.number):
             if trial.state.is_finished or (paused and trial.state is TrialState.PAUSED):
                 strategy.tell(trial)
-            elif reserve is not None:
-                reserve(trial.number)
+            else:
+                strategy.reserve(trial.number)
         self.strategy = strategy
         self.exhausted = False
 
@@ -118,12 +116,10 @@ class Proposals:
                 ) -> list[FrozenTrial]:
         """One running trial per number (fewer when the strategy is exhausted)."""
         out: list[FrozenTrial] = []
-        reserve = getattr(self.strategy, "reserve", None)
         while self.queue and len(out) < len(numbers):
             number = numbers[len(out)]
             params = self._complete(self.queue.popleft(), number, pending)
-            if reserve is not None:
-                reserve(number)
+            self.strategy.reserve(number)
             out.append(self._trial(number, params))
             pending = [*pending, params]
         wanted = len(numbers) - len(out)
@@ -164,3 +160,31 @@ class _Defaulting(dict):
 
     def __missing__(self, key: str) -> Any:
         return None
+
+
+def strategy_factory(strategy: str | Strategy, space: Space, seed: int,
+                     direction: str | Sequence[str], options: Mapping[str, Any]
+                     ) -> Callable[[], Strategy]:
+    """How the study makes a fresh strategy: a registered name is built with the study's space,
+    direction, options and strategy stream (`hpsearch.study.seeds`); a `Strategy` object is
+    built again from its own arguments (`Strategy.fresh`), so every replay starts from the
+    state it was given in and the caller's object is never told anything.
+    StudyError when the object searches another space or direction, or options come with it."""
+    if isinstance(strategy, str):
+        # built once here so that a bad name or option fails at construction
+        make_strategy(strategy, space, strategy_rng(seed), direction, **options)
+        return lambda: make_strategy(strategy, space, strategy_rng(seed), direction, **options)
+    if not isinstance(strategy, Strategy):
+        raise StudyError(f"strategy must be a registered name or an hpsearch Strategy object "
+                         f"(a subclass of hpsearch.strategies.base.Strategy), got {strategy!r}")
+    if options:
+        raise StudyError("strategy_options configure a strategy named by a string; a Strategy "
+                         "object was built with its own options")
+    if strategy.space.to_dict() != space.to_dict():
+        raise StudyError(f"the strategy object {type(strategy).__name__} was built for another "
+                         "space than the study's")
+    given = (direction,) if isinstance(direction, str) else tuple(direction)
+    if tuple(strategy.directions) != given:
+        raise StudyError(f"the strategy object {type(strategy).__name__} was built for "
+                         f"direction {strategy.direction!r}, the study's is {direction!r}")
+    return strategy.fresh

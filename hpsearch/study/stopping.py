@@ -21,8 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hpsearch.direction import Direction
 from hpsearch.exceptions import StopStudy
-from hpsearch.study.tally import finishing_key, tally_of
+from hpsearch.study.tally import finishing_key
 from hpsearch.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def trials_since_improvement(trials: list[FrozenTrial], direction: str,
     """How many trials finished (in finishing order) after the last one that improved the
     best complete value by more than `min_delta`; all of them when none did."""
     finished = sorted((t for t in trials if t.state.is_finished), key=finishing_key)
-    sign = 1.0 if direction == "minimize" else -1.0
+    sign = Direction.of(direction).sign
     best, since = math.inf, 0
     for trial in finished:
         since += 1
@@ -61,6 +62,6 @@ class NoImprovementStop:
             raise ValueError(f"NoImprovementStop: min_delta must be >= 0, got {self.min_delta}")
 
     def __call__(self, study: Study, trial: FrozenTrial) -> None:
-        since = tally_of(study).since_improvement(self.min_delta)
+        since = study.tally.since_improvement(self.min_delta)
         if since >= self.n_trials:
             raise StopStudy(f"no improvement in the last {since} finished trials")

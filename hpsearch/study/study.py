@@ -3,25 +3,46 @@
 Contract:
 - `Study(space, direction, strategy, seed, storage, *, strategy_options, pruner,
   max_consecutive_failures=10, overwrite=False)`. `space` is an `hp.Space` or a dict of
-  dimensions (objects or plain dicts); `storage=None` keeps the study in memory, a folder path
-  makes it durable (see `hpsearch.storage`). `seed=None` draws a fresh seed, stored with the
-  study. Errors in the space, strategy or options surface here, at construction.
+  dimensions (objects or plain dicts). `strategy` is a registered name (`hp.STRATEGY_NAMES`,
+  with `strategy_options`) or a `Strategy` object built on this space and direction (the study
+  replays into `strategy.fresh()` copies; see `hpsearch.strategies.base`). `storage=None` keeps
+  the study in memory, a folder path makes it durable, a `Storage` object is used as it is (see
+  `hpsearch.storage.opening`). `seed=None` draws a fresh seed, stored with the study. Errors in
+  the space, strategy or options surface here, at construction.
 - `ask(n=None)`: the next trial (`hp.Trial`), or a list of n distinct ones. Trials left
   `interrupted` by an earlier driver come first, under their own number, params and seed;
   then the strategy's proposals, which know every trial asked and not yet told (pending).
   Each asked trial is committed as `running` before `ask` returns. Fewer than n trials come
   back only when the strategy is exhausted (grid); `ask()` on an exhausted strategy raises
-  `StudyError`.
+  `StudyError`. With a scheduler (`pruner=hp.Hyperband(...)` or
+  `hp.PopulationBasedTraining(...)`), the trials it promotes come after the interrupted ones:
+  the same number, params and seed, with their `checkpoint()` and `last_step`
+  (`hpsearch.study.scheduling`); `ask(n, new=False)` hands out only interrupted and promoted
+  trials (maybe none).
 - `tell(trial_or_number, value=None, *, state=None, error=None, intermediate=None,
   started_at=None, finished_at=None) -> FrozenTrial`: finish an asked trial. `value` is a
   number or an `hp.Result`; `state` defaults to complete when a value is given. A value that
   is not a finite number fails the trial (as in `optimize`); `state="pruned"` keeps the last
   reported value; `state="failed"` takes `error`. Telling an unknown, already finished or
-  foreign trial raises `StudyError` naming it.
+  foreign trial raises `StudyError` naming it. A trial told `pruned` is recorded `paused`
+  (neither finished nor running; `n_paused`) when the scheduler may promote it, with the
+  checkpoint it saved (`steps` and `checkpoint=(arrays, step)` default to the handle's).
+  `prune_hopeless(remaining)` prunes the paused trials no promotion can reach any more.
 - `optimize(objective, n_trials, ...)` is that same ask/tell plus an executor (see
   `hpsearch.study.loop`). Trials asked and never told stay `running`; the next driver to open
   the study marks them `interrupted`.
 - Seeds: `hpsearch.study.seeds`. Durable: a trial is committed when asked and when told.
+- The run folder's hold: a study with storage holds the folder's lock
+  (`hpsearch.storage.StudyLock`) from `Study(...)` until `close()`, the end of a
+  `with Study(...) as study:` block, or, failing those, until the object is garbage-collected
+  or the interpreter exits; meanwhile a second `Study` on the same folder, even with
+  `overwrite=True`, raises `StudyLockedError`. `close()` marks the trials this object asked
+  and did not tell `interrupted` (a later driver asks them again), then closes the storage;
+  calling it again does nothing. A closed study still answers `trials`, `results()` and
+  `best_*` from memory; `ask`, `tell`, `enqueue` and `optimize` raise `StudyError`. Readers
+  (`hp.load_study`) never take the lock. In one process, opening the folder again while this
+  object is idle (no optimize, ask or tell under way, no trial asked and not told) closes this
+  object first, so running a notebook cell again works; a busy one keeps the lock.
 """
 
 from __future__ import annotations
@@ -35,15 +56,16 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from hpsearch.exceptions import StudyError
+from hpsearch.direction import check_directions
+from hpsearch.exceptions import HpsearchError, StudyError
 from hpsearch.execution.reports import DirectReportClient
-from hpsearch.pareto import check_directions
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.scheduler import Exploit, Fresh, Resume, Scheduler
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
-from hpsearch.storage import MemoryStorage, SqliteStorage, Storage, StudyMeta, reader_view
+from hpsearch.storage import SqliteStorage, Storage, StudyMeta, open_storage, reader_view
 from hpsearch.storage.checkpoints import Checkpoint
+from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.keys import point_key
 from hpsearch.study.best import (
     best_trial,
@@ -52,11 +74,11 @@ from hpsearch.study.best import (
     objective_names,
     pareto_front,
 )
-from hpsearch.study.lifetime import FolderHold
-from hpsearch.study.proposals import Proposals, check_partial
+from hpsearch.study.proposals import Proposals, check_partial, strategy_factory
 from hpsearch.study.scheduling import Scheduling
 from hpsearch.study.seeds import fresh_seed
-from hpsearch.study.told import pending_trial, settle
+from hpsearch.study.tally import Tally
+from hpsearch.study.told import settle
 from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
@@ -68,20 +90,20 @@ __all__ = ["Study", "load_study"]
 logger = logging.getLogger("hpsearch")
 
 
-class Study(FolderHold):
-    """A search over `space` (module docstring); holds its folder until close(): `.lifetime`."""
+class Study:
+    """A search over `space` (see the module docstring)."""
 
     def __init__(self, space: Space | Mapping[str, Any],
                  direction: str | Sequence[str] = "minimize",
-                 strategy: str = "random", seed: int | None = None,
-                 storage: str | os.PathLike | None = None, *,
+                 strategy: str | Strategy = "random", seed: int | None = None,
+                 storage: str | os.PathLike | Storage | None = None, *,
                  strategy_options: Mapping[str, Any] | None = None,
                  pruner: Pruner | Scheduler | None = None,
                  max_consecutive_failures: int | None = 10,
                  overwrite: bool = False, metric: str | Sequence[str] | None = None,
                  warm_start: Sequence[str | os.PathLike] | None = None) -> None:
         directions = check_directions(direction)
-        direction = directions[0] if len(directions) == 1 else list(directions)
+        direction = directions[0].value if len(directions) == 1 else [d.value for d in directions]
         metric = metric_names(metric, directions)
         if len(directions) > 1 and pruner is not None:
             raise StudyError("pruners compare one value per step; a multi-objective study "
@@ -95,19 +117,19 @@ class Study(FolderHold):
             warm_start = [warm_start]
         folders = tuple(os.path.abspath(os.fspath(f)) for f in warm_start or ())
         warm = read_warm_start(folders, space, direction, metric)  # before anything is written
-        meta = StudyMeta(space.to_dict(), direction, strategy, seed, dict(strategy_options or {}),
+        name = strategy if isinstance(strategy, str) else (
+            getattr(strategy, "name", "") or type(strategy).__name__)
+        meta = StudyMeta(space.to_dict(), direction, name, seed, dict(strategy_options or {}),
                          metric=metric, warm_start=folders)
-        if storage is None:
-            opened: Storage = MemoryStorage(meta)
-        else:
-            opened = SqliteStorage.open(storage, meta, overwrite=overwrite)
-        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False, warm=warm)
+        opened = open_storage(storage, meta, overwrite)
+        self._setup(opened, space, pruner, max_consecutive_failures, readonly=False, warm=warm,
+                    strategy=None if isinstance(strategy, str) else strategy)
         if warm.summary():
             logger.info("%s", warm.summary())
 
     def _setup(self, storage: Storage, space: Space, pruner: Pruner | None,
                max_consecutive_failures: int | None, readonly: bool,
-               warm: WarmStart | None = None) -> None:
+               warm: WarmStart | None = None, strategy: str | Strategy | None = None) -> None:
         meta = storage.meta
         self.metric = meta.metric
         self.warm_start = warm if warm is not None else stored_warm_start(meta, space)
@@ -121,14 +143,17 @@ class Study(FolderHold):
         self.readonly = readonly
         self.stop_reason: str | None = None  # set by stop(); see hpsearch.study.stopping
         self._storage = storage
+        self._closed = False
         self.seed: int = int(meta.seed)
+        self._tally = Tally(self.directions[0])
         self._load(storage.load_trials())
         self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
                                       space)
         self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
         steps = None if pruner is None else (getattr(pruner, "max_resource", None),)
-        self._proposals = None if readonly else Proposals(
-            space, self.strategy_name, self.strategy_options, self.seed, self.direction, steps)
+        self._proposals = None if readonly else Proposals(space, strategy_factory(
+            self.strategy_name if strategy is None else strategy, space, self.seed,
+            self.direction, self.strategy_options), self.seed, steps)
         if self._proposals is not None:
             self._replay()
 
@@ -136,6 +161,7 @@ class Study(FolderHold):
         self._seen_version = self._storage.data_version()
         self._trials = {t.number: t for t in trials}
         self._finished = [t for t in self._trials.values() if t.state.is_finished]
+        self._paused = {n for n, t in self._trials.items() if t.state is TrialState.PAUSED}
         self._pending: dict[int, FrozenTrial] = {}  # asked by this process, not yet told
         self._next_number = max(self._trials, default=-1) + 1
         self._front = pareto_front(self._trials.values(), self.directions)  # kept by tell
@@ -159,6 +185,12 @@ class Study(FolderHold):
         return self._finished[start:]
 
     @property
+    def tally(self) -> Tally:
+        """Running figures of the finished trials (counts by state, the best trial, trials
+        since the last improvement), caught up with every trial told so far."""
+        return self._tally.update(self.finished_trials)
+
+    @property
     def n_finished(self) -> int:
         """How many trials count towards `n_trials` (complete + pruned + failed)."""
         return len(self._finished)
@@ -166,7 +198,9 @@ class Study(FolderHold):
     @property
     def n_paused(self) -> int:
         """How many trials are paused (a scheduler may still promote them)."""
-        return sum(t.state is TrialState.PAUSED for t in self._trials.values())
+        if self.readonly:
+            return sum(t.state is TrialState.PAUSED for t in self.trials)
+        return len(self._paused)
 
     @property
     def exhausted(self) -> bool:
@@ -275,14 +309,49 @@ class Study(FolderHold):
                 checkpoint: Checkpoint | None = None) -> None:
         self._storage.save_trial(trial, artifacts, checkpoint)
         self._trials[trial.number] = trial
+        if trial.state is TrialState.PAUSED:
+            self._paused.add(trial.number)
+        else:
+            self._paused.discard(trial.number)
 
     def lock(self):
         """The run folder's lock, held by `optimize` and by each ask/tell call."""
         return self._storage.lock()
 
     def _writable(self) -> None:
-        if self.readonly or self.closed:
-            raise StudyError(self.not_writable_reason())
+        if self.readonly:
+            raise StudyError("this study was opened read-only (hp.load_study)")
+        if self.closed:
+            raise StudyError("this study is closed (by close(), or another Study opened its "
+                             "run folder in this process); open it again with hp.Study(...) "
+                             "to go on")
+
+    # ----- the run folder's hold, from Study(...) to close()
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called, or another Study in this process took the folder."""
+        return self._closed or self._storage.closed
+
+    def close(self) -> None:
+        """Let go of the run folder: mark the trials this object asked and did not tell
+        `interrupted`, then close the storage (see the module docstring). Idempotent."""
+        if self.closed:
+            return
+        try:
+            if not self.readonly and self.running:
+                with self.lock():
+                    self.interrupt_running()
+        except HpsearchError as err:  # e.g. the disk is full: the next driver marks them
+            logger.warning("closing the study: its running trials stay running (%s)", err)
+        finally:
+            self._storage.close()
+            self._closed = True
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # ----- ask
     @overload
@@ -362,7 +431,8 @@ class Study(FolderHold):
                     for number in self._scheduling.hopeless(remaining)]
 
     def _take_interrupted(self, count: int) -> list[FrozenTrial]:
-        none = len(self._trials) == len(self._finished) + len(self._pending)  # no scan then
+        none = len(self._trials) == (len(self._finished) + len(self._pending)
+                                     + len(self._paused))  # no scan then
         return [] if none else [t for n, t in sorted(self._trials.items()) if t.state is
                                 TrialState.INTERRUPTED and n not in self._pending][:count]
 
@@ -399,7 +469,7 @@ class Study(FolderHold):
         `steps` (steps this run trained) and `checkpoint` ((arrays, step) saved in this run)
         default to the handle's (`Trial.steps_run`, `Trial.new_checkpoint()`)."""
         self._writable()
-        running = pending_trial(trial, self._pending, self._trials, self)
+        running = self._running_record(trial)
         handle = trial if isinstance(trial, Trial) else None
         if intermediate is None:
             intermediate = (handle.intermediate if handle is not None
@@ -408,16 +478,16 @@ class Study(FolderHold):
             steps = handle.steps_run if handle is not None else max(intermediate, default=0)
         if checkpoint is None and handle is not None:
             checkpoint = handle.new_checkpoint()
-        state, value, values, error, metrics, artifacts = settle(
-            state, value, error, intermediate, self.n_objectives)
-        done = FrozenTrial(running.number, running.params, state, running.seed, value=value,
-                           metrics=metrics, intermediate=dict(intermediate), error=error,
+        told = settle(state, value, error, intermediate, self.n_objectives)
+        done = FrozenTrial(running.number, running.params, told.state, running.seed,
+                           value=told.value, metrics=told.metrics,
+                           intermediate=dict(intermediate), error=told.error,
                            started_at=started_at or running.started_at,
-                           finished_at=finished_at or time.time(), values=values,
+                           finished_at=finished_at or time.time(), values=told.values,
                            parent=running.parent, steps=Scheduling.steps(running, steps))
         done, stored = self._scheduling.settle(done, checkpoint)
         with self.lock():
-            self._record(done, artifacts, stored)
+            self._record(done, told.artifacts, stored)
         del self._pending[done.number]
         self.pruning.forget(done.number)
         if done.state is TrialState.PAUSED:
@@ -435,10 +505,32 @@ class Study(FolderHold):
         self._proposals.tell(done)
         return done
 
+    def _running_record(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
+        """The running record of the trial being told; StudyError naming an unknown, finished
+        or foreign one."""
+        if isinstance(trial, Trial) and trial.owner is not None and trial.owner is not self:
+            raise StudyError(f"trial {trial.number} was asked by another study; tell it there")
+        number = trial if isinstance(trial, int) and not isinstance(trial, bool) else getattr(
+            trial, "number", None)
+        if not isinstance(number, int):
+            raise StudyError(f"tell() takes a trial or a trial number, got {trial!r}")
+        if number in self._pending:
+            return self._pending[number]
+        known = self._trials.get(number)
+        if known is not None and known.state.is_finished:
+            raise StudyError(f"trial {number} is already finished ({known.state}); a trial "
+                             "is told once")
+        if known is not None:
+            raise StudyError(f"trial {number} was not asked by this study object "
+                             f"(state {known.state})")
+        raise StudyError(f"the study has no trial {number}")
+
     def interrupt_running(self) -> None:
         """Mark every running trial `interrupted` (the driver is stopping abnormally; an
         interrupt may even land between a trial's commit and its bookkeeping)."""
-        for trial in [t for t in self._trials.values() if t.state is TrialState.RUNNING]:
+        running = {n: t for n, t in self._trials.items() if t.state is TrialState.RUNNING}
+        running.update(self._pending)  # asked: its running row may be committed already
+        for trial in running.values():
             self._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
         self._pending.clear()
 

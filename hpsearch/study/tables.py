@@ -28,6 +28,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.direction import Direction
 from hpsearch.space import Categorical, Space
 from hpsearch.study.best import pareto_front
 from hpsearch.study.columns import csv_back, parquet_schema, text_back, typed
@@ -108,9 +109,9 @@ def best_first(frame: pd.DataFrame, direction: str | Sequence[str] = "minimize"
     if len(directions) > 1:
         rank = rank - frame["pareto"].astype(float) * 0.5  # front rows ahead of their state
         first = next(c for c in frame.columns if c.startswith("values_"))
-        key = frame[first] if directions[0] == "minimize" else -frame[first]
+        key = Direction.of(directions[0]).sign * frame[first]
     else:
-        key = frame["value"] if directions[0] == "minimize" else -frame["value"]
+        key = Direction.of(directions[0]).sign * frame["value"]
     order = frame.assign(_rank=rank, _key=key).sort_values(
         ["_rank", "_key", "number"], na_position="last", kind="stable")
     return order.drop(columns=["_rank", "_key"]).reset_index(drop=True)

@@ -1,12 +1,12 @@
 """Running figures of a study's finished trials, kept as trials finish instead of re-scanned.
 
 Contract:
-- `tally_of(study) -> Tally`: the study's tally, caught up with `study.finished_trials(n)`
-  (only the trials told since the last call are read), so the progress line, the per-trial
-  log line and the stoppers cost the same at 20,000 trials as at 100. One tally per study
-  object (held weakly). When the study has re-read its storage (another driver wrote to it, a
-  read-only study reloaded), the last trial counted is no longer where it was, and the tally
-  is rebuilt from all the finished trials.
+- `Tally(direction)`, owned by its study (`study.tally`). `tally.update(finished_trials)`
+  catches it up with `finished_trials(n)` (the study's finished trials from the n-th on):
+  only the trials told since the last update are read, so the progress line, the per-trial
+  log line and the stoppers cost the same at 20,000 trials as at 100. When the study has
+  re-read its storage (another driver wrote to it, a read-only study reloaded), the last trial
+  counted is no longer where it was, and the tally is rebuilt from all the finished trials.
 - `Tally.counts`: finished trials by state (complete, pruned, failed); `Tally.best`: the
   complete trial with the best finite value for the first direction (ties: the lower number,
   as `hpsearch.study.best.best_trial`), None before one.
@@ -21,18 +21,13 @@ Contract:
 from __future__ import annotations
 
 import math
-import weakref
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
+from hpsearch.direction import Direction
 from hpsearch.trial import FrozenTrial, TrialState
 
-if TYPE_CHECKING:
-    from hpsearch.study.study import Study
-
-__all__ = ["Tally", "tally_of", "finishing_key"]
-
-_TALLIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+__all__ = ["Tally", "finishing_key"]
 
 
 def finishing_key(trial: FrozenTrial) -> tuple[float, int]:
@@ -59,7 +54,11 @@ class Tally:
     """See the module docstring."""
 
     def __init__(self, direction: str) -> None:
-        self.sign = 1.0 if direction == "minimize" else -1.0
+        self.direction = Direction.of(direction)
+        self._start()
+
+    def _start(self) -> None:
+        self.sign = self.direction.sign
         self.n_seen = 0
         self.last_added: FrozenTrial | None = None
         self.counts: Counter = Counter()
@@ -68,6 +67,23 @@ class Tally:
         self.in_order = True  # every trial so far came in finishing order
         self.finished: list[FrozenTrial] = []  # kept only to recompute after an out-of-order one
         self.counters: dict[float, _SinceImprovement] = {}
+
+    def update(self, finished_trials: Callable[[int], Sequence[FrozenTrial]]) -> Tally:
+        """Catch up with the study's finished trials (see the module docstring)."""
+        new: Sequence[FrozenTrial] = ()
+        if self.n_seen:
+            # The last trial counted must still sit where it was: else the study re-read its
+            # storage (another driver, a read-only reload) and the count starts again.
+            tail = finished_trials(self.n_seen - 1)
+            if tail and tail[0] is self.last_added:
+                new = tail[1:]
+            else:
+                self._start()
+        if not self.n_seen:
+            new = finished_trials(0)
+        for trial in new:
+            self.add(trial)
+        return self
 
     def add(self, trial: FrozenTrial) -> None:
         self.n_seen += 1
@@ -99,22 +115,3 @@ class Tally:
             for trial in self.finished:
                 counter.add(trial, self.sign)
         return counter.since
-
-
-def tally_of(study: Study) -> Tally:
-    """The study's tally, caught up (see the module docstring)."""
-    tally = _TALLIES.get(study)
-    if tally is not None and tally.n_seen:
-        # The last trial counted must still sit where it was: else the study re-read its
-        # storage (another driver, a read-only reload) and the count starts again.
-        tail = study.finished_trials(tally.n_seen - 1)
-        if not tail or tail[0] is not tally.last_added:
-            tally = None
-        else:
-            new = tail[1:]
-    if tally is None or not tally.n_seen:
-        tally = _TALLIES[study] = Tally(study.directions[0])
-        new = study.finished_trials(0)
-    for trial in new:
-        tally.add(trial)
-    return tally

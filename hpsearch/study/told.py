@@ -2,7 +2,7 @@
 
 Contract: `settle(state, value, error, intermediate, n_objectives)` takes what the caller told
 (a state name or None; a number, a sequence of numbers, an `hp.Result` or None; an error text or
-None; the trial's reports) and returns `(state, value, values, error, metrics, artifacts)`:
+None; the trial's reports) and returns a `Told` (state, value, values, error, metrics, artifacts):
 `value` for one objective, `values` (a tuple) for several; a wrong number of values fails the
 trial, naming both counts; state defaults to complete when a value is given; a pruned trial
 without a value keeps its last report; a value that is not finite fails a complete trial and is
@@ -15,14 +15,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hpsearch.exceptions import StudyError
-from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
+from hpsearch.trial import Result, TrialState
 
-__all__ = ["settle", "pending_trial"]
+__all__ = ["settle", "Told"]
+
+
+@dataclass(frozen=True)
+class Told:
+    """What a told trial records (see the module docstring)."""
+
+    state: TrialState
+    value: float | None
+    values: tuple[float, ...] | None
+    error: str | None
+    metrics: dict[str, float]
+    artifacts: dict[str, np.ndarray] | None
 
 
 def _numbers(value: Any, n_objectives: int) -> tuple[list[float] | None, str | None]:
@@ -43,8 +56,8 @@ def _numbers(value: Any, n_objectives: int) -> tuple[list[float] | None, str | N
 
 
 def settle(state: str | TrialState | None, value: Any, error: str | None,
-           intermediate: Mapping[int, float], n_objectives: int = 1) -> tuple:
-    """(state, value, values, error, metrics, artifacts) of a told trial, checked."""
+           intermediate: Mapping[int, float], n_objectives: int = 1) -> Told:
+    """What a told trial records, checked (see the module docstring)."""
     result = value if isinstance(value, Result) else None
     given = (result.values if result.values is not None else result.value) if result else value
     try:
@@ -74,28 +87,7 @@ def settle(state: str | TrialState | None, value: Any, error: str | None,
         numbers = None
         error = error or "failed (told by the caller)"
     if numbers is None:
-        return state, None, None, error, metrics, artifacts
+        return Told(state, None, None, error, metrics, artifacts)
     if n_objectives == 1:
-        return state, numbers[0], None, error, metrics, artifacts
-    return state, None, tuple(numbers), error, metrics, artifacts
-
-
-def pending_trial(trial: Trial | FrozenTrial | int, pending: Mapping[int, FrozenTrial],
-                  trials: Mapping[int, FrozenTrial], owner: object) -> FrozenTrial:
-    """The running record of the trial being told; StudyError naming an unknown, finished or
-    foreign one."""
-    if isinstance(trial, Trial) and trial.owner is not None and trial.owner is not owner:
-        raise StudyError(f"trial {trial.number} was asked by another study; tell it there")
-    number = trial if isinstance(trial, int) and not isinstance(trial, bool) else getattr(
-        trial, "number", None)
-    if not isinstance(number, int):
-        raise StudyError(f"tell() takes a trial or a trial number, got {trial!r}")
-    if number in pending:
-        return pending[number]
-    if number in trials and trials[number].state.is_finished:
-        raise StudyError(f"trial {number} is already finished "
-                         f"({trials[number].state}); a trial is told once")
-    if number in trials:
-        raise StudyError(f"trial {number} was not asked by this study object "
-                         f"(state {trials[number].state})")
-    raise StudyError(f"the study has no trial {number}")
+        return Told(state, numbers[0], None, error, metrics, artifacts)
+    return Told(state, None, tuple(numbers), error, metrics, artifacts)

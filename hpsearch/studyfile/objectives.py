@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.exceptions import ObjectiveError, StudyFileError
-from hpsearch.objectives.python import load_objective, takes_trial, to_result
+from hpsearch.execution.objective import load_objective, takes_trial, to_result
 from hpsearch.studyfile.reader import StudySpec
 from hpsearch.trial import Result
 
@@ -37,7 +37,7 @@ def resolve_entry(spec: StudySpec) -> str:
 class MetricObjective:
     """A Python objective whose study metric is one of the metrics it returns.
 
-    Sent to workers as the entry string and imported there (see `hpsearch.objectives.python`).
+    Sent to workers as the entry string and imported there (see `hpsearch.execution.objective`).
     """
 
     entry: str

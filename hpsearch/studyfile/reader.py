@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hpsearch.direction import DIRECTIONS
 from hpsearch.exceptions import SpaceError, StudyError, StudyFileError
 from hpsearch.execution.workers import check_n_jobs
-from hpsearch.pruners import PRUNER_OPTIONS
+from hpsearch.objectives.mlp.settings import ObjectiveSpec
+from hpsearch.pruners import PRUNER_OPTIONS, make_pruner
 from hpsearch.space import Space, dimension_from_dict
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.studyfile.starts import parse_enqueue, warm_start_folders
@@ -39,23 +41,14 @@ _OBJECTIVE_KEYS = {
     "repeats", "checkpoint_epochs", "impute",
 }
 _TOP_KEYS = {"study", "strategy_options", "objective", "space", "pruner"}
-
-
-@dataclass(frozen=True)
-class ObjectiveSpec:
-    """The `[objective]` section; `fixed` holds `[objective.fixed]` (constant hyperparameters)."""
-
-    kind: str = "mlp"
-    task: str = "classification"
-    dataset: str = "digits"
-    target: str | None = None
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    entry: str | None = None
-    fixed: Mapping[str, Any] = field(default_factory=dict)
-    repeats: int = 1
-    checkpoint_epochs: tuple[int, ...] = ()
-    impute: str | None = None  # None: a missing feature cell is refused
+# The typed keys of a float or int hyperparameter, read with `Reader.get` like every other
+# number of a study file (the dimension classes check the ranges and the rest).
+_DIMENSION_KEYS = {
+    "float": {"low": "float", "high": "float", "step": "float", "grid_points": "int",
+              "values": "float_list", "log": "bool"},
+    "int": {"low": "int", "high": "int", "step": "int", "grid_points": "int",
+            "values": "int_list", "log": "bool"},
+}
 
 
 @dataclass(frozen=True)
@@ -110,6 +103,9 @@ def parse_space(path: Path, table: Any) -> Space:
             raise StudyFileError(
                 f"{path}: [space].{name}: expected an inline table such as "
                 f"{{ type = \"float\", low = 0.0, high = 1.0 }}, got {show(spec)}")
+        dimension = Reader(path, "space", spec, within=name)
+        for key, kind in _DIMENSION_KEYS.get(spec.get("type"), {}).items():
+            dimension.get(key, kind)
         try:
             dims[name] = dimension_from_dict(name, spec)
         except SpaceError as err:
@@ -209,10 +205,10 @@ def _objectives(study: Reader, objective: ObjectiveSpec) -> tuple[Any, Any]:
             study.fail(key, f"expected a name or a list of names, got {show(value)}")
     if isinstance(direction, list):
         for d in direction:
-            if d not in ("minimize", "maximize"):
-                study.fail("direction", f"expected 'minimize' or 'maximize', got {d!r}")
+            if d not in DIRECTIONS:
+                study.fail("direction", f"expected one of {DIRECTIONS}, got {d!r}")
     elif direction is not None:
-        study.get("direction", "str", choices=("minimize", "maximize"))
+        study.get("direction", "str", choices=DIRECTIONS)
     if isinstance(metric, list):
         if direction is None:
             direction = [_default_direction(m) for m in metric]
@@ -271,6 +267,11 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
                            required=key in _REQUIRED_PRUNER_KEYS.get(kind, ()))
         if value is not None:
             out[key] = value
+    try:  # the rules between keys (Hyperband: max_resource above min_resource; PBT quantile)
+        make_pruner(out)
+    except ValueError as err:
+        what = str(err).split(": ", 1)[-1]  # "<key> must be ...", after the class's name
+        pruner.fail(what.split()[0] if what.split()[0] in options else "kind", what)
     return out
 
 

@@ -15,16 +15,18 @@ from hpsearch.exceptions import StudyFileError
 
 
 class Reader:
-    """Typed access to one TOML table, with error messages naming the file and key path."""
+    """Typed access to one TOML table, with error messages naming the file and key path
+    (`[section].key`; `[section].within.key` for a table inside a section, e.g. one
+    hyperparameter's inline table in `[space]`)."""
 
-    def __init__(self, path: Path, section: str, table: Any) -> None:
-        self.path, self.section = path, section
+    def __init__(self, path: Path, section: str, table: Any, within: str = "") -> None:
+        self.path, self.section, self.within = path, section, within
         if not isinstance(table, dict):
             self.fail("", f"expected a table, got {show(table)}")
         self.table = table
 
     def fail(self, key: str, what: str) -> None:
-        where = f"[{self.section}]" + (f".{key}" if key else "")
+        where = f"[{self.section}]" + "".join(f".{k}" for k in (self.within, key) if k)
         raise StudyFileError(f"{self.path}: {where}: {what}")
 
     def check_keys(self, allowed: set[str]) -> None:
@@ -48,6 +50,9 @@ class Reader:
             "bool": isinstance(value, bool),
             "int_list": isinstance(value, list)
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+            "float_list": isinstance(value, list) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in value),
         }[kind]
         if not ok:
             self.fail(key, f"expected {expect(kind, choices)}, got {show(value)}")
@@ -69,7 +74,7 @@ def expect(kind: str, choices: tuple) -> str:
     if choices:
         return "one of " + ", ".join(map(repr, choices))
     return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-            "int_list": "a list of integers"}[kind]
+            "int_list": "a list of integers", "float_list": "a list of numbers"}[kind]
 
 
 def did_you_mean(key: str, allowed: set[str] | Mapping[str, Any]) -> str:

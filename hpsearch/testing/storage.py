@@ -18,14 +18,17 @@ The suite checks: a new storage is empty and holds the given `meta`; trials of e
 round-trip with every field (params keep their Python types, intermediate steps stay ints,
 floats stay exact); `save_trial` inserts or replaces by number; `load_trials` is in number
 order; artifacts of many dtypes and shapes round-trip, are kept per trial and replaced as a
-whole, read back as {} when there are none, and are a snapshot (changing an array after
-saving it, or after loading it, does not change what is stored); checkpoints round-trip with
-their step, per trial, replaced by a newer one, kept by a save without one, gone after
+whole, read back as {} when there are none, and are a snapshot (changing an array after saving
+it, or after loading it, does not change what is stored); checkpoints round-trip with their
+step, per trial, replaced by a newer one, kept by a save without one, gone after
 `delete_checkpoint` (no file left in a run folder), refused (StorageError) for object arrays
-while the last good one stays, and are snapshots; `lock()` is re-entrant and
-free again after an exception; with `reopen`, every save is visible to a second reader at
-once and everything survives `close()` (which the suite may call twice: the second call is a
-no-op).
+while the last good one stays, and are snapshots; `lock()` is re-entrant and free again
+after an exception; `attach(meta)` gives the study back and refuses another space or direction
+(`StudyMismatchError`); the storage's own writes leave `data_version()` alone (the study reloads
+only when it changes); `closed` turns True at `close()`, which is idempotent; a `hp.Study` given
+the storage object runs ask/tell on it; with `reopen`, another writer changes a reader's
+`data_version()`, every save is visible to a second reader at once and everything survives
+`close()` (which the suite may call twice: the second call is a no-op).
 
 pytest is only a test dependency (the `test` extra): hpsearch never imports this module.
 """
@@ -45,7 +48,7 @@ except ImportError as err:  # pragma: no cover - only without the test extra
     raise ImportError("hpsearch.testing.storage needs pytest: "
                       "pip install 'hpsearch[test]'") from err
 
-from hpsearch.exceptions import StorageError
+from hpsearch.exceptions import StorageError, StudyMismatchError
 from hpsearch.space import Categorical, Float, Int, Space
 from hpsearch.storage.base import Storage, StudyMeta
 from hpsearch.storage.checkpoints import Checkpoint
@@ -132,6 +135,13 @@ def assert_same_artifacts(loaded: Mapping[str, np.ndarray],
         assert isinstance(got, np.ndarray), name
         assert (got.dtype, got.shape) == (want.dtype, want.shape), name
         np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def _files(folder: str | None) -> set[str]:
+    """Every file under `folder` (none for a storage without one)."""
+    if folder is None:
+        return set()
+    return {os.path.join(root, name) for root, _, names in os.walk(folder) for name in names}
 
 
 class StorageContract:
@@ -267,14 +277,14 @@ class StorageContract:
 
     def test_deleted_checkpoints_are_gone(self, storage):
         paused = trials_of_every_state()[5]
+        storage.save_trial(paused)
+        files = _files(storage.path)
         storage.save_trial(paused, checkpoint=Checkpoint({"w": np.ones(2)}, 3))
         storage.delete_checkpoint(5)
         storage.delete_checkpoint(5)  # again: nothing to do
         storage.delete_checkpoint(99)  # no such trial
         assert storage.load_checkpoint(5) is None
-        if storage.path is not None:  # no file left behind
-            folder = os.path.join(storage.path, "trials", "5")
-            assert not [n for n in os.listdir(folder) if n.startswith("checkpoint")]
+        assert _files(storage.path) == files  # no file left behind (disk stays bounded)
 
     def test_checkpoints_refuse_object_arrays_and_keep_the_last_good_one(self, storage):
         paused = trials_of_every_state()[5]
@@ -291,6 +301,56 @@ class StorageContract:
         loaded = storage.load_checkpoint(5)
         loaded.arrays["w"][:] = -2
         np.testing.assert_array_equal(storage.load_checkpoint(5).arrays["w"], np.arange(4.0))
+
+    # ----- what a Study relies on besides the trials
+    def test_attach_gives_the_study_and_refuses_another(self, storage, meta):
+        assert storage.attach(meta) == meta
+        other = dataclasses.replace(meta, direction="minimize")
+        with pytest.raises(StudyMismatchError, match="direction"):
+            storage.attach(other)
+        with pytest.raises(StudyMismatchError, match="space"):
+            storage.attach(dataclasses.replace(meta, space={"x": {"type": "float", "low": 0.0,
+                                                                  "high": 1.0}}))
+
+    def test_own_writes_leave_data_version_alone(self, storage):
+        """The study reloads when data_version changes: its own saves must not cause that."""
+        version = storage.data_version()
+        assert isinstance(version, int)
+        for trial in trials_of_every_state():
+            storage.save_trial(trial)
+        assert storage.data_version() == version
+
+    def test_closed_after_close_and_close_is_idempotent(self, storage):
+        assert storage.closed is False
+        storage.close()
+        assert storage.closed is True
+        storage.close()
+        assert storage.closed is True
+
+    def test_a_study_runs_on_it(self, storage, meta):
+        """hp.Study(storage=<this object>): ask/tell, results and best trial through it."""
+        from hpsearch.space import Space
+        from hpsearch.study.study import Study
+
+        space = Space.from_dict(meta.space)
+        study = Study(space, direction=meta.direction, strategy=meta.strategy, seed=meta.seed,
+                      storage=storage, metric=meta.metric,
+                      strategy_options=meta.strategy_options)
+        for _ in range(4):
+            trial = study.ask()
+            study.tell(trial, float(trial.params["hidden_size"]))
+        assert [t.number for t in storage.load_trials()] == [0, 1, 2, 3]
+        assert all(t.state is TrialState.COMPLETE for t in storage.load_trials())
+        assert study.best_value == max(t.value for t in storage.load_trials())
+
+    def test_another_writer_changes_data_version(self, storage, reader):
+        second = reader()
+        try:
+            version = second.data_version()
+            storage.save_trial(trials_of_every_state()[1])
+            assert second.data_version() != version
+        finally:
+            second.close()
 
     # ----- a second reader (storages that outlive their process)
     def test_every_save_is_visible_to_a_second_reader_at_once(self, storage, reader):

@@ -14,7 +14,8 @@ dimension kind (`every_kind()`: float, log float, stepped float, int, log int, c
 with None and a number): every point asked for is valid and inside its bounds, with ints as
 ints; ask(n) gives n points unless the strategy says it is exhausted; failed and pruned trials
 in the history do not break ask; a fresh strategy told a finished history (a resume) asks for
-valid points; the same seed and the same history give the same points in both directions.
+valid points; the same seed and the same history give the same points in both directions; a
+`hp.Study` given the strategy object runs, resumes from its run folder and is reproducible.
 
 Overridable: the `space` fixture (a strategy that needs grid points on float and int
 dimensions uses `every_kind_grid()`; a replacement keeps the names and kinds of
@@ -183,3 +184,25 @@ class StrategyContract:
 
         first = drive(build(seed=3, direction=direction))
         assert first == drive(build(seed=3, direction=direction))
+
+    def test_a_study_runs_on_it_and_resumes(self, build, space, tmp_path):
+        """hp.Study(strategy=<the object>): trials valid, a reopened study replays its history
+        into a fresh copy of the object and goes on, and the same object and interruptions give the
+        same study."""
+        from hpsearch.study.study import Study
+
+        def objective(params: Mapping[str, Any]) -> float:
+            return float(params["float"]) + float(params["int"])
+
+        def run(folder: Any, n_trials: int) -> list[dict]:
+            with Study(space, strategy=build(seed=5), seed=0, storage=folder) as study:
+                study.optimize(objective, n_trials=n_trials)
+                return [dict(t.params) for t in study.trials]
+
+        first = run(tmp_path / "a", 6)
+        assert 0 < len(first) <= 6
+        for params in first:
+            space.validate(params)
+        resumed = run(tmp_path / "a", 9)
+        assert resumed[:len(first)] == first and len(resumed) >= len(first)
+        assert run(tmp_path / "b", 6) == first and run(tmp_path / "b", 9) == resumed

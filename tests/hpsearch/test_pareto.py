@@ -7,7 +7,8 @@ import pytest
 from optuna._hypervolume import compute_hypervolume
 
 import hpsearch as hp
-from hpsearch.pareto import check_directions, pareto_mask
+from hpsearch.direction import check_directions
+from hpsearch.pareto import pareto_mask
 
 
 def test_pareto_mask_by_hand():

@@ -27,8 +27,8 @@ import numpy as np
 
 from hpsearch.exceptions import StorageError
 from hpsearch.objectives.mlp.hyperparameters import spec_error
+from hpsearch.objectives.mlp.settings import NetworkStudy
 from hpsearch.study.seeds import DATASET_STREAM, SPLIT_STREAM, objective_rng
-from hpsearch.studyfile.reader import StudySpec
 from nn_core.data import (
     Dataset,
     NonFiniteError,
@@ -47,7 +47,7 @@ PARTS = ("train", "val", "test")
 _KEYS = ("X", "y", *PARTS, "fingerprint")
 
 
-def load_data(spec: StudySpec) -> Dataset:
+def load_data(spec: NetworkStudy) -> Dataset:
     """Read the study's dataset and check it suits the task; StudyFileError on any problem."""
     where = "[objective].dataset"
     source = spec.resolve_dataset()
@@ -88,7 +88,7 @@ def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def _impute_mean(spec: StudySpec, X: np.ndarray, train: np.ndarray) -> np.ndarray:
+def _impute_mean(spec: NetworkStudy, X: np.ndarray, train: np.ndarray) -> np.ndarray:
     """X (N, D) with each NaN replaced by its column's mean over the training rows."""
     missing = np.isnan(X)
     if not missing.any():
@@ -102,7 +102,7 @@ def _impute_mean(spec: StudySpec, X: np.ndarray, train: np.ndarray) -> np.ndarra
     return np.where(missing, means, X)
 
 
-def check_stored_split(spec: StudySpec, data: Dataset, run_dir: Path) -> bool:
+def check_stored_split(spec: NetworkStudy, data: Dataset, run_dir: Path) -> bool:
     """Whether `<run_dir>/data.npz` exists; if it does, that it is readable and holds this data
     (a resume). StorageError for a damaged file, StudyFileError for other data; reads only."""
     path = Path(run_dir) / DATA_FILE
@@ -120,7 +120,7 @@ def check_stored_split(spec: StudySpec, data: Dataset, run_dir: Path) -> bool:
     return True
 
 
-def store_split(spec: StudySpec, data: Dataset, run_dir: Path) -> Path:
+def store_split(spec: NetworkStudy, data: Dataset, run_dir: Path) -> Path:
     """Write `<run_dir>/data.npz` once (see the module docstring); returns its path."""
     path = Path(run_dir) / DATA_FILE
     if check_stored_split(spec, data, run_dir):

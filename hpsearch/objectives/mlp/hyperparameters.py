@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hpsearch.exceptions import StudyFileError
+from hpsearch.objectives.mlp.settings import NetworkStudy
 from hpsearch.space import Categorical, Float, Int
-from hpsearch.studyfile.reader import StudySpec
 from nn_core.keywords import KEYWORDS
 
 __all__ = ["HYPERPARAMETERS", "check_hyperparameters", "estimator_keywords", "spec_error"]
@@ -34,12 +34,12 @@ _DEFAULT_HIDDEN_SIZE = 100
 _LOSSES = {"classification": ("softmax", "svm"), "regression": ("l2", "l1"), "multilabel": ()}
 
 
-def spec_error(spec: StudySpec, where: str, what: str) -> StudyFileError:
+def spec_error(spec: NetworkStudy, where: str, what: str) -> StudyFileError:
     """The error for key `where` of the study file: '<file>: <where>: <what>'."""
     return StudyFileError(f"{spec.path}: {where}: {what}")
 
 
-def _check_value(spec: StudySpec, where: str, name: str, value: Any) -> None:
+def _check_value(spec: NetworkStudy, where: str, name: str, value: Any) -> None:
     if name in _CONVENIENCE:
         low = _CONVENIENCE[name][0]
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -54,7 +54,7 @@ def _check_value(spec: StudySpec, where: str, name: str, value: Any) -> None:
         raise spec_error(spec, where, str(err)) from None
 
 
-def _check_names(spec: StudySpec) -> None:
+def _check_names(spec: NetworkStudy) -> None:
     """Every name known, none both fixed and searched, one way of giving the hidden layers."""
     fixed, space = spec.objective.fixed, spec.space
     for section, names in (("objective.fixed", fixed), ("space", space)):
@@ -89,7 +89,7 @@ def _check_names(spec: StudySpec) -> None:
                              "searched): it is the width of a layer that num_layers adds")
 
 
-def _check_space(spec: StudySpec) -> None:
+def _check_space(spec: NetworkStudy) -> None:
     """Every searched dimension's type suits its keyword, and its ends or choices are valid."""
     for name, dim in spec.space.items():
         where = f"[space].{name}"
@@ -108,7 +108,7 @@ def _check_space(spec: StudySpec) -> None:
             _check_value(spec, where, name, int(value) if isinstance(dim, Int) else value)
 
 
-def _check_loss(spec: StudySpec) -> None:
+def _check_loss(spec: NetworkStudy) -> None:
     """The fixed loss, or every searched one, suits the task."""
     fixed, space = spec.objective.fixed, spec.space
     loss = fixed.get("loss")
@@ -124,7 +124,7 @@ def _check_loss(spec: StudySpec) -> None:
                              f"got {value!r}")
 
 
-def check_hyperparameters(spec: StudySpec) -> None:
+def check_hyperparameters(spec: NetworkStudy) -> None:
     """Check `[objective.fixed]` and `[space]` against nn_core's keyword table."""
     _check_names(spec)
     for name, value in spec.objective.fixed.items():

@@ -42,14 +42,14 @@ from hpsearch.objectives.mlp.data import load_data, load_split, store_split
 from hpsearch.objectives.mlp.hyperparameters import estimator_keywords
 from hpsearch.objectives.mlp.networks import estimator_for, network_output
 from hpsearch.objectives.mlp.scoring import SCORES, score
-from hpsearch.studyfile.reader import StudySpec
+from hpsearch.objectives.mlp.settings import NetworkStudy
 from hpsearch.trial import Result
 from nn_core.data import Dataset
 
 __all__ = ["MLPObjective", "prepare"]
 
 
-def prepare(spec: StudySpec, run_dir: Path, data: Dataset | None = None) -> MLPObjective:
+def prepare(spec: NetworkStudy, run_dir: Path, data: Dataset | None = None) -> MLPObjective:
     """Split once from the study seed, store `<run_dir>/data.npz`, return the objective."""
     path = store_split(spec, load_data(spec) if data is None else data, run_dir)
     return MLPObjective(data_file=str(path.resolve()), task=spec.objective.task,

@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 import time
 
+from tests.hpsearch.dashboard.processes import stop_tree
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -53,8 +55,7 @@ class Browser:
     async def __aexit__(self, *exc) -> None:
         self._reader.cancel()
         self._socket.close()
-        self._process.kill()
-        self._process.wait(timeout=30)
+        stop_tree(self._process)  # Chromium and its renderers, by pid
         self._profile.cleanup()
 
     async def _read(self) -> None:

@@ -22,6 +22,7 @@ import pytest
 import hpsearch as hp
 from hpsearch.dashboard import DashboardServer
 from tests.hpsearch.dashboard.browser import CHROMIUM, Browser
+from tests.hpsearch.dashboard.processes import stop_tree
 
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium; "
@@ -136,8 +137,7 @@ def test_dashboard_in_headless_chromium_updates_live(tmp_path):
         assert driver.wait(timeout=60) == 0
     finally:
         for process in (driver, dashboard):
-            process.kill()
-            process.wait(timeout=30)
+            stop_tree(process)  # the dashboard's figure worker and resource tracker too
 
 
 async def _scenario(url: str, go: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import hpsearch as hp
 
 distributed = pytest.importorskip("distributed")
+psutil = pytest.importorskip("psutil")
 pytestmark = pytest.mark.slow
 
 SPACE = {"x": hp.Float(0.0, 10.0), "k": hp.Categorical(["a", "b"])}
@@ -36,6 +37,26 @@ def pruned_above_5(params, trial):
     return params["x"]
 
 
+def resumable(params, trial):
+    """Nine epochs from its checkpoint; fails if another run of this trial is running now."""
+    marker = os.path.join(os.path.dirname(__file__), f"running-{trial.number}")
+    handle = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # FileExistsError
+    try:
+        checkpoint = trial.checkpoint()
+        epoch = 0 if checkpoint is None else int(checkpoint["epoch"])
+        while epoch < 9:
+            epoch += 1
+            time.sleep(0.01)
+            value = (params["x"] - 3.0) ** 2 + 1.0 / epoch
+            if trial.report(epoch, value):
+                trial.save_checkpoint({"epoch": np.array(epoch)})
+                raise hp.TrialPruned()
+        return value
+    finally:
+        os.close(handle)
+        os.remove(marker)
+
+
 def dies_on_3(params, trial):
     if trial.number == 3:
         os._exit(1)
@@ -51,11 +72,18 @@ def dies_once_on_3(params, trial):
     return params["x"]
 
 
-def limited(params, trial):
-    if trial.number == 1:
-        time.sleep(60)
+def memory_hungry_on_2(params, trial):
     if trial.number == 2:
         return float(np.ones(1024**3 // 8)[0])  # 1 GB
+    return params["x"]
+
+
+def hangs(params, trial):
+    # the worker's pid beside this file, then a sleep only the worker's watchdog ends
+    hung = os.path.join(os.path.dirname(__file__), "hung")
+    os.makedirs(hung, exist_ok=True)
+    open(os.path.join(hung, str(os.getpid())), "w").close()
+    time.sleep(600)
     return params["x"]
 '''
 
@@ -118,6 +146,20 @@ def test_stub_pruner_prunes_through_the_driver_on_dask(objective, cluster):
             assert str(trial.state) == "complete" and len(trial.intermediate) == 5
 
 
+def test_hyperband_promotes_on_dask_and_never_runs_a_trial_twice_at_once(tmp_path, objective,
+                                                                         cluster):
+    study = hp.Study(SPACE, seed=3, storage=tmp_path / "run",
+                     pruner=hp.Hyperband(max_resource=9, brackets=1))
+    study.optimize(objective("resumable"), n_trials=16, n_jobs=2, backend="dask",
+                   scheduler=cluster.scheduler_address)
+    states = {str(t.state) for t in study.trials}
+    assert states <= {"complete", "pruned"} and "complete" in states  # none failed
+    complete = [t for t in study.trials if str(t.state) == "complete"]
+    # promoted from the checkpoints: the epochs trained are the last step, none twice
+    assert all(t.steps == 9 and sorted(t.intermediate) == list(range(1, 10)) for t in complete)
+    assert not list((tmp_path / "run" / "trials").rglob("checkpoint*"))
+
+
 def test_killed_worker_fails_its_trial_and_the_study_goes_on(objective, cluster):
     study = hp.Study(SPACE, seed=0)
     study.optimize(objective("dies_on_3"), n_trials=6, n_jobs=2, backend="dask",
@@ -139,14 +181,36 @@ def test_worker_killed_once_is_rescheduled_by_dask(objective, cluster):
 
 
 def test_timeout_and_memory_cap_on_dask(objective, cluster):
-    study = hp.Study(SPACE, seed=0, max_consecutive_failures=None)
-    study.optimize(objective("limited"), n_trials=5, n_jobs=2, backend="dask",
-                   scheduler=cluster.scheduler_address, trial_timeout=3, max_memory_mb=300)
-    trials = study.trials
-    assert [str(t.state) for t in trials] == ["complete", "failed", "failed", "complete",
-                                              "complete"]
-    assert trials[1].error.startswith("timed out after 3 s")
-    assert trials[2].error.startswith("exceeded the memory cap of 300 MB")
+    """No outcome here depends on how fast the machine is. The memory cap needs no timeout;
+    under a timeout only trials that never end run: a trial that should complete within it
+    is a wall-clock threshold (a trial's time counts from its submission, and the task may wait
+    behind a worker whose thread is still blocked in a timed-out trial until its watchdog ends
+    the process), which is how this test used to fail under load."""
+    capped = hp.Study(SPACE, seed=0, max_consecutive_failures=None)
+    capped.optimize(objective("memory_hungry_on_2"), n_trials=4, n_jobs=2, backend="dask",
+                    scheduler=cluster.scheduler_address, max_memory_mb=300)
+    assert [str(t.state) for t in capped.trials] == ["complete", "complete", "failed",
+                                                     "complete"]
+    assert capped.trials[2].error.startswith("exceeded the memory cap of 300 MB")
+
+    hung = hp.Study(SPACE, seed=0, max_consecutive_failures=None)
+    hung.optimize(objective("hangs"), n_trials=3, n_jobs=2, backend="dask",
+                  scheduler=cluster.scheduler_address, trial_timeout=1)
+    assert [str(t.state) for t in hung.trials] == ["failed"] * 3  # the study went on
+    assert all(t.error.startswith("timed out after 1 s") for t in hung.trials)
+
+    # Once the watchdogs have ended every worker process a hung trial ran in (a task sent to
+    # one before would die with it) and the nannies have started fresh ones, trials run again.
+    hung_pids = objective("x").rpartition(":")[0].rpartition("/")[0] + "/hung"
+    for pid in map(int, os.listdir(hung_pids)):
+        if psutil.pid_exists(pid):
+            psutil.Process(pid).wait(timeout=120)
+    with distributed.Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+    after = hp.Study(SPACE, seed=0)
+    after.optimize(objective("with_artifacts"), n_trials=4, n_jobs=2, backend="dask",
+                   scheduler=cluster.scheduler_address)
+    assert [str(t.state) for t in after.trials] == ["complete"] * 4
 
 
 def test_cli_runs_a_study_file_on_dask(tmp_path, objective, cluster, python_study):

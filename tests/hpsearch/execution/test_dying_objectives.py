@@ -214,3 +214,27 @@ def test_loky_workers_exit_soon_after_their_driver_is_killed(tmp_path):
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_trial_submitted_to_a_pool_that_just_broke_runs_again():
+    """A worker died a moment before the next submit (the pool is broken, its futures not yet):
+    the new trial gets a broken future, which the loop treats as a worker death, not a crash."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from hpsearch.execution.local import LokyExecutor
+    from hpsearch.execution.objective import objective_ref
+    from hpsearch.execution.task import TrialTask
+
+    class BrokenPool:
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died")
+
+    executor = LokyExecutor(1)
+    try:
+        executor._pool = BrokenPool()
+        task = TrialTask(0, {"x": 0.5}, 1, objective_ref(lambda params: params["x"]))
+        future = executor.submit(task)
+        assert future.done() and executor.is_worker_death(future.exception())
+        assert executor.started([0]) == set()  # it never started: run again, not blamed
+    finally:
+        executor.shutdown()

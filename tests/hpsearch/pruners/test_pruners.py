@@ -185,6 +185,10 @@ x = { type = "float", low = 0, high = 1 }
     ('[pruner]\nkind = "asha"\nmin_resource = 2\n', {"kind": "asha", "min_resource": 2}),
     ('[pruner]\nkind = "median"\nn_warmup_steps = 3\n', {"kind": "median", "n_warmup_steps": 3}),
     ('[pruner]\nkind = "none"\n', {"kind": "none"}),
+    ('[pruner]\nkind = "hyperband"\nmax_resource = 27\nbrackets = 1\n',
+     {"kind": "hyperband", "max_resource": 27, "brackets": 1}),
+    ('[pruner]\nkind = "pbt"\ninterval = 4\npopulation = 8\nmax_step = 40\n',
+     {"kind": "pbt", "interval": 4, "population": 8, "max_step": 40}),
     ("", {}),
 ])
 def test_pruner_table_resolves(tmp_path, table, expected):
@@ -203,6 +207,11 @@ def test_pruner_table_resolves(tmp_path, table, expected):
      "[pruner].n_startup_trials: expected a value >= 0"),
     ('kind = "hyperbands"\n', "[pruner].kind: expected one of"),
     ('kind = "hyperband"\n', "[pruner].max_resource: missing"),
+    ('kind = "hyperband"\nmin_resource = 9\nmax_resource = 9\n',
+     "[pruner].max_resource: max_resource must be above min_resource (9), got 9"),
+    ('kind = "pbt"\ninterval = 2\nquantile = 0.75\n',
+     "[pruner].quantile: quantile must be in (0, 0.5], got 0.75"),
+    ('kind = "pbt"\nquantile = 0.25\n', "[pruner].interval: missing"),
     ('min_resource = 2\n', "[pruner].kind: missing"),
     ('kind = "none"\nmin_resource = 2\n', "[pruner].min_resource: unknown key"),
 ])
@@ -310,3 +319,4 @@ def test_training_callback_gets_epoch_score_and_val_loss():
         X, y, X, y, callback=lambda epoch, score, loss: seen.append((epoch, score, loss)))
     assert [epoch for epoch, _, _ in seen] == [0, 1]
     assert all(0 <= score <= 1 and loss > 0 for _, score, loss in seen)
+

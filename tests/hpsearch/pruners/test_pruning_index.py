@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import hpsearch as hp
-from hpsearch.pruners.base import better, previous_step, value_at
+from hpsearch.pruners.base import better, previous_step
+from hpsearch.pruners.index import value_at
 from hpsearch.pruners.service import PruningService
 from hpsearch.trial import FrozenTrial, TrialState
 

@@ -134,6 +134,19 @@ def exclusive(params, trial):
         os.remove(marker)
 
 
+def dies_when_promoted(params, trial):
+    """Its worker dies when the trial is promoted; trial 0 reaches the first rung first."""
+    if trial.checkpoint() is not None:
+        os._exit(3)
+    if trial.number != 0:
+        while not os.path.exists(os.path.join(DIR, "trial-0-paused")):
+            time.sleep(0.01)
+    try:
+        return network(params, trial)
+    finally:
+        open(os.path.join(DIR, f"trial-{trial.number}-paused"), "w").close()
+
+
 def network(params, trial):
     checkpoint = trial.checkpoint()
     start = 0 if checkpoint is None else int(checkpoint["epoch"])
@@ -239,3 +252,59 @@ def test_a_promotion_due_when_the_driver_was_killed_happens_after_reopening(tmp_
     assert float(trial.checkpoint()["x"]) == 0.9
     assert str(study.trials[0].state) == "running"
     assert study.ask().number == 3  # then new trials
+
+
+def test_an_interrupt_between_a_commit_and_its_bookkeeping_leaves_nothing_running():
+    """Ctrl-C (or SIGTERM) landing right after ask committed a promoted trial's running row:
+    interrupt_running still marks it interrupted."""
+    from hpsearch.storage import MemoryStorage
+
+    class InterruptedAfterCommit(MemoryStorage):
+        armed = False
+
+        def save_trial(self, trial, artifacts=None, checkpoint=None):
+            super().save_trial(trial, artifacts, checkpoint)
+            if self.armed and trial.state is hp.TrialState.RUNNING:
+                self.armed = False
+                raise KeyboardInterrupt
+
+    storage = InterruptedAfterCommit()
+    study = hp.Study(SPACE, seed=3, storage=storage, pruner=scheduler())
+    for x in (0.9, 0.5, 0.1):  # as in the test above: trial 0 is promotable after three
+        study.enqueue({"x": x})
+    for _ in range(3):
+        trial = study.ask()
+        assert train(trial) == "pruned"
+        study.tell(trial, state="pruned")
+    storage.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        study.ask()
+    study.interrupt_running()
+    assert [str(t.state) for t in storage.load_trials()] == ["interrupted", "paused", "paused"]
+    again = study.ask()  # run again from its checkpoint
+    assert again.number == 0 and again.last_step == 1
+
+
+def test_a_resumed_optimize_counts_interrupted_trials_in_n_trials(tmp_path):
+    """Trials a killed driver left interrupted run again within n_trials, not on top of it."""
+    run = tmp_path / "run"
+    study = hp.Study(SPACE, seed=4, storage=run, pruner=scheduler())
+    log = []
+    asked = [study.ask() for _ in range(3)]  # then the driver "dies": never told
+    study.close()  # marks them interrupted, as the next driver would
+    study = hp.Study(SPACE, seed=4, storage=run, pruner=scheduler())
+    assert [str(t.state) for t in study.trials] == ["interrupted"] * 3
+    study.optimize(objective(log), n_trials=12)
+    assert len(study.trials) == 12 and "interrupted" not in {str(t.state) for t in study.trials}
+    assert {t.number for t in asked} <= {n for n, _ in log}  # they ran again
+
+
+
+def test_a_promoted_trial_whose_worker_dies_keeps_its_earlier_reports(tmp_path, objectives):
+    study = hp.Study(SPACE, seed=1, storage=tmp_path / "run", pruner=scheduler())
+    for x in (0.9, 0.5, 0.1):  # trial 0 is promoted once the third has paused
+        study.enqueue({"x": x})
+    study.optimize(objectives("dies_when_promoted"), n_trials=3, n_jobs=2)
+    first = study.trials[0]
+    assert str(first.state) == "failed" and "worker process died" in first.error
+    assert 1 in first.intermediate  # the report before its pause is kept

@@ -54,7 +54,7 @@ def test_no_improvement_stop_on_a_study_counts_trials_told_since_its_last_call()
 
 
 class _Reloading:
-    """What tally_of reads of a study, with a list that a reload replaces."""
+    """A study's finished trials, with a list that a reload replaces."""
 
     directions, readonly = ("minimize",), False
 
@@ -66,12 +66,13 @@ class _Reloading:
 
 
 def test_the_tally_starts_again_when_the_study_re_reads_its_storage():
-    from hpsearch.study.tally import tally_of
+    from hpsearch.study.tally import Tally
 
     trials = random_trials(5, 40)
     study = _Reloading(trials[:30])
-    assert tally_of(study).counts.total() == 30
+    tally = Tally("minimize")
+    assert tally.update(study.finished_trials).counts.total() == 30
     study.finished = [dataclasses.replace(t) for t in trials]  # re-read: new objects, one more
-    tally = tally_of(study)
+    tally.update(study.finished_trials)
     assert tally.counts.total() == 40 and tally.best is not None
     assert tally.since_improvement() == trials_since_improvement(trials, "minimize")

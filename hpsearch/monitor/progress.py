@@ -19,13 +19,24 @@ Contract:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from hpsearch.study.tally import tally_of
 from hpsearch.trial import FrozenTrial, TrialState
 
-if TYPE_CHECKING:
-    from hpsearch.study.study import Study
+
+class Study(Protocol):
+    """What the log lines and the progress line read of a study (`hp.Study` provides it)."""
+
+    directions: tuple[str, ...]
+    tally: Any  # counts by state, best trial (hpsearch.study.tally.Tally)
+
+    @property
+    def trials(self) -> list[FrozenTrial]: ...
+
+    @property
+    def n_finished(self) -> int: ...
+
+    def pareto_front(self) -> list[FrozenTrial]: ...
 
 __all__ = ["ProgressLine", "log_trial", "start_summary", "best_text"]
 
@@ -35,9 +46,9 @@ trials_logger = logging.getLogger("hpsearch.trials")
 def best_text(study: Study) -> str:
     """'best 0.9749 (trial 7)', or 'no complete trial yet' (several objectives: the size of
     the Pareto front)."""
-    if len(getattr(study, "directions", (None,))) > 1:
+    if len(study.directions) > 1:
         return f"Pareto front {len(study.pareto_front())}"
-    best = tally_of(study).best  # kept as trials finish: no scan of every trial
+    best = study.tally.best  # kept as trials finish: no scan of every trial
     if best is None:
         return "no complete trial yet"
     return f"best {best.value:.6g} (trial {best.number})"
@@ -68,9 +79,12 @@ def start_summary(study: Study, n_trials: int) -> str:
     to_run = n_trials - finished
     if not trials:
         return f"starting: {to_run} trials to run"
+    paused = sum(t.state is TrialState.PAUSED for t in trials)
+    to_run = max(to_run - paused, 0)
     again = min(interrupted, to_run)
-    return (f"resuming: {finished} finished trials kept, {again} interrupted trials run "
-            f"again, {to_run - again} new ({n_trials} in all)")
+    waiting = f"{paused} paused trials to promote, " if paused else ""
+    return (f"resuming: {finished} finished trials kept, {waiting}{again} interrupted trials "
+            f"run again, {to_run - again} new ({n_trials} in all)")
 
 
 class ProgressLine:
@@ -103,7 +117,7 @@ class ProgressLine:
 
     @staticmethod
     def _status(study: Study, running: int) -> str:
-        failed = tally_of(study).counts[TrialState.FAILED]
+        failed = study.tally.counts[TrialState.FAILED]
         return f"running {running}  failed {failed}  {best_text(study)}"
 
     def update(self, study: Study, running: int) -> None:

@@ -10,7 +10,7 @@ Contract (read-only: nothing is written, no lock is taken):
   `hpsearch.storage.holder`), the best value and trial (one objective) or the size of the
   Pareto front, the last activity (the latest start or finish, epoch seconds), the pid of the
   driver holding the lock (0: held, pid unknown; None: no driver), and the running trials
-  with their reports so far (from `live.json`, `hpsearch.study.live`). A run folder that
+  with their reports so far (from `live.json`, `hpsearch.monitor.live`). A run folder that
   cannot be read gives a summary whose `error` says why, and counts nothing.
 - `as_record(summary) -> dict`: the same as plain JSON values (floats exact, times epoch s).
 """
@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hpsearch.direction import Direction
 from hpsearch.storage.base import DB_NAME
 from hpsearch.storage.holder import lock_holder
 from hpsearch.trial import TrialState
@@ -92,7 +93,7 @@ def _children(folder: Path) -> list[Path]:
 def summarize(run_dir: str | os.PathLike, name: str | None = None) -> RunSummary:
     """What `run_dir` holds now (see the module docstring)."""
     from hpsearch.exceptions import HpsearchError
-    from hpsearch.study.live import read_live
+    from hpsearch.monitor.live import read_live
     from hpsearch.study.study import load_study
 
     path = Path(run_dir)
@@ -111,13 +112,13 @@ def summarize(run_dir: str | os.PathLike, name: str | None = None) -> RunSummary
     else:
         done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
         if done:
-            sign = 1.0 if study.direction == "minimize" else -1.0
+            sign = Direction.of(study.direction).sign
             best = min(done, key=lambda t: (sign * t.value, t.number))
             best_value, best_trial = float(best.value), best.number
     times = [x for t in trials for x in (t.started_at, t.finished_at) if x is not None]
     live = read_live(path)
     running = tuple(RunningTrial(t.number, dict(t.params), t.started_at,
-                                 dict(live.get(t.number, t.intermediate)))
+                                 {**t.intermediate, **live.get(t.number, {})})
                     for t in trials if t.state is TrialState.RUNNING)
     return RunSummary(str(path), name, study.strategy_name, study.direction, study.metric,
                       counts, best_value, best_trial, front, max(times, default=None),

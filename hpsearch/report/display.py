@@ -5,16 +5,23 @@ Contract:
 - `choose(frame, metric, columns=None, show_all=False) -> Choice`: the columns to show, in
   order (trial number, state, the study's value (headed by its metric's name), the values
   of several objectives, the searched params in space order, the metrics (validation, then
-  test, then the rest), last step, seconds, error, source), and the ones hidden with why:
-  constant in every row, empty in every row, the same as the value, or detail (seed and the
-  timestamps). `columns` (names as shown, or as in the files: `learning_rate` or
-  `params_learning_rate`) chooses exactly those; `show_all` shows every column.
+  test, then the rest), last step, steps, parent, seconds, error, source), and the ones hidden
+  with why: constant in every row, empty in every row, the same as the value, or detail (seed
+  and the timestamps). Steps and parent are left out without a word when no scheduler paused
+  a trial (no parent anywhere, steps equal to the last step). `columns` (names as shown, or
+  as in the files: `learning_rate` or
+  `params_learning_rate`) chooses exactly those (`Choice.chosen`); `show_all` shows every
+  column.
 - `resolve(frame, name, metric) -> str`: the frame's column a user's name means, or
   `UnknownColumn` listing the names.
 - `print_table(frame, choice, metric, width=None)`: a Rich table that fits the terminal (or
   `width`): columns are taken in order while they fit, the rest are named in a note; a cell
-  longer than 28 characters ends in an ellipsis; a row never wraps. The note (hidden and
-  left-out columns) goes to stderr, so stdout holds only the table.
+  longer than 28 characters ends in an ellipsis and a row never wraps, unless the user chose
+  the columns: then no cell is cut and the error column holds the whole error text (type,
+  message, traceback), wrapped. The note (hidden and left-out columns) goes to stderr, so
+  stdout holds only the table.
+- `print_trial(frame, number, metric)`: one trial, a column a line (every column but the empty
+  ones), its whole error text last.
 - `markdown(frame, choice)` and `records(frame, names)` (JSON-able rows, lossless floats).
 """
 
@@ -28,11 +35,11 @@ from typing import Any
 
 import typer
 
-__all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "markdown",
-           "records", "records_of", "label"]
+__all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "print_trial",
+           "markdown", "records", "records_of", "label"]
 
 DETAIL = ("seed", "started_at", "finished_at")
-_TAIL = ("last_step", "duration_s", "error", "source")
+_TAIL = ("last_step", "steps", "parent", "duration_s", "error", "source")
 _MAX_CELL = 28  # a longer cell (an error, a long choice) ends in an ellipsis
 _GAP = 2  # spaces between two columns
 
@@ -47,6 +54,7 @@ class Choice:
 
     names: list[str]
     hidden: dict[str, str] = field(default_factory=dict)
+    chosen: bool = False  # the user named the columns: show them whole
 
 
 def label(name: str, metric: str | None) -> str:
@@ -119,27 +127,41 @@ def choose(frame: Any, metric: str | None, columns: list[str] | None = None,
            show_all: bool = False) -> Choice:
     """The columns to show; see the module docstring."""
     if columns:
-        return Choice([resolve(frame, c, metric) for c in columns])
+        return Choice([resolve(frame, c, metric) for c in columns], chosen=True)
     names = ordered(frame)
     if show_all:
         return Choice(names)
-    hidden = {}
+    hidden, quiet = {}, _unscheduled(frame)
     for name in names:
         why = _why_hidden(frame, name)
         if why is not None and name != "number":
             hidden[name] = why
-    return Choice([n for n in names if n not in hidden], hidden)
+    shown = [n for n in names if n not in hidden and n not in quiet]
+    return Choice(shown, {n: why for n, why in hidden.items() if n not in quiet})
 
 
-def cell(name: str, value: Any) -> str:
+def _unscheduled(frame: Any) -> set[str]:
+    """The scheduler's columns (steps, parent) when no scheduler paused anything: no trial has
+    a parent and every trial's steps are its last step (or 0): they say nothing then, so they
+    are left out of the table and of its note."""
+    names = {str(c) for c in frame.columns}
+    if not {"steps", "parent", "last_step"} <= names or frame["parent"].notna().any():
+        return set()
+    last = frame["last_step"].fillna(0).astype("int64")
+    return {"steps", "parent"} if bool((frame["steps"].isin([0]) | (frame["steps"] == last))
+                                       .all()) else set()
+
+
+def cell(name: str, value: Any, whole: bool = False) -> str:
     """One cell as text: '-' when empty, 4 significant digits (6 for the value), the last
-    line of an error, timestamps to the second (UTC)."""
+    line of an error (`whole`: all of it), timestamps to the second (UTC)."""
     if _missing(value):
         return "-"
     if name in ("started_at", "finished_at") and hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if name == "error":
-        return str(value).strip().splitlines()[-1] if str(value).strip() else "-"
+        text = str(value).strip()
+        return (text if whole else text.splitlines()[-1]) if text else "-"
     if isinstance(value, float) or type(value).__name__.startswith("float"):
         value = float(value)
         if math.isinf(value):
@@ -162,11 +184,13 @@ def _note(choice: Choice, dropped: list[str], metric: str | None, width: int) ->
     return "; ".join(parts) + ". --all shows every column, --columns NAME,... chooses"
 
 
-def _fit(rows: list[list[str]], headers: list[str], width: int) -> int:
-    """How many leading columns fit in `width` (`_GAP` spaces between columns)."""
+def _fit(rows: list[list[str]], headers: list[str], width: int, most: list[int | None]) -> int:
+    """How many leading columns fit in `width` (`_GAP` spaces between columns), column k at
+    most `most[k]` characters wide (None: as wide as its longest line)."""
     used = 0
     for k, head in enumerate(headers):
-        natural = min(max([len(head), *(len(r[k]) for r in rows)]), _MAX_CELL)
+        natural = max([len(head), *(len(line) for r in rows for line in r[k].splitlines())])
+        natural = natural if most[k] is None else min(natural, most[k])
         used += natural + (_GAP if k else 0)
         if used > width:
             return max(k, 1)
@@ -183,24 +207,41 @@ def print_table(frame: Any, choice: Choice, metric: str | None = None,
     console = Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
     width = console.width
     names = list(choice.names)
-    rows = [[cell(n, v) for n, v in zip(names, row, strict=True)]
+    rows = [[cell(n, v, whole=choice.chosen) for n, v in zip(names, row, strict=True)]
             for row in frame[names].itertuples(index=False, name=None)]
     headers = [label(n, metric) for n in names]
-    keep = _fit(rows, headers, width)
+    most = None if choice.chosen else _MAX_CELL
+    # a chosen error column wraps: it needs only a narrow share of the width
+    keep = _fit(rows, headers, width,
+                [_MAX_CELL if choice.chosen and n == "error" else most for n in names])
     names, dropped = names[:keep], names[keep:]
     headers, rows = headers[:keep], [r[:keep] for r in rows]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   padding=(0, 0, 0, _GAP - 1), header_style="bold")
     for name, head in zip(names, headers, strict=True):
         numeric = name not in ("state", "error", "source") and frame[name].dtype.kind in "iufb"
-        table.add_column(head, justify="right" if numeric else "left", no_wrap=True,
-                         overflow="ellipsis", max_width=_MAX_CELL)
+        wraps = choice.chosen and name == "error"  # a traceback, shown whole
+        table.add_column(head, justify="right" if numeric else "left", no_wrap=not wraps,
+                         overflow="fold" if wraps else "ellipsis", max_width=most)
     for row in rows:
         table.add_row(*row)
     console.print(table)
     note = _note(choice, dropped, metric, width)
     if note:
         typer.echo(textwrap.fill(note, width=max(width, 40), break_on_hyphens=False), err=True)
+
+
+def print_trial(frame: Any, number: int, metric: str | None = None) -> None:
+    """Trial `number` of the frame, a column a line (empty ones left out), in table order,
+    its whole error text (type, message, traceback) last."""
+    rows = frame[frame["number"] == number]
+    names = [n for n in ordered(frame) if n != "error" and not _missing(rows.iloc[0][n])]
+    width = max(len(label(n, metric)) for n in names)
+    for name in names:
+        typer.echo(f"{label(name, metric):<{width}}  {cell(name, rows.iloc[0][name])}")
+    error = rows.iloc[0].get("error")
+    if not _missing(error) and str(error).strip():
+        typer.echo(f"error\n{str(error).strip()}")
 
 
 def markdown(frame: Any, choice: Choice, metric: str | None = None) -> str:
