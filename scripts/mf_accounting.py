@@ -9,7 +9,10 @@ venvs through `mf_peers.py`):
 - A run's `Ledger`: one worker, a simulated clock. Training configuration `key` from epoch
   `start` to epoch `stop` costs time(stop) - time(start) (time(0) = 0): a trial resumed from a
   checkpoint at `start` pays only its new epochs; one that starts again from 0 pays all. A
-  trial can only resume from an epoch it reached. Training whose end would pass the budget
+  trial can only resume from an epoch it reached (a PBT copy: its source reached). A copy made
+  by PBT from a checkpoint at epoch e of configuration A and trained on with configuration B
+  reads B's curve from e on (the surrogate knows no mixed histories: an approximation in PBT's
+  favour, as in Syne Tune's simulated PBT). Training whose end would pass the budget
   (`BUDGET_UNITS` budget units) is not done: the ledger raises `BudgetSpent`.
 - A budget unit = the median time(52) of 1,000 random configurations of the instance
   (`Reference.unit`). The incumbent at u units = the best val_accuracy among the epoch-52
@@ -85,15 +88,19 @@ class Ledger:
     reached: dict = field(default_factory=dict)  # trial id -> the last epoch it trained to
     full: list = field(default_factory=list)  # [units at the end, val_accuracy] at epoch 52
 
-    def train(self, trial: object, curve: Curve, start: int, stop: int) -> np.ndarray:
-        """Train `trial` (any hashable id) on `curve` from epoch `start` to `stop`; returns the
-        val accuracies at epochs start+1..stop. BudgetSpent when it would end past the budget."""
+    def train(self, trial: object, curve: Curve, start: int, stop: int,
+              source: object = None) -> np.ndarray:
+        """Train `trial` (any hashable id) on `curve` from epoch `start` to `stop`, resuming
+        from a checkpoint of `source` (default: the trial itself; PBT's copy: its parent's)
+        when start > 0; returns the val accuracies at epochs start+1..stop. BudgetSpent when
+        it would end past the budget."""
+        source = trial if source is None else source
         if not 0 <= start < stop <= EPOCHS:
             raise ValueError(f"train from epoch {start} to {stop}: need 0 <= start < stop <= "
                              f"{EPOCHS}")
-        if start > self.reached.get(trial, 0):
-            raise ValueError(f"trial {trial!r} resumes from epoch {start} but reached only "
-                             f"{self.reached.get(trial, 0)}")
+        if start > self.reached.get(source, 0):
+            raise ValueError(f"trial {trial!r} resumes from epoch {start} but {source!r} "
+                             f"reached only {self.reached.get(source, 0)}")
         end = self.clock + float(curve.time[stop] - curve.time[start])
         if end > self.budget_units * self.unit:
             self.clock = self.budget_units * self.unit
@@ -185,11 +192,12 @@ class Problem:
             self.outside += time.perf_counter() - start
         return self._cache[key]
 
-    def train(self, trial: object, params: dict, start: int, stop: int) -> np.ndarray:
+    def train(self, trial: object, params: dict, start: int, stop: int,
+              source: object = None) -> np.ndarray:
         curve = self.curve(params)
         begin = time.perf_counter()
         try:
-            return self.ledger.train(trial, curve, start, stop)
+            return self.ledger.train(trial, curve, start, stop, source)
         finally:
             self.outside += time.perf_counter() - begin
 

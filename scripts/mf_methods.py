@@ -4,8 +4,9 @@
 Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe (gp_evidence: gp with
 evidence_margin=0.1, gp_free: gp with evidence_margin="off") and scheduler in asha
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
-(`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52)`: paused trials
-keep a checkpoint of their epoch and are promoted from it, paying only new epochs);
+(`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52,
+reduction_factor=3)`, promotion-based: paused trials resume from their checkpoint), pbt
+(`hp.PopulationBasedTraining(interval=4, population=10, max_step=52)`);
 `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its HyperbandPruner(1, 52, 3)); and the
 peers of `mf_peers.PEERS`, run in their own venvs (`/work/venvs/<venv>`) and driven over JSON
 lines: the peer sends {"train": {"trial", "params", "start", "stop"}}, the driver answers
@@ -13,7 +14,8 @@ lines: the peer sends {"train": {"trial", "params", "start", "stop"}}, the drive
 then exits after one line {"seconds": s}, its own time minus the time it waited for the driver.
 
 Every objective trains epoch by epoch and reports each epoch's val_accuracy (`trial.report`),
-so a scheduler may stop it at any epoch.
+so a scheduler may stop it at any epoch. A scheduler takes keywords after colons, read as JSON:
+`random+hyperband:min_resource=3:brackets=2`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,18 +35,21 @@ OURS = ("random", "gp", "tpe", "gp_evidence", "gp_free")
 # variants of ours: (strategy, strategy_options)
 VARIANTS = {"gp_evidence": ("gp", {"evidence_margin": 0.1}),
             "gp_free": ("gp", {"evidence_margin": "off"})}
-OUR_SCHEDULERS = ("asha", "median", "hyperband")
+OUR_SCHEDULERS = ("asha", "median", "hyperband", "pbt")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
-              "syne_bohb": "synetune", "syne_mobster": "synetune",
-              "syne_hypertune": "synetune", "syne_dyhpo": "synetune"}
+              "syne_bohb": "synetune", "syne_hyperband": "synetune",
+              "syne_asha_bore": "synetune", "syne_asha_promotion": "synetune013",
+              "syne_mobster": "synetune013", "syne_hypertune": "synetune013",
+              "syne_dyhpo": "synetune013"}
 VENVS = Path("/work/venvs")
+PBT_INTERVAL, PBT_POPULATION = 4, 10
 
 
 def known(method: str) -> bool:
     base, _, scheduler = method.partition("+")
     if base in OURS:
-        return scheduler in ("", *OUR_SCHEDULERS)
+        return scheduler.partition(":")[0] in ("", *OUR_SCHEDULERS)
     if base == "optuna_tpe":
         return scheduler in ("", "hyperband")
     return method in PEER_VENVS
@@ -58,14 +64,24 @@ def hp_space():
 
 
 def our_pruner(scheduler: str):
+    """"hyperband" -> hp.Hyperband(1, 52, 3); "hyperband:min_resource=3:brackets=2" sets
+    keywords (values read as JSON), to compare settings side by side."""
     import hpsearch as hp
 
-    if scheduler == "asha":
-        return hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=EPOCHS)
-    if scheduler == "median":
-        return hp.MedianPruner()
-    if scheduler == "hyperband":
-        return hp.Hyperband(min_resource=1, max_resource=EPOCHS, reduction_factor=3)
+    name, *pairs = scheduler.split(":")
+    options = {key: json.loads(value) for key, _, value in (p.partition("=") for p in pairs)}
+    if name == "asha":
+        return hp.ASHAPruner(**{"min_resource": 1, "reduction_factor": 3,
+                                "max_resource": EPOCHS, **options})
+    if name == "median":
+        return hp.MedianPruner(**options)
+    if name == "hyperband":
+        return hp.Hyperband(**{"min_resource": 1, "max_resource": EPOCHS,
+                               "reduction_factor": 3, **options})
+    if name == "pbt":
+        return hp.PopulationBasedTraining(**{"interval": PBT_INTERVAL,
+                                             "population": PBT_POPULATION,
+                                             "max_step": EPOCHS, **options})
     return None
 
 
@@ -86,7 +102,9 @@ def at_bounds(configs: list[dict]) -> float:
 
 
 def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
-    """hpsearch's ask/tell loop; returns the number of trials asked and `at_bounds`."""
+    """hpsearch's ask/tell loop; returns the number of trials asked and `at_bounds`. A trial
+    told to stop saves a checkpoint {epoch, the trial that trained it}: a scheduler that pauses
+    (Hyperband, PBT) hands it back from `ask`, and it trains on from that epoch."""
     import hpsearch as hp
 
     base, _, scheduler = method.partition("+")
@@ -98,19 +116,24 @@ def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
         while True:
             trial = study.ask()
             asked += 1
-            accuracy, pruned = None, False
-            for epoch in range(trial.last_step + 1, EPOCHS + 1):
-                accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch)[0])
+            saved = trial.checkpoint()
+            start = 0 if saved is None else int(saved["epoch"])
+            source = trial.number if saved is None else int(saved["trial"])
+            accuracy, stopped = None, False
+            for epoch in range(start + 1, EPOCHS + 1):
+                accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch,
+                                               source if epoch == start + 1 else None)[0])
                 if trial.report(epoch, accuracy):
-                    trial.save_checkpoint({"epoch": np.array([epoch])})
-                    pruned = True
+                    trial.save_checkpoint({"epoch": np.array(epoch),
+                                           "trial": np.array(trial.number)})
+                    stopped = True
                     break
-            if pruned:
+            if stopped:
                 study.tell(trial, state="pruned")
             else:
                 study.tell(trial, accuracy)
     except BudgetSpent:
-        return asked, at_bounds([t.params for t in sorted(study.trials, key=lambda t: t.number)])
+        return asked, at_bounds([t.params for t in study.trials])
 
 
 def run_optuna(method: str, problem: Problem, seed: int) -> tuple[int, float]:
@@ -146,9 +169,10 @@ def run_optuna(method: str, problem: Problem, seed: int) -> tuple[int, float]:
 def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
     """Drive a peer process (module docstring); returns (trials, the peer's own seconds)."""
     python = VENVS / PEER_VENVS[method] / "bin" / "python"
+    log = tempfile.TemporaryFile("w+")  # the peer's stderr (a pipe could fill up and block)
     process = subprocess.Popen([str(python), str(SCRIPTS / "mf_peers.py"), method, str(seed)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               stderr=subprocess.DEVNULL)
+                               stderr=log)
     trials, spent = set(), False
     try:
         for line in process.stdout:
@@ -156,7 +180,9 @@ def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
             if "seconds" in message:
                 return len(trials), float(message["seconds"])
             if "error" in message:
-                raise RuntimeError(f"{method}: {message['error']}")
+                process.wait()
+                log.seek(0)
+                raise RuntimeError(f"{method}: {message['error']}\n{log.read()[-3000:]}")
             order = message["train"]
             trials.add(order["trial"])
             reply: dict = {"stop": True}
@@ -175,6 +201,7 @@ def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
         if process.poll() is None:
             process.kill()
         process.wait()
+        log.close()
 
 
 def available(method: str) -> bool:
@@ -187,12 +214,11 @@ def run(method: str, problem: Problem, seed: int) -> dict:
     """One run: its trials, its optimizer seconds (the method's own time: wall time minus the
     surrogate and the accounting; a peer's as it measured it)."""
     start = time.perf_counter()
-    bounds = math.nan
-    if method in PEER_VENVS:
+    if method in PEER_VENVS:  # a peer's configurations stay in its process: no "bounds"
         trials, seconds = run_peer(method, problem, seed)
-    else:
-        runner = run_optuna if method.startswith("optuna_tpe") else run_ours
-        trials, bounds = runner(method, problem, seed)
-        seconds = time.perf_counter() - start - problem.outside
+        return {"trials": trials, "seconds": seconds}
+    runner = run_optuna if method.startswith("optuna_tpe") else run_ours
+    trials, bounds = runner(method, problem, seed)
+    seconds = time.perf_counter() - start - problem.outside
     return {"trials": trials, "seconds": seconds, "bounds": bounds}
 

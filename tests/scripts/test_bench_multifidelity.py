@@ -115,19 +115,53 @@ def test_ranks_share_ties_and_put_a_run_without_incumbent_last():
     assert accounting.regret(96.0, 99.0, 93.0) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("method", ["random", "random+asha", "optuna_tpe+hyperband"])
+@pytest.mark.parametrize("method", ["random", "random+asha", "random+hyperband", "random+pbt",
+                                    "optuna_tpe+hyperband"])
 def test_a_run_spends_its_budget_and_records_epoch_52_evaluations(method):
     if method.startswith("optuna"):
         pytest.importorskip("optuna")
     problem = accounting.Problem("126026", 104.0 * 8, fake_curves)  # 1 unit = 8 full trainings
-    problem.ledger.budget_units = 2
+    problem.ledger.budget_units = 4
     outcome = methods.run(method, problem, seed=3)
     ledger = problem.ledger
-    assert ledger.clock == pytest.approx(2 * 104.0 * 8)
-    assert ledger.full and all(at <= 2 for at, _ in ledger.full)
+    assert ledger.clock == pytest.approx(4 * 104.0 * 8)
+    assert ledger.full and all(at <= 4 for at, _ in ledger.full)
     assert outcome["trials"] >= len(ledger.full) and outcome["seconds"] > 0
     if method == "random+asha":  # most trials stop early
         assert outcome["trials"] > 2 * len(ledger.full)
+
+
+class Recording(accounting.Problem):
+    """A Problem that keeps every training call: (trial, start, stop, source)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.calls: list[tuple] = []
+
+    def train(self, trial, params, start, stop, source=None):
+        self.calls.append((trial, start, stop, trial if source is None else source))
+        return super().train(trial, params, start, stop, source)
+
+
+def test_hyperband_resumes_paused_trials_and_never_pays_an_epoch_twice():
+    problem = Recording("126026", 104.0 * 8, fake_curves)
+    problem.ledger.budget_units = 4
+    methods.run("random+hyperband", problem, seed=0)
+    calls = problem.calls
+    resumed = [now for before, now in zip(calls, calls[1:], strict=False)
+               if now[1] > 0 and before[0] != now[0]]  # a trial picked up again, later
+    assert resumed and all(trial == source for trial, _, _, source in resumed)
+    assert problem.ledger.epochs == sum(problem.ledger.reached.values())
+
+
+def test_a_pbt_copy_trains_on_from_its_sources_checkpoint():
+    problem = Recording("126026", 104.0 * 8, fake_curves)
+    problem.ledger.budget_units = 3
+    methods.run("random+pbt", problem, seed=0)
+    copies = [c for c in problem.calls if c[3] != c[0]]
+    assert copies and all(c[1] > 0 for c in copies)
+    assert all(problem.ledger.reached[source] >= start for _, start, _, source in copies)
+    assert problem.ledger.epochs < sum(problem.ledger.reached.values())  # copies skip epochs
 
 
 def test_the_cache_resumes_and_the_table_ranks_cells_every_method_ran(tmp_path, capsys):
@@ -150,3 +184,47 @@ def test_the_cache_resumes_and_the_table_ranks_cells_every_method_ran(tmp_path, 
     assert rows["b"][:3] == ["2.00", "1.00", "2.00"]
     assert rows["a"][3:6] == ["0.667", "0.667", "0.333"]  # (99 - 95) / 6, then (99 - 97) / 6
     assert rows["b"][3:6] == ["inf", "0.500", "0.500"]
+
+
+FAKE_PEER = '''
+import json, sys
+params = {"batch_size": 32, "learning_rate": 0.01, "max_dropout": 0.1, "max_units": 128,
+          "momentum": 0.9, "num_layers": 2, "weight_decay": 0.001}
+orders = [("a", 0, 52), ("b", 0, 3), ("b", 3, 52), ("c", 0, 52), ("d", 0, 52)]
+if sys.argv[1] == "broken":
+    print(json.dumps({"error": "ValueError: no"}), flush=True)
+    sys.exit(0)
+for trial, start, stop in orders:
+    print(json.dumps({"train": {"trial": trial, "params": params, "start": start,
+                                "stop": stop}}), flush=True)
+    if json.loads(sys.stdin.readline()).get("stop"):
+        break
+print(json.dumps({"seconds": 0.25}), flush=True)
+'''
+
+
+@pytest.fixture
+def fake_peer(tmp_path, monkeypatch):
+    (tmp_path / "mf_peers.py").write_text(FAKE_PEER)
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setattr(methods, "SCRIPTS", tmp_path)
+    monkeypatch.setattr(methods, "VENVS", tmp_path)
+    monkeypatch.setitem(methods.PEER_VENVS, "fake", "venv")
+    monkeypatch.setitem(methods.PEER_VENVS, "broken", "venv")
+
+
+def test_a_peer_is_charged_by_the_drivers_ledger_and_stopped_by_its_budget(fake_peer):
+    problem = accounting.Problem("126026", 104.0, fake_curves)  # 1 unit = one full training
+    problem.ledger.budget_units = 2.5
+    outcome = methods.run("fake", problem, seed=0)
+    ledger = problem.ledger
+    assert outcome == {"trials": 3, "seconds": 0.25}  # the peer's own seconds
+    assert [at for at, _ in ledger.full] == [pytest.approx(1.0), pytest.approx(2.0)]  # b resumed
+    assert ledger.clock == pytest.approx(2.5 * 104.0)  # c would end at 3 units: not trained
+
+
+def test_a_peers_error_is_raised_with_its_message(fake_peer):
+    problem = accounting.Problem("126026", 104.0, fake_curves)
+    with pytest.raises(RuntimeError, match="broken: ValueError: no"):
+        methods.run("broken", problem, seed=0)
