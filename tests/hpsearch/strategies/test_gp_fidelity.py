@@ -182,3 +182,29 @@ def test_gp_with_hyperband_through_ask_and_tell():
     points = study._proposals.strategy._fidelity
     assert points.n_trials() == len(study.trials)
     assert min(points.finals) == pytest.approx(study.best_value)
+
+
+def test_a_reopened_study_tells_gp_its_paused_trials_again(tmp_path):
+    def drive(study, n):
+        for _ in range(n):
+            trial = study.ask()
+            try:
+                value = _curve_objective(trial.params, trial)
+            except hp.TrialPruned:
+                study.tell(trial, state="pruned")
+            else:
+                study.tell(trial, value)
+
+    first = hp.Study(LINE, strategy="gp", pruner=hp.Hyperband(1, R), seed=2,
+                     storage=tmp_path / "run", strategy_options={"n_startup": 5})
+    drive(first, 15)
+    paused = [t for t in first.trials if t.state is TrialState.PAUSED]
+    assert paused
+    before = first._proposals.strategy._fidelity
+    first.close()
+    again = hp.Study(LINE, strategy="gp", pruner=hp.Hyperband(1, R), seed=2,
+                     storage=tmp_path / "run", strategy_options={"n_startup": 5})
+    after = again._proposals.strategy._fidelity
+    assert after.n_trials() == before.n_trials() == len(first.trials)
+    assert sorted(after.values) == sorted(before.values)
+    drive(again, 5)  # and goes on
