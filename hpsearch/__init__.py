@@ -17,9 +17,12 @@ import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
 from hpsearch.direction import Direction
 from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
 from hpsearch.exceptions import (
+    AllTrialsFailed,
     EnsembleError,
+    FormatError,
     HpsearchError,
     ObjectiveError,
+    ParameterError,
     SpaceError,
     SpaceTypeError,
     StopStudy,
@@ -29,6 +32,7 @@ from hpsearch.exceptions import (
     StudyFileError,
     StudyLockedError,
     StudyMismatchError,
+    TooManyFailuresError,
     TrialPruned,
 )
 from hpsearch.execution.objective import load_objective
@@ -52,9 +56,8 @@ __all__ = [
     "Trial", "TrialHandle", "TrialState", "FrozenTrial", "Pruner", "ThresholdPruner",
     "MedianPruner", "ASHAPruner", "Scheduler", "Hyperband", "PopulationBasedTraining",
     "NoImprovementStop", "StopStudy", "load_objective",
-    "STRATEGY_NAMES", "HpsearchError", "SpaceError", "SpaceTypeError",
-    "StrategyError", "StudyError",
-    "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
-    "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
-    "hypervolume", "Direction",
+    "STRATEGY_NAMES", "AllTrialsFailed", "HpsearchError", "SpaceError", "SpaceTypeError",
+    "StrategyError", "StudyError", "StorageError", "StudyLockedError", "TooManyFailuresError",
+    "StudyMismatchError", "StudyFileError", "ObjectiveError", "EnsembleError", "ParameterError",
+    "FormatError", "build_ensemble", "save_ensemble", "load_ensemble", "hypervolume", "Direction",
 ]

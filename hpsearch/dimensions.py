@@ -381,4 +381,4 @@ def dimension_from_dict(name: str, spec: Mapping[str, Any]) -> Dimension:
     except SpaceError as err:
         raise SpaceError(f"space.{name}: {err}") from None
     except TypeError as err:
-        raise SpaceError(f"space.{name}: {err}") from None
+        raise SpaceError(f"space.{name}: {err}") from err

@@ -19,6 +19,17 @@ class SpaceTypeError(SpaceError, TypeError):
     """A dimension's field has the wrong type: a string or a bool where a number belongs."""
 
 
+class ParameterError(HpsearchError, ValueError):
+    """An argument of a public function, class or estimator has a bad value (a ValueError, as
+    Python and scikit-learn expect)."""
+
+
+class FormatError(HpsearchError, ValueError):
+    """Stored data hpsearch reads back (an ensemble file's arrays or manifest, an artifacts
+    archive, a member's network config) is not what hpsearch writes; its reader's caller names
+    the file."""
+
+
 class StrategyError(HpsearchError):
     """A strategy is unknown, misconfigured, or its backend failed."""
 
@@ -29,6 +40,11 @@ class StudyError(HpsearchError):
 
 class TooManyFailuresError(StudyError):
     """`max_consecutive_failures` trials failed in a row, so the study stopped."""
+
+
+class AllTrialsFailed(StudyError):  # noqa: N818 - read as a sentence: hp.AllTrialsFailed
+    """`optimize()` ended with every finished trial of the study failed (none complete or
+    pruned); the trials and their errors are stored."""
 
 
 class StorageError(HpsearchError):
@@ -63,5 +79,9 @@ class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
     """Raised by an objective to stop a trial the pruner asked to prune."""
 
 
-class WorkerLost(RuntimeError):
+class WorkerLost(HpsearchError, RuntimeError):
     """The Dask worker(s) running a trial died more often than allowed-failures permits."""
+
+
+class UnknownColumn(HpsearchError, ValueError):
+    """A `results --columns` or `--sort` name that is no column of the table."""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hpsearch.direction import Direction, check_directions
+from hpsearch.exceptions import ParameterError
 
 __all__ = ["to_minimize", "pareto_mask", "hypervolume"]
 
@@ -84,7 +85,7 @@ def hypervolume(points: np.ndarray | Sequence[Sequence[float]], reference: Seque
     if points.size == 0:
         return 0.0
     if points.ndim != 2 or reference.shape != (points.shape[1],):
-        raise ValueError(f"hypervolume: points must be (n, k) and reference (k,), got "
+        raise ParameterError(f"hypervolume: points must be (n, k) and reference (k,), got "
                          f"{points.shape} and {reference.shape}")
     if directions is not None:
         points = to_minimize(points, check_directions(directions))

@@ -2,12 +2,12 @@
 `Trial` an objective (or a user driving ask/tell) holds, and the `Result` it returns.
 
 A `Trial` carries its checkpoint: `save_checkpoint(arrays)` keeps a copy of a {name: ndarray}
-mapping (ValueError for a name that is not a string or an array of Python objects; storage
-refuses, as for artifacts, names it cannot hold), `checkpoint()` returns the arrays saved last,
-or those a promoted trial was resumed with, or None; `last_step` is the step that checkpoint was
-saved at (the last step reported before the trial was paused), 0 for a new trial;
-`new_checkpoint()` is the (arrays, step) saved in this run and `steps_run` the steps this run
-trained. The study stores a paused trial's checkpoint through its storage
+mapping (ParameterError, a ValueError, for a name that is not a string or an array of Python
+objects; storage refuses, as for artifacts, names it cannot hold); `checkpoint()` returns the
+arrays saved last, or those a promoted trial was resumed with, or None; `last_step` is the step
+that checkpoint was saved at (the last step reported before the trial was paused), 0 for a new
+trial; `new_checkpoint()` is the (arrays, step) saved in this run and `steps_run` the steps this
+run trained. The study stores a paused trial's checkpoint through its storage
 (`hpsearch.storage.checkpoints`).
 
 A `FrozenTrial` is what strategies are told and what storage writes: it never changes once
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+from hpsearch.exceptions import ParameterError
 
 
 class TrialState(enum.StrEnum):
@@ -189,15 +191,15 @@ class Trial:
 def _copied(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A checked copy of a checkpoint's arrays (see `Trial.save_checkpoint`)."""
     if not isinstance(arrays, Mapping):
-        raise ValueError(f"save_checkpoint takes a mapping of names to arrays, got "
+        raise ParameterError(f"save_checkpoint takes a mapping of names to arrays, got "
                          f"{type(arrays).__name__}")
     out = {}
     for name, array in arrays.items():
         if not isinstance(name, str):
-            raise ValueError(f"checkpoint names must be strings, got {name!r}")
+            raise ParameterError(f"checkpoint names must be strings, got {name!r}")
         copied = np.array(array)
         if copied.dtype.hasobject:
-            raise ValueError(f"checkpoint array {name!r} has dtype {copied.dtype}, which holds "
+            raise ParameterError(f"checkpoint array {name!r} has dtype {copied.dtype}, which holds "
                              "Python objects; checkpoints are stored without pickle")
         out[name] = copied
     return out

@@ -50,7 +50,7 @@ def run(
     hpsearch run study.toml --warm-start runs/old --enqueue best.toml
     On a Dask cluster: hpsearch run study.toml --backend dask --scheduler tcp://HOST:8786
     """
-    from hpsearch.exceptions import TooManyFailuresError
+    from hpsearch.exceptions import AllTrialsFailed, TooManyFailuresError
     from hpsearch.studyfile import runner
     from hpsearch.studyfile.reader import load_study_file
     from hpsearch.studyfile.starts import read_enqueue_file
@@ -70,7 +70,7 @@ def run(
     try:
         with sigterm_interrupts():  # SIGTERM stops the study as Ctrl-C does, then exits 143
             study = runner.run(spec, fresh=fresh, show_progress=logs.show_progress(verbosity))
-    except TooManyFailuresError as err:
+    except (TooManyFailuresError, AllTrialsFailed) as err:
         raise error(str(err), code=1) from None
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, Terminated)
@@ -90,13 +90,7 @@ def _report_run(study: Any, spec: Any, top: int) -> None:
                + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")")
     if study.stop_reason:
         typer.echo(f"stopped early: {study.stop_reason}")
-    if states.get("complete", 0) == 0:
-        errors = [t.error for t in sorted(study.trials, key=lambda t: t.finished_at or 0)
-                  if t.error]
-        reason = errors[-1].strip().splitlines()[0] if errors else "unknown"
-        if states.get("failed", 0) == len(frame):
-            raise error(f"every trial failed ({len(frame)} trials); last error: {reason}",
-                        code=1)
+    if states.get("complete", 0) == 0:  # (all failed is AllTrialsFailed, caught in run)
         raise error("no trial completed (" + ", ".join(
             f"{n} {s}" for s, n in sorted(states.items())) + ")", code=1)
     display.print_table(frame.head(top), display.choose(frame, metric_label(study)),

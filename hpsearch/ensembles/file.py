@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch.ensembles.schema import FORMAT, FORMAT_VERSION, check_manifest, implied_weights
-from hpsearch.exceptions import EnsembleError
+from hpsearch.exceptions import EnsembleError, FormatError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MAX_MANIFEST_BYTES", "Ensemble", "load_ensemble",
            "make_ensemble", "save_ensemble"]
@@ -123,7 +123,7 @@ class Ensemble:
             try:
                 model = model_from_arrays(entry["config"], own)
             except ValueError as err:
-                raise EnsembleError(f"member {entry['key']} does not rebuild: {err}") from None
+                raise EnsembleError(f"member {entry['key']} does not rebuild: {err}") from err
             self.models.append(model)
         self.weights = np.array([e["weight"] for e in self.manifest["members"]], dtype=np.float64)
 
@@ -199,7 +199,7 @@ def save_ensemble(ensemble: Ensemble, path: str | os.PathLike) -> Path:
         tmp.replace(path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise EnsembleError(f"{path}: cannot write: {err.strerror or err}") from None
+        raise EnsembleError(f"{path}: cannot write: {err.strerror or err}") from err
     return path
 
 
@@ -211,14 +211,14 @@ def _npy_header(member: Any, name: str, stored: int) -> tuple[tuple[int, ...], n
     """(shape, dtype) a .npy member of the zip declares, checked against its stored bytes."""
     version = np.lib.format.read_magic(member)
     if version not in ((1, 0), (2, 0)):
-        raise ValueError(f"array {name!r}: unsupported .npy version {version}")
+        raise FormatError(f"array {name!r}: unsupported .npy version {version}")
     reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
               else np.lib.format.read_array_header_2_0)
     shape, _, dtype = reader(member)
     if dtype.hasobject:
-        raise ValueError(f"array {name!r} holds Python objects (it would need pickle)")
+        raise FormatError(f"array {name!r} holds Python objects (it would need pickle)")
     if any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != stored - member.tell():
-        raise ValueError(f"array {name!r} declares {dtype} {list(shape)}, which is not the "
+        raise FormatError(f"array {name!r} declares {dtype} {list(shape)}, which is not the "
                          f"{stored - member.tell()} bytes stored")
     return tuple(shape), dtype
 
@@ -231,7 +231,7 @@ def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         with open(path, "rb") as handle:
             single = handle.read(6) == np.lib.format.MAGIC_PREFIX
     except OSError as err:
-        raise EnsembleError(f"{path}: cannot read: {err.strerror}") from None
+        raise EnsembleError(f"{path}: cannot read: {err.strerror}") from err
     if single:
         raise EnsembleError(f"{path}: not an ensemble file (a single .npy array, not an .npz)")
     headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
@@ -240,12 +240,12 @@ def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
             for info in archive.infolist():
                 name = info.filename.removesuffix(".npy")
                 if name == info.filename or name in headers:
-                    raise ValueError(f"member {info.filename!r} is not one .npy array")
+                    raise FormatError(f"member {info.filename!r} is not one .npy array")
                 with archive.open(info) as member:
                     headers[name] = _npy_header(member, name, info.file_size)
     except _ZIP_ERRORS as err:
         raise EnsembleError(f"{path}: not a readable ensemble file (.npz): {_reason(err)}"
-                            ) from None
+                            ) from err
     return headers
 
 
@@ -256,7 +256,7 @@ def _read_arrays(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
             return {name: stored[name] for name in names}
     except _ZIP_ERRORS as err:
         raise EnsembleError(f"{path}: not a readable ensemble file (.npz): {_reason(err)}"
-                            ) from None
+                            ) from err
 
 
 def _read_manifest(path: Path, headers: Mapping[str, tuple]) -> dict[str, Any]:
@@ -270,7 +270,7 @@ def _read_manifest(path: Path, headers: Mapping[str, tuple]) -> dict[str, Any]:
     try:
         manifest = json.loads(str(_read_arrays(path, [_MANIFEST])[_MANIFEST]))
     except (json.JSONDecodeError, RecursionError) as err:
-        raise EnsembleError(f"{path}: damaged manifest: {_reason(err)}") from None
+        raise EnsembleError(f"{path}: damaged manifest: {_reason(err)}") from err
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise EnsembleError(f"{path}: not an hpsearch ensemble file (format is "
                             f"{manifest.get('format') if isinstance(manifest, dict) else None!r})")
@@ -283,7 +283,7 @@ def _read_manifest(path: Path, headers: Mapping[str, tuple]) -> dict[str, Any]:
     try:
         check_manifest(manifest)
     except ValueError as err:
-        raise EnsembleError(f"{path}: damaged manifest: {err}") from None
+        raise EnsembleError(f"{path}: damaged manifest: {err}") from err
     return manifest
 
 
@@ -321,7 +321,7 @@ def _check_members(path: Path, ensemble: Ensemble) -> None:
             model.predict(np.zeros((1, int(model.n_features_in_))))
         except Exception as err:  # a crafted member may fail anywhere: any error is the file's
             raise EnsembleError(f"{path}: member {entry['key']} does not run: "
-                                f"{type(err).__name__}: {_reason(err)}") from None
+                                f"{type(err).__name__}: {_reason(err)}") from err
         if int(model.n_features_in_) != ensemble.n_features:
             raise EnsembleError(f"{path}: member {entry['key']} takes {model.n_features_in_} "
                                 f"features; the manifest says {ensemble.n_features}")
@@ -350,6 +350,6 @@ def load_ensemble(path: str | os.PathLike) -> Ensemble:
     except EnsembleError as err:  # a member that does not rebuild
         raise EnsembleError(f"{path}: {err}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise EnsembleError(f"{path}: damaged manifest: {_reason(err)}") from None
+        raise EnsembleError(f"{path}: damaged manifest: {_reason(err)}") from err
     _check_members(path, ensemble)
     return ensemble

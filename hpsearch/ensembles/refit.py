@@ -79,7 +79,7 @@ def _refitted(number: int, source: str, outcome: TrialOutcome) -> tuple[dict, di
     if outcome.state is TrialState.COMPLETE:
         try:
             return refit_result(outcome.artifacts)
-        except ValueError as err:
+        except (ValueError, EnsembleError) as err:
             reason = str(err)
     raise EnsembleError(f"trial {number} {source}: refitting failed: {reason}")
 

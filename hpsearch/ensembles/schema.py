@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.exceptions import FormatError
+
 __all__ = ["FORMAT", "FORMAT_VERSION", "MAX_CLASSES", "MAX_DEPTH", "MAX_LAYERS", "MAX_MEMBERS",
            "check_manifest", "implied_weights"]
 
@@ -53,7 +55,7 @@ def _need(ok: bool, where: str, what: str, value: Any = None) -> None:
     if not ok:
         shown = repr(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise ValueError(f"{where}: expected {what}, got {shown}")
+        raise FormatError(f"{where}: expected {what}, got {shown}")
 
 
 def _depth(document: Any) -> int:

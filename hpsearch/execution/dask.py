@@ -62,7 +62,7 @@ class DaskExecutor(Executor):
                 self._client = Client(scheduler, set_as_default=False)
             except (OSError, TimeoutError, ValueError) as err:
                 raise StudyError(f"cannot reach the Dask scheduler at {scheduler}: "
-                                 f"{err}") from None
+                                 f"{err}") from err
         else:
             self._client = scheduler
         threads = sum(self._client.nthreads().values())

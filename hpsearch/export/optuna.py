@@ -125,7 +125,7 @@ def optuna_trials(trials: Sequence[FrozenTrial], space: Space,
                 intermediate_values={int(step): float(v) for step, v in trial.intermediate.items()
                                      if v is not None and math.isfinite(v)})
         except ValueError as err:
-            raise StorageError(f"trial {trial.number}: Optuna refuses it: {err}") from None
+            raise StorageError(f"trial {trial.number}: Optuna refuses it: {err}") from err
         started, finished = _when(trial.started_at), _when(trial.finished_at)
         if started is not None:
             frozen.datetime_start = started
@@ -183,7 +183,7 @@ def export_to_optuna(run_dir: str | os.PathLike, storage_url: str, study_name: s
             storage = optuna.storages.get_storage(storage_url)
         except (ValueError, ImportError, sqlalchemy.exc.SQLAlchemyError) as err:
             raise StorageError(f"{storage_url}: not a usable Optuna storage: "
-                               f"{' '.join(str(err).split())[:300]}") from None
+                               f"{' '.join(str(err).split())[:300]}") from err
         if name in optuna.study.get_all_study_names(storage):
             if not overwrite:
                 raise StorageError(f"{storage_url}: a study named {name!r} already exists; "

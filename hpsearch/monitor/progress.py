@@ -75,7 +75,9 @@ def start_summary(study: Study, n_trials: int) -> str:
     interrupted = sum(t.state is TrialState.INTERRUPTED for t in trials)
     if finished >= n_trials:
         return (f"nothing to do: {finished} of n_trials = {n_trials} trials are already "
-                "finished; raise n_trials (--n-trials) to run more")
+                "finished (n_trials counts the study's finished trials, earlier runs "
+                f"included); raise n_trials (--n-trials) to run more, e.g. {finished + 5} "
+                "for 5 more")
     to_run = n_trials - finished
     if not trials:
         return f"starting: {to_run} trials to run"

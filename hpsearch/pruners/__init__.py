@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from hpsearch.exceptions import ParameterError
 from hpsearch.pruners.asha import ASHAPruner
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.hyperband import Hyperband
@@ -70,6 +71,6 @@ def make_pruner(table: Mapping[str, object] | None) -> Pruner | Scheduler | None
     if kind == "none":
         return None
     if kind not in _PRUNER_CLASSES:
-        raise ValueError(f"unknown pruner kind {kind!r}; expected one of "
+        raise ParameterError(f"unknown pruner kind {kind!r}; expected one of "
                          f"{', '.join(map(repr, PRUNER_OPTIONS))}")
     return _PRUNER_CLASSES[kind](**options)

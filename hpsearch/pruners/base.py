@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from hpsearch.direction import Direction
+from hpsearch.exceptions import ParameterError, StudyError
+from hpsearch.pruners.scheduler import Scheduler
 from hpsearch.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -49,9 +51,17 @@ def previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
     return max((s for s in intermediate if s < step), default=None)
 
 
+def check_pruner(pruner: object) -> None:
+    """StudyError unless `pruner` (a study's `pruner=`) is None, a Pruner or a Scheduler."""
+    if pruner is not None and not isinstance(pruner, Pruner | Scheduler):
+        raise StudyError(f"pruner must be an hp.Pruner (hp.MedianPruner(), hp.ASHAPruner(), "
+                         f"hp.ThresholdPruner(...)), a scheduler (hp.Hyperband(...), "
+                         f"hp.PopulationBasedTraining(...)) or None, got {pruner!r}")
+
+
 def check_ints(pruner: Pruner, **lows: int) -> None:
     for name, low in lows.items():
         value = getattr(pruner, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
+            raise ParameterError(f"{type(pruner).__name__}: {name} must be an integer >= {low}, "
                              f"got {value!r}")

@@ -18,7 +18,12 @@ paused. At `next`, paused trials in that same position are promoted, the highest
 is pruned for good. With `remaining` new trials to come, a paused trial is hopeless when, even
 if every trial that can still reach its rung (the bracket's running trials below it, its paused
 trials at lower rungs, and the `remaining` new ones) arrived with a worse value, it would not
-be in the top 1/eta: (m) >= (n + arrivals) // eta, m being how many values there beat it.
+be in the top 1/eta: m >= (n + arrivals) // eta, m being how many values there beat it.
+The end of a budget: once no new trial may start (`next(count, new_allowed=False)`) and no
+live trial can reach a rung any more (the rung is settled), its best paused trial is promoted
+even when the rung holds fewer than eta values, and is never hopeless (m >= max((n + 0) //
+eta, 1) for the others): synchronous successive halving keeps at least one configuration per
+rung too, so a budget of a few trials still trains some trial to max_resource.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hpsearch.exceptions import ParameterError
 from hpsearch.pruners.base import check_ints
 from hpsearch.pruners.index import value_at
 from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
@@ -54,11 +60,11 @@ class Hyperband(Scheduler):
 
     def __post_init__(self) -> None:
         if self.max_resource is None:
-            raise ValueError("Hyperband needs max_resource: the step (epoch) a fully trained "
+            raise ParameterError("Hyperband needs max_resource: the step (epoch) a fully trained "
                              "trial reaches")
         check_ints(self, min_resource=1, max_resource=1, reduction_factor=2)
         if self.max_resource <= self.min_resource:
-            raise ValueError(f"Hyperband: max_resource must be above min_resource "
+            raise ParameterError(f"Hyperband: max_resource must be above min_resource "
                              f"({self.min_resource}), got {self.max_resource}")
         if self.brackets is not None:
             check_ints(self, brackets=1)
@@ -142,12 +148,16 @@ class _Rungs:
         if position < len(waiting) and waiting[position] == entry:
             del waiting[position]
 
-    def promotable(self, reduction_factor: int) -> list[tuple[int, float, int, int, int]]:
+    def promotable(self, reduction_factor: int, settled: set[tuple[int, int]]
+                   ) -> list[tuple[int, float, int, int, int]]:
         """(-rung, signed value, number, bracket, rung) of the paused trials in the top
-        1/reduction_factor of their rung: a prefix of each rung's waiting list."""
+        1/reduction_factor of their rung (at least the best one at a `settled` rung): a prefix
+        of each rung's waiting list."""
         out = []
         for (bracket, rung), waiting in self.waiting.items():
             top = len(self.values[(bracket, rung)]) // reduction_factor
+            if (bracket, rung) in settled:
+                top = max(top, 1)
             if not waiting or top == 0:
                 continue
             cut = self.ordered[(bracket, rung)][top - 1]  # fewer than `top` strictly better
@@ -258,18 +268,25 @@ class HyperbandState(SchedulerState):
         if rung is not None:
             self._rungs.pause(track.bracket, rung, number)
 
-    def candidates(self) -> list[int]:
+    def candidates(self, settled: set[tuple[int, int]] = frozenset()) -> list[int]:
         """The paused trials promotable now, in promotion order: the highest rung level
-        first, then the best value, then the lowest number."""
+        first, then the best value, then the lowest number. At a `settled` rung (no trial can
+        arrive there any more) the best paused trial is promotable even when the rung holds
+        fewer than reduction_factor values."""
         ready = sorted((-self.levels[rung], signed, number)
                        for _, signed, number, _, rung in
-                       self._rungs.promotable(self.config.reduction_factor))
+                       self._rungs.promotable(self.config.reduction_factor, settled))
         return [number for *_, number in ready]
 
     def next(self, count: int, new_allowed: bool) -> list[Action]:
         with self._lock:
             out: list[Action] = []
-            for number in self.candidates()[:count]:
+            settled: set[tuple[int, int]] = set()
+            if not new_allowed:  # no new trial: the rungs no live trial can reach any more
+                below = self._below()
+                settled = {key for key, waiting in self._rungs.waiting.items()
+                           if waiting and below[key] == 0}
+            for number in self.candidates(settled)[:count]:
                 track = self._tracks[number]
                 track.target = track.paused_at + 1
                 self._pause(number, track, None)
@@ -278,26 +295,29 @@ class HyperbandState(SchedulerState):
                 out += [Fresh() for _ in range(count - len(out))]
             return out
 
+    def _below(self) -> np.ndarray:
+        """(brackets, rungs + 1): how many live trials can still reach each rung (running at
+        or below it, paused below it)."""
+        below = np.zeros((self.config.n_brackets, len(self.levels) + 1), dtype=np.int64)
+        for track in self._tracks.values():
+            if not track.alive:
+                continue
+            if track.paused_at is None:
+                below[track.bracket, track.target:] += 1  # reaches target and on
+            else:
+                below[track.bracket, track.paused_at + 1:] += 1
+        return below
+
     def hopeless(self, remaining: int | None) -> list[int]:
         if remaining is None:
             return []
         with self._lock:
-            paused = self.paused()
-            # per bracket and rung: live trials that can still get there (running below or at
-            # it, paused below it), counted once
-            below = np.zeros((self.config.n_brackets, len(self.levels) + 1), dtype=np.int64)
-            for track in self._tracks.values():
-                if not track.alive:
-                    continue
-                if track.paused_at is None:
-                    below[track.bracket, track.target:] += 1  # reaches target and on
-                else:
-                    below[track.bracket, track.paused_at + 1:] += 1
+            below = self._below()
             out = []
-            for number, (bracket, rung) in paused.items():
+            for number, (bracket, rung) in self.paused().items():
                 arrivals = remaining + int(below[bracket, rung])
                 values = self._rungs.at(bracket, rung)
-                if self.behind(bracket, rung, number) >= (
-                        len(values) + arrivals) // self.config.reduction_factor:
+                limit = (len(values) + arrivals) // self.config.reduction_factor
+                if self.behind(bracket, rung, number) >= max(limit, arrivals == 0):
                     out.append(number)
             return sorted(out)

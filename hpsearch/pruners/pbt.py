@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch.dimensions import Categorical, Float, Int
+from hpsearch.exceptions import ParameterError
 from hpsearch.pruners.base import check_ints
 from hpsearch.pruners.scheduler import Action, Exploit, Fresh, Resume, Scheduler, SchedulerState
 from hpsearch.space import Space
@@ -69,20 +70,20 @@ class PopulationBasedTraining(Scheduler):
         if self.population is not None:
             check_ints(self, population=2)
         if not 0 < self.quantile <= 0.5:
-            raise ValueError(f"PopulationBasedTraining: quantile must be in (0, 0.5], got "
+            raise ParameterError(f"PopulationBasedTraining: quantile must be in (0, 0.5], got "
                              f"{self.quantile!r}")
         if not 0 <= self.resample_probability <= 1:
-            raise ValueError(f"PopulationBasedTraining: resample_probability must be in "
+            raise ParameterError(f"PopulationBasedTraining: resample_probability must be in "
                              f"[0, 1], got {self.resample_probability!r}")
         factors = tuple(float(f) for f in self.perturbation_factors)
         if len(factors) < 1 or not all(math.isfinite(f) and f > 0 for f in factors):
-            raise ValueError(f"PopulationBasedTraining: perturbation_factors must be positive "
+            raise ParameterError(f"PopulationBasedTraining: perturbation_factors must be positive "
                              f"numbers, got {self.perturbation_factors!r}")
         object.__setattr__(self, "perturbation_factors", factors)
 
     def new_state(self, direction: str, space: Space | None = None) -> PopulationState:
         if space is None:
-            raise ValueError("PopulationBasedTraining needs the study's space")
+            raise ParameterError("PopulationBasedTraining needs the study's space")
         return PopulationState(self, direction, space)
 
 

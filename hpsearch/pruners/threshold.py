@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hpsearch.direction import Direction
-from hpsearch.pruners.base import Pruner
+from hpsearch.exceptions import ParameterError
+from hpsearch.pruners.base import Pruner, check_ints
 from hpsearch.pruners.index import PruningIndex
 from hpsearch.trial import FrozenTrial
 
@@ -18,6 +21,13 @@ class ThresholdPruner(Pruner):
 
     threshold: float
     min_step: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real) \
+                or math.isnan(self.threshold):
+            raise ParameterError(f"ThresholdPruner: threshold must be a number, got "
+                                 f"{self.threshold!r}")
+        check_ints(self, min_step=0)
 
     def new_index(self) -> PruningIndex:
         return PruningIndex()  # reads no history

@@ -35,6 +35,8 @@ from typing import Any
 
 import typer
 
+from hpsearch.exceptions import UnknownColumn
+
 __all__ = ["Choice", "UnknownColumn", "choose", "resolve", "print_table", "print_trial",
            "markdown", "records", "records_of", "label"]
 
@@ -42,10 +44,6 @@ DETAIL = ("seed", "started_at", "finished_at")
 _TAIL = ("last_step", "steps", "parent", "duration_s", "error", "source")
 _MAX_CELL = 28  # a longer cell (an error, a long choice) ends in an ellipsis
 _GAP = 2  # spaces between two columns
-
-
-class UnknownColumn(ValueError):
-    """A --columns or --sort name that is no column of the table."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from hpsearch.exceptions import ParameterError
+
 __all__ = ["AveragingClassifier", "AveragingRegressor", "averaging_ensemble"]
 
 
@@ -27,7 +29,7 @@ class _Averaging(BaseEstimator):
     def fit(self, X: Any, y: Any, **fit_params: Any) -> _Averaging:
         """Fit a clone of every member on (X, y)."""
         if not self.estimators:
-            raise ValueError("an ensemble needs at least one estimator")
+            raise ParameterError("an ensemble needs at least one estimator")
         self.estimators_ = [clone(e).fit(X, y, **fit_params) for e in self.estimators]
         first = self.estimators_[0]
         if hasattr(first, "n_features_in_"):
@@ -43,7 +45,7 @@ class AveragingClassifier(ClassifierMixin, _Averaging):
         self.classes_ = self.estimators_[0].classes_
         for member in self.estimators_[1:]:
             if not np.array_equal(member.classes_, self.classes_):
-                raise ValueError("ensemble members disagree on classes_")
+                raise ParameterError("ensemble members disagree on classes_")
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -35,6 +35,7 @@ error_score=nan)` is a scikit-learn meta-estimator that tunes any estimator or p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from copy import deepcopy
@@ -47,7 +48,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, indexable
 
-from hpsearch.exceptions import StudyError
+from hpsearch.exceptions import AllTrialsFailed, ParameterError, StrategyError, StudyError
 from hpsearch.sklearn.ensemble import averaging_ensemble
 from hpsearch.sklearn.objective import CrossValidation
 from hpsearch.sklearn.results import cv_results
@@ -149,12 +150,12 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             if name == "ensemble" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+                raise ParameterError(f"{name} must be an integer >= {low}; got {value!r}")
         if not isinstance(self.refit, bool | np.bool_):
-            raise ValueError(f"refit must be True or False; got {self.refit!r}")
+            raise ParameterError(f"refit must be True or False; got {self.refit!r}")
         if not (self.error_score == "raise" or (isinstance(self.error_score, float)
                                                  and np.isnan(self.error_score))):
-            raise ValueError(f"error_score must be 'raise' or nan; got {self.error_score!r}")
+            raise ParameterError(f"error_score must be 'raise' or nan; got {self.error_score!r}")
 
     def fit(self, X: Any, y: Any = None, groups: Any = None, **fit_params: Any) -> SearchCV:
         """Search, then refit (see the module docstring). X (N, D), y (N,) or (N, L)."""
@@ -168,12 +169,16 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
                                     search.decode)
         metric = f"mean_test_{self.scoring}" if isinstance(self.scoring, str) \
             else "mean_test_score"
-        study = Study(search.space, direction="maximize", strategy=self.strategy,
-                      seed=self.seed, storage=self.storage, pruner=self.pruner, metric=metric)
+        try:
+            study = Study(search.space, direction="maximize", strategy=self.strategy,
+                          seed=self.seed, storage=self.storage, pruner=self.pruner, metric=metric)
+        except (StrategyError, StudyError) as err:  # a bad strategy, seed or pruner
+            raise ParameterError(str(err)) from err  # a ValueError, as scikit-learn expects
         raising = self.error_score == "raise"
         try:
-            study.optimize(objective, n_trials=int(self.n_trials), n_jobs=self.n_jobs,
-                           callbacks=[_stop_at_a_failure] if raising else [])
+            with contextlib.suppress(AllTrialsFailed):  # said below, as scikit-learn says it
+                study.optimize(objective, n_trials=int(self.n_trials), n_jobs=self.n_jobs,
+                               callbacks=[_stop_at_a_failure] if raising else [])
             trials = [t for t in study.trials if t.state.is_finished]
         finally:
             study.close()

@@ -19,6 +19,7 @@ from typing import Any
 
 from sklearn.base import clone
 
+from hpsearch.exceptions import ParameterError
 from hpsearch.space import Categorical, Dimension, Float, Int, Space
 
 __all__ = ["SearchSpace"]
@@ -36,14 +37,14 @@ class SearchSpace:
     @classmethod
     def build(cls, space: Space | Mapping[str, Any], estimator: Any) -> SearchSpace:
         if not isinstance(space, Mapping) or not space:
-            raise ValueError("space must map estimator parameter names to hp.Float, hp.Int, "
+            raise ParameterError("space must map estimator parameter names to hp.Float, hp.Int, "
                              f"hp.Categorical or lists of values; got {space!r}")
         known = estimator.get_params(deep=True)
         dimensions: dict[str, Dimension] = {}
         choices: dict[str, dict[str, Any]] = {}
         for name, entry in space.items():
             if name not in known:
-                raise ValueError(f"space: {type(estimator).__name__} has no parameter "
+                raise ParameterError(f"space: {type(estimator).__name__} has no parameter "
                                  f"{name!r} (get_params() lists what it takes)")
             if isinstance(entry, Float | Int | Categorical):
                 dimensions[name] = entry
@@ -52,7 +53,7 @@ class SearchSpace:
                 if coded:
                     choices[name] = coded
             else:
-                raise ValueError(f"space.{name}: expected hp.Float, hp.Int, hp.Categorical or "
+                raise ParameterError(f"space.{name}: expected hp.Float, hp.Int, hp.Categorical or "
                                  f"a list of values, got {entry!r}")
         return cls(Space(dimensions), choices)
 
@@ -67,11 +68,11 @@ class SearchSpace:
 
 def _categorical(name: str, values: list[Any]) -> tuple[Categorical, dict[str, Any]]:
     if not values:
-        raise ValueError(f"space.{name}: an empty list of values")
+        raise ParameterError(f"space.{name}: an empty list of values")
     if all(isinstance(v, _PLAIN) for v in values):
         return Categorical(values), {}
     coded = {repr(v): v for v in values}
     if len(coded) != len(values):
-        raise ValueError(f"space.{name}: two values print the same ({values!r}); give each a "
+        raise ParameterError(f"space.{name}: two values print the same ({values!r}); give each a "
                          "distinct repr")
     return Categorical(list(coded)), coded

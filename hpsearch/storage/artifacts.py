@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.exceptions import FormatError, ParameterError
+
 __all__ = ["MAX_NAME_CHARS", "artifact_problem", "write_artifacts", "read_artifacts"]
 
 MAX_NAME_CHARS = 200
@@ -55,7 +57,7 @@ def write_artifacts(path: str, arrays: Mapping[str, np.ndarray]) -> None:
     for name, array in arrays.items():
         problem = artifact_problem(name, array)
         if problem is not None:
-            raise ValueError(problem)
+            raise ParameterError(problem)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, array in arrays.items():
             with archive.open(name + _SUFFIX, "w", force_zip64=True) as member:
@@ -69,7 +71,7 @@ def read_artifacts(path: str) -> dict[str, np.ndarray]:
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             if not info.filename.endswith(_SUFFIX):
-                raise ValueError(f"unexpected member {info.filename!r}")
+                raise FormatError(f"unexpected member {info.filename!r}")
             with archive.open(info) as member:
                 out[info.filename[:-len(_SUFFIX)]] = np.lib.format.read_array(
                     member, allow_pickle=False)

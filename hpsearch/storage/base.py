@@ -28,6 +28,7 @@ import numpy as np
 
 from hpsearch.exceptions import StudyMismatchError
 from hpsearch.storage.checkpoints import Checkpoint
+from hpsearch.storage.rows import dumps
 from hpsearch.trial import FrozenTrial
 
 __all__ = ["Storage", "StudyMeta", "DB_NAME", "LOCK_NAME", "check_same_study"]
@@ -51,7 +52,7 @@ class StudyMeta:
 
 
 def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=repr))  # as the SQLite backend stores it
+    return json.loads(dumps(value))  # as the SQLite backend stores it
 
 
 def check_same_study(stored: StudyMeta, given: StudyMeta, where: str) -> None:

@@ -94,7 +94,7 @@ def prepare_folder(folder: str | os.PathLike) -> str:
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or str(err)
         raise StorageError(f"cannot make the run folder {path}: {reason}; choose another "
-                           "storage folder (or study name)") from None
+                           "storage folder (or study name)") from err
     return path
 
 
@@ -105,7 +105,7 @@ def _trial_numbers(folder: str) -> list[int]:
         return []
     except OSError as err:
         raise StorageError(f"cannot list {os.path.join(folder, 'trials')}: {err.strerror}"
-                           ) from None
+                           ) from err
     return sorted(int(name) for name in names if name.isdigit())
 
 
@@ -132,7 +132,7 @@ def check_closed_cleanly(folder: str) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as err:
-        raise StorageError(f"cannot read {marker}: {err.strerror}") from None
+        raise StorageError(f"cannot read {marker}: {err.strerror}") from err
     wal = os.path.join(folder, DB_NAME + "-wal")
     if not os.path.exists(wal) or os.path.getsize(wal) == 0:
         return token
@@ -207,7 +207,7 @@ def mark_open(con: sqlite3.Connection, folder: str) -> None:
             os.fsync(handle.fileno())
     except OSError as err:
         raise StorageError(f"cannot write {path}: {err.strerror} (disk full or read-only?)"
-                           ) from None
+                           ) from err
 
 
 def mark_closed(folder: str) -> None:
@@ -244,7 +244,7 @@ def check_run_folder(folder: str | os.PathLike) -> None:
         con = sqlite3.connect("file:" + urllib.parse.quote(db_path) + "?mode=ro" + whole,
                               uri=True)
     except sqlite3.Error as err:
-        raise StorageError(f"cannot open {db_path}: {err}") from None
+        raise StorageError(f"cannot open {db_path}: {err}") from err
     try:
         check_pages(con, db_path)
         tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
@@ -256,7 +256,7 @@ def check_run_folder(folder: str | os.PathLike) -> None:
             check_new_study(folder, token)
     except sqlite3.DatabaseError as err:
         raise StorageError(f"{db_path} is not a readable hpsearch database ({err}); nothing "
-                           "was changed") from None
+                           "was changed") from err
     finally:
         con.close()
 

@@ -56,7 +56,7 @@ class StudyLock:
             handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
         except OSError as err:
             raise StorageError(f"cannot open the lock file {self.path}: {err.strerror} "
-                               "(a read-only folder?)") from None
+                               "(a read-only folder?)") from err
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

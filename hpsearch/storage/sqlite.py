@@ -83,7 +83,8 @@ from hpsearch.storage.checkpoints import (
     write_checkpoint_file,
 )
 from hpsearch.storage.lock import StudyLock
-from hpsearch.trial import FrozenTrial, TrialState
+from hpsearch.storage.rows import dumps, row_trial, trial_row
+from hpsearch.trial import FrozenTrial
 
 FORMAT = 1
 
@@ -118,10 +119,6 @@ DRIVER_DIED_ERROR = (
     "and the trial fails at once")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=repr)
-
-
 def _add_columns(con: sqlite3.Connection) -> None:
     """Bring an older trials table up to `_COLUMNS` (ALTER TABLE ... ADD COLUMN, NULL)."""
     present = {row[1] for row in con.execute("PRAGMA table_info(trials)")}
@@ -129,30 +126,6 @@ def _add_columns(con: sqlite3.Connection) -> None:
         for name, kind in (*_ADDED_COLUMNS, _DEATHS_COLUMN, _CHECKPOINT_COLUMN):
             if name.strip('"') not in present:
                 con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
-
-
-def _trial_row(trial: FrozenTrial, artifacts: list[str] | None) -> tuple:
-    values = None if trial.values is None or len(trial.values) < 2 else _dumps(
-        list(trial.values))
-    return (trial.number, str(trial.state), _dumps(dict(trial.params)), trial.value,
-            _dumps(dict(trial.metrics)),
-            _dumps({str(k): v for k, v in trial.intermediate.items()}), int(trial.seed),
-            trial.error, trial.started_at, trial.finished_at,
-            None if artifacts is None else _dumps(artifacts), values, trial.parent,
-            int(trial.steps))
-
-
-def _row_trial(row: sqlite3.Row) -> FrozenTrial:
-    values = row["values"]
-    return FrozenTrial(
-        number=int(row["number"]), params=json.loads(row["params"]),
-        state=TrialState(row["state"]), seed=int(row["seed"]), value=row["value"],
-        metrics=json.loads(row["metrics"]),
-        intermediate={int(k): v for k, v in json.loads(row["intermediate"]).items()},
-        error=row["error"], started_at=row["started_at"], finished_at=row["finished_at"],
-        values=None if values is None else tuple(json.loads(values)),
-        parent=None if row["parent"] is None else int(row["parent"]),
-        steps=int(row["steps"] or 0))
 
 
 class SqliteStorage:
@@ -194,7 +167,7 @@ class SqliteStorage:
         except sqlite3.DatabaseError as err:
             con.close()
             raise StorageError(f"{db_path} is not a readable hpsearch database ({err}); "
-                               "nothing was changed") from None
+                               "nothing was changed") from err
 
     @staticmethod
     def _read_meta(con: sqlite3.Connection, db_path: str) -> StudyMeta:
@@ -206,17 +179,17 @@ class SqliteStorage:
                              created_at=raw["created_at"], metric=raw.get("metric"),
                              warm_start=tuple(raw.get("warm_start", ())))
         except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as err:
-            raise StorageError(f"{db_path}: the study metadata is damaged ({err})") from None
+            raise StorageError(f"{db_path}: the study metadata is damaged ({err})") from err
 
     @staticmethod
     def _write_meta(con: sqlite3.Connection, meta: StudyMeta) -> None:
         with con:
             con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
-                ("format", _dumps(FORMAT)), ("space", _dumps(meta.space)),
-                ("direction", _dumps(meta.direction)), ("strategy", _dumps(meta.strategy)),
-                ("strategy_options", _dumps(dict(meta.strategy_options))),
-                ("seed", _dumps(meta.seed)), ("created_at", _dumps(meta.created_at)),
-                ("metric", _dumps(meta.metric)), ("warm_start", _dumps(list(meta.warm_start)))])
+                ("format", dumps(FORMAT)), ("space", dumps(meta.space)),
+                ("direction", dumps(meta.direction)), ("strategy", dumps(meta.strategy)),
+                ("strategy_options", dumps(dict(meta.strategy_options))),
+                ("seed", dumps(meta.seed)), ("created_at", dumps(meta.created_at)),
+                ("metric", dumps(meta.metric)), ("warm_start", dumps(list(meta.warm_start)))])
 
     @classmethod
     def _reconcile(cls, con: sqlite3.Connection, folder: str, meta: StudyMeta) -> StudyMeta:
@@ -257,7 +230,7 @@ class SqliteStorage:
             try:
                 con = sqlite3.connect(db_path)
             except sqlite3.Error as err:
-                raise StorageError(f"cannot open {db_path}: {err}") from None
+                raise StorageError(f"cannot open {db_path}: {err}") from err
             tables = cls._check(con, db_path)
             if tables:
                 run_folder.refuse(con, run_folder.check_pages, con, db_path)
@@ -310,7 +283,7 @@ class SqliteStorage:
         try:
             con = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as err:
-            raise StorageError(f"cannot open {db_path}: {err}") from None
+            raise StorageError(f"cannot open {db_path}: {err}") from err
         if "meta" not in cls._check(con, db_path):
             con.close()
             raise StorageError(f"{db_path} is not an hpsearch study (no meta table)")
@@ -325,10 +298,11 @@ class SqliteStorage:
             cursor = self._con.execute(f"SELECT {', '.join(columns)} FROM trials "
                                        "ORDER BY number")
             cursor.row_factory = sqlite3.Row
-            return [_row_trial(row) for row in cursor.fetchall()]
-        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as err:
+            rows = cursor.fetchall()
+        except sqlite3.DatabaseError as err:
             raise StorageError(f"{self.db_path}: cannot read trials ({err}); the database "
-                               "is damaged") from None
+                               "is damaged") from err
+        return [row_trial(row, self.db_path) for row in rows]
 
     def save_trial(self, trial: FrozenTrial,
                    artifacts: Mapping[str, np.ndarray] | None = None,
@@ -345,14 +319,14 @@ class SqliteStorage:
                                                                          checkpoint)
         try:
             with self._con:  # one transaction: rolled back if the write fails
-                self._con.execute(_UPSERT, _trial_row(trial, names))
+                self._con.execute(_UPSERT, trial_row(trial, names))
                 if pointer is not None:
                     self._con.execute("UPDATE trials SET checkpoint = ? WHERE number = ?",
-                                      (_dumps(pointer), trial.number))
+                                      (dumps(pointer), trial.number))
         except (sqlite3.Error, OSError) as err:
             raise StorageError(f"cannot write trial {trial.number} to {self.db_path}: {err} "
                                "(disk full or read-only?); the trials committed before are "
-                               "kept") from None
+                               "kept") from err
         if pointer is not None:
             self._remove_stale(trial.number, pointer["file"])
 
@@ -430,7 +404,7 @@ class SqliteStorage:
             with contextlib.suppress(OSError):
                 os.remove(tmp)
             raise StorageError(f"cannot write {target}: {err} (disk full or read-only?); "
-                               "the trials committed before are kept") from None
+                               "the trials committed before are kept") from err
 
     def load_artifacts(self, number: int) -> dict[str, np.ndarray]:
         path = os.path.join(self._trial_dir(number), "artifacts.npz")
@@ -440,7 +414,7 @@ class SqliteStorage:
             return read_artifacts(path)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise StorageError(f"{path} is damaged and cannot be read ({type(err).__name__}: "
-                               f"{err})") from None
+                               f"{err})") from err
 
     def lock(self) -> contextlib.AbstractContextManager:
         return self._lock.held()
@@ -450,7 +424,7 @@ class SqliteStorage:
         try:
             return int(self._con.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as err:
-            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from None
+            raise StorageError(f"{self.db_path}: cannot read the database ({err})") from err
 
     def close(self) -> None:
         """Close cleanly (see the module docstring); a second call does nothing."""

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch.direction import DIRECTIONS, check_directions
-from hpsearch.exceptions import StrategyError, StudyError
+from hpsearch.exceptions import ParameterError, StrategyError, StudyError
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial
 
@@ -70,8 +70,8 @@ class Strategy(ABC):
                  direction: str | Sequence[str] = "minimize", **options: Any) -> None:
         try:
             self.directions = check_directions(direction)
-        except StudyError as err:
-            raise ValueError(str(err)) from None
+        except StudyError as err:  # a ValueError here, as make_strategy expects of options
+            raise ParameterError(str(err)) from err
         if len(self.directions) > 1 and not self.multi_objective:
             raise StrategyError(f"strategy {self.name!r} searches one objective; for "
                                 f"{len(self.directions)} use gp, tpe, nsga2, random or grid")

@@ -34,7 +34,13 @@ Contract:
   reports are kept). The rest are run again with the same params and seed on a fresh pool
   (a trial caught in 3 breaks without being identified fails, so a pool that keeps breaking
   cannot loop forever). A trial past its `trial_timeout` is failed with "timed out after X s";
-  the trials running beside it on a killed loky pool run again.
+  the trials running beside it on a killed loky pool run again. A trial's time counts from
+  when a loky worker starts it (its start marker), not from its submission: the wait for a
+  pool that starts again after a stop is not counted (Dask: from its submission).
+- Every trial failed: a call that ends with every finished trial of the study failed raises
+  `AllTrialsFailed` (a `StudyError`, like `TooManyFailuresError`), naming the last error and
+  where its traceback is. Nothing to run (the study already holds `n_trials` finished trials:
+  `n_trials` is the study's total, not a count of new trials) logs a warning saying so.
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ import collections
 import concurrent.futures as cf
 import contextlib
 import logging
+import numbers
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,6 +65,7 @@ from hpsearch.execution.task import TrialOutcome, TrialTask
 from hpsearch.execution.workers import check_n_jobs
 from hpsearch.monitor.live import INTERVAL, LiveReports
 from hpsearch.monitor.progress import ProgressLine, log_trial, start_summary
+from hpsearch.study.failures import check_some_trial_worked, describe_failure
 from hpsearch.trial import FrozenTrial, Result, Trial, TrialState
 
 __all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS", "Study"]
@@ -65,6 +73,15 @@ __all__ = ["LoopSettings", "OptimizeLoop", "MAX_BREAKS", "Study"]
 logger = logging.getLogger("hpsearch")
 
 MAX_BREAKS = 3  # a trial caught in this many pool breaks without being the culprit fails
+WAITING_POLL = 0.5  # seconds between two looks at a trial past its deadline that has not started
+
+
+def check_callbacks(callbacks: Iterable[Any]) -> tuple[Callable, ...]:
+    """The callbacks as a tuple; StudyError when one is not callable."""
+    callbacks = tuple(callbacks)
+    if not all(callable(callback) for callback in callbacks):
+        raise StudyError(f"callbacks must be functions cb(study, trial), got {callbacks!r}")
+    return callbacks
 
 
 class Study(Protocol):
@@ -79,6 +96,9 @@ class Study(Protocol):
 
     @property
     def n_finished(self) -> int: ...
+
+    @property
+    def trials(self) -> list[FrozenTrial]: ...
 
     @property
     def exhausted(self) -> bool: ...
@@ -115,7 +135,8 @@ class LoopSettings:
             raise StudyError(f"backend must be 'local' or 'dask', got {backend!r}")
         check_limits(trial_timeout, max_memory_mb)
         check_n_jobs(n_jobs)
-        if timeout is not None and not timeout >= 0:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, numbers.Real) or not timeout >= 0):
             raise StudyError(f"timeout must be a non-negative number of seconds, got {timeout}")
         return cls(n_trials, n_jobs, timeout, backend, scheduler, trial_timeout, max_memory_mb)
 
@@ -126,7 +147,7 @@ class OptimizeLoop:
     def __init__(self, study: Study, objective: Callable | str, settings: LoopSettings,
                  callbacks: tuple[Callable[[Study, FrozenTrial], None], ...],
                  show_progress: bool = False) -> None:
-        self.study, self.settings, self.callbacks = study, settings, callbacks
+        self.study, self.settings, self.callbacks = study, settings, check_callbacks(callbacks)
         self.progress = (ProgressLine(os.path.basename(study.path or "") or "study",
                                       settings.n_trials) if show_progress else None)
         self.live: LiveReports | None = None
@@ -138,6 +159,7 @@ class OptimizeLoop:
         self.isolating: int | None = None
         self.in_flight: dict[cf.Future, Trial] = {}
         self.trial_deadlines: dict[cf.Future, float] = {}
+        self.waiting_for_worker: set[cf.Future] = set()  # past a deadline, not started yet
         self.breaks: dict[int, int] = {}
         self.consecutive_failures = 0
         self.exhausted = False
@@ -148,7 +170,9 @@ class OptimizeLoop:
         self.executor = make_executor(settings.n_jobs, settings.backend, settings.scheduler,
                                       settings.trial_timeout, settings.max_memory_mb)
         self.open_reports()
-        logger.info("%s", start_summary(study, settings.n_trials))
+        nothing_to_do = study.n_finished >= settings.n_trials
+        logger.log(logging.WARNING if nothing_to_do else logging.INFO, "%s",
+                   start_summary(study, settings.n_trials))
         if self.progress is not None and study.n_finished < settings.n_trials:
             self.progress.start(study, study.n_finished)
         clean = False
@@ -182,6 +206,7 @@ class OptimizeLoop:
                         study.strategy_name, study.n_finished, settings.n_trials)
         if self.timed_out:
             logger.info("timeout reached: %d trials finished", study.n_finished)
+        check_some_trial_worked(study.trials, study.path)
 
     def open_reports(self) -> None:
         """The report channel: for the pruner, and for the live curves of a stored study
@@ -209,7 +234,7 @@ class OptimizeLoop:
             study.write_tables()
         except OSError as err:
             if clean:
-                raise StorageError(f"cannot write the tables in {study.path}: {err}") from None
+                raise StorageError(f"cannot write the tables in {study.path}: {err}") from err
             logger.warning("could not write the tables in %s: %s", study.path, err)
 
     # ----- starting trials
@@ -275,6 +300,7 @@ class OptimizeLoop:
         live reports (None: neither)."""
         self.trial_deadlines = {f: d for f, d in self.trial_deadlines.items()
                                 if f in self.in_flight}
+        self.waiting_for_worker &= set(self.in_flight)
         live = INTERVAL if self.live is not None else None
         if not self.trial_deadlines:
             return live
@@ -290,10 +316,27 @@ class OptimizeLoop:
             if future.done():  # finished just in time
                 self.collect(future)
                 continue
+            if self.waiting(future, self.in_flight[future], now):
+                continue
             trial = self.in_flight.pop(future)
             if self.executor.stop(future):
                 self.resubmit.extendleft(reversed(self.drain()))
             self.fail(trial, timeout_text(self.settings.trial_timeout))
+
+    def waiting(self, future: cf.Future, trial: Trial, now: float) -> bool:
+        """Whether a trial past its deadline only waited for a worker (a pool starting again
+        after a stop): its time counts from when its worker starts it, seen within
+        `WAITING_POLL` seconds (it then gets trial_timeout from there)."""
+        timeout = self.settings.trial_timeout
+        if trial.number not in self.executor.started([trial.number]):
+            self.waiting_for_worker.add(future)
+            self.trial_deadlines[future] = now + min(timeout, WAITING_POLL)
+            return True
+        if future in self.waiting_for_worker:  # it started since the last look
+            self.waiting_for_worker.discard(future)
+            self.trial_deadlines[future] = now + timeout
+            return True
+        return False
 
     # ----- collecting results
     def collect(self, future: cf.Future) -> None:
@@ -390,8 +433,5 @@ class OptimizeLoop:
                     logger.info("stopping the study: %s", study.stop_reason)
         limit = study.max_consecutive_failures
         if limit is not None and self.consecutive_failures >= limit:
-            first = (trial.error or "unknown error").strip().splitlines()[0]
-            raise TooManyFailuresError(
-                f"{self.consecutive_failures} trials failed in a row; last error: {first} "
-                f"(trial {trial.number}; its traceback: hpsearch results RUN_DIR --trial "
-                f"{trial.number})")
+            raise TooManyFailuresError(f"{self.consecutive_failures} trials failed in a row; "
+                                       f"last error: {describe_failure(study.path, trial)}")

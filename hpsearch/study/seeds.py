@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpsearch.exceptions import StudyError
+
 __all__ = ["STRATEGY_STREAM", "SPLIT_STREAM", "DATASET_STREAM", "BAGGING_STREAM",
            "trial_seed", "strategy_rng", "objective_rng", "bagging_rng", "fresh_seed"]
 
@@ -48,6 +50,13 @@ def objective_rng(seed: int, stream: int) -> np.random.Generator:
 def bagging_rng(study_seed: int | None) -> np.random.Generator:
     """The Generator of bagged ensemble selection over a run folder's trials."""
     return np.random.default_rng(np.random.SeedSequence([study_seed or 0, BAGGING_STREAM]))
+
+
+def check_seed(seed: object) -> None:
+    """StudyError unless `seed` is None or an integer >= 0 (a bool is not one)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or seed < 0):
+        raise StudyError(f"seed must be a non-negative integer or None, got {seed!r}")
 
 
 def fresh_seed() -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hpsearch.direction import Direction
-from hpsearch.exceptions import StopStudy
+from hpsearch.exceptions import ParameterError, StopStudy
 from hpsearch.study.tally import finishing_key
 from hpsearch.trial import FrozenTrial, TrialState
 
@@ -56,10 +56,10 @@ class NoImprovementStop:
     def __post_init__(self) -> None:
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) \
                 or self.n_trials < 1:
-            raise ValueError(f"NoImprovementStop: n_trials must be an integer >= 1, "
+            raise ParameterError(f"NoImprovementStop: n_trials must be an integer >= 1, "
                              f"got {self.n_trials!r}")
         if not self.min_delta >= 0:
-            raise ValueError(f"NoImprovementStop: min_delta must be >= 0, got {self.min_delta}")
+            raise ParameterError(f"NoImprovementStop: min_delta must be >= 0, got {self.min_delta}")
 
     def __call__(self, study: Study, trial: FrozenTrial) -> None:
         since = study.tally.since_improvement(self.min_delta)

@@ -59,7 +59,7 @@ import numpy as np
 from hpsearch.direction import check_directions
 from hpsearch.exceptions import HpsearchError, StudyError
 from hpsearch.execution.reports import DirectReportClient
-from hpsearch.pruners.base import Pruner
+from hpsearch.pruners.base import Pruner, check_pruner
 from hpsearch.pruners.scheduler import Exploit, Fresh, Resume, Scheduler
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
@@ -74,9 +74,10 @@ from hpsearch.study.best import (
     objective_names,
     pareto_front,
 )
+from hpsearch.study.failures import check_max_failures
 from hpsearch.study.proposals import Proposals, check_partial, strategy_factory
 from hpsearch.study.scheduling import Scheduling
-from hpsearch.study.seeds import fresh_seed
+from hpsearch.study.seeds import check_seed, fresh_seed
 from hpsearch.study.tally import Tally
 from hpsearch.study.told import settle
 from hpsearch.study.warmstart import WarmStart, read_warm_start, stored_warm_start
@@ -108,8 +109,9 @@ class Study:
         if len(directions) > 1 and pruner is not None:
             raise StudyError("pruners compare one value per step; a multi-objective study "
                              "takes no pruner (pruner=None)")
-        if max_consecutive_failures is not None and max_consecutive_failures < 1:
-            raise StudyError("max_consecutive_failures must be a positive integer or None")
+        check_max_failures(max_consecutive_failures)
+        check_seed(seed)
+        check_pruner(pruner)
         space = space if isinstance(space, Space) else Space(space)
         if seed is None and storage is None:
             seed = fresh_seed()
@@ -425,10 +427,14 @@ class Study:
         """Prune the paused trials no promotion can reach once at most `remaining` new trials
         start (their checkpoints are deleted); returns them as recorded."""
         self._writable()
+        pruned: list[FrozenTrial] = []
         with self.lock():
-            return [self._conclude(dataclasses.replace(self._trials[number],
-                                                       state=TrialState.PRUNED))
-                    for number in self._scheduling.hopeless(remaining)]
+            # to a fixed point: a pruned trial no longer counts as one that may still arrive
+            while hopeless := self._scheduling.hopeless(remaining):
+                pruned += [self._conclude(dataclasses.replace(self._trials[number],
+                                                              state=TrialState.PRUNED))
+                           for number in hopeless]
+        return pruned
 
     def _take_interrupted(self, count: int) -> list[FrozenTrial]:
         none = len(self._trials) == (len(self._finished) + len(self._pending)

@@ -80,7 +80,7 @@ def validate(spec: StudySpec, fresh: bool = False) -> Validation:
                       **spec.strategy_options)
     except Exception as err:  # the strategy's own message says what is wrong
         where = "[strategy_options]" if spec.strategy_options else "[study].strategy"
-        raise StudyFileError(f"{spec.path}: {where}: {err}") from None
+        raise StudyFileError(f"{spec.path}: {where}: {err}") from err
     if not isinstance(spec.direction, str) and spec.pruner.get("kind", "none") != "none":
         raise StudyFileError(f"{spec.path}: [pruner]: a multi-objective study takes no pruner "
                              "(pruners compare one value per step); remove [pruner]")

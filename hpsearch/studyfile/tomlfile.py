@@ -100,6 +100,6 @@ def read_toml(path: Path) -> dict[str, Any]:
     except IsADirectoryError:
         raise StudyFileError(f"{path}: is a folder, expected a study file (.toml)") from None
     except tomllib.TOMLDecodeError as err:
-        raise StudyFileError(f"{path}: not valid TOML: {err}") from None
+        raise StudyFileError(f"{path}: not valid TOML: {err}") from err
     except UnicodeDecodeError:
         raise StudyFileError(f"{path}: not valid TOML: the file is not UTF-8 text") from None

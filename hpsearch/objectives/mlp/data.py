@@ -12,8 +12,12 @@ the row indices `train`, `val`, `test`, the data's `fingerprint` and its `featur
 the file exists (a study that resumes) it checks the data is the same and keeps it
 (`check_stored_split`, which only reads: `hpsearch validate` and `run` call it up front).
 `read_split(data_file)` gives back `{"<part>_X": (n, D), "<part>_y": ...}` for each part and the
-feature names; `load_split` is the same arrays, read once per process (worker processes run
-many trials on the same data). A damaged or foreign `data.npz` raises `StorageError` naming it
+feature names; `split_fingerprint(data_file)` the stored data's fingerprint;
+`load_split(data_file, fingerprint)` is the same arrays, read once per process while the same
+split is asked for (worker processes run many trials on the same data; the last split read is
+kept, by file and fingerprint: a study started afresh in the same folder never trains on the
+arrays read for the one before, and an objective whose split the file no longer holds gets
+`StorageError`). A damaged or foreign `data.npz` raises `StorageError` naming it
 (its headers are checked before anything is read; nothing is overwritten).
 """
 
@@ -40,7 +44,7 @@ from nn_core.data import (
 )
 
 __all__ = ["check_finite", "NonFiniteError", "DATA_FILE", "PARTS", "check_stored_split",
-           "load_data", "load_split", "read_split", "store_split"]
+           "load_data", "load_split", "read_split", "split_fingerprint", "store_split"]
 
 DATA_FILE = "data.npz"
 PARTS = ("train", "val", "test")
@@ -59,14 +63,15 @@ def load_data(spec: NetworkStudy) -> Dataset:
                             allow_missing=allow_missing)
         else:
             if spec.objective.target is not None:
-                raise ValueError("target names a CSV column; this dataset is not a CSV")
+                raise spec_error(spec, where, "target names a CSV column; this dataset is not "
+                                              "a CSV")
             data = load_dataset(source, rng, allow_missing=allow_missing)
     except NonFiniteError as err:
         hint = ("; to fill missing feature cells, set [objective].impute = \"mean\""
                 if math.isnan(err.value) and not allow_missing else "")
-        raise spec_error(spec, where, f"{err}{hint}") from None
+        raise spec_error(spec, where, f"{err}{hint}") from err
     except ValueError as err:
-        raise spec_error(spec, where, str(err)) from None
+        raise spec_error(spec, where, str(err)) from err
     task, y = spec.objective.task, data.y
     if task == "multilabel" and (y.ndim != 2 or not np.isin(y, (0, 1)).all()):
         raise spec_error(spec, where, f"task multilabel needs y as a 0/1 matrix (N, L); got "
@@ -112,7 +117,7 @@ def check_stored_split(spec: NetworkStudy, data: Dataset, run_dir: Path) -> bool
         stored = read_npz(path, ("fingerprint",))["fingerprint"]
     except ValueError as err:
         raise StorageError(f"{err}; delete {path} to have it written again from the data set "
-                           "(the split is drawn from the study seed)") from None
+                           "(the split is drawn from the study seed)") from err
     if stored.shape != () or str(stored) != _fingerprint(data.X, data.y):
         raise spec_error(spec, "[objective].dataset",
                          f"the data differs from what this study started with ({path}); "
@@ -143,10 +148,24 @@ def store_split(spec: NetworkStudy, data: Dataset, run_dir: Path) -> Path:
 def read_split(data_file: str | Path) -> tuple[dict[str, np.ndarray], list[str]]:
     """({"<part>_X": features, "<part>_y": targets} for train, val and test; feature names).
     StorageError naming the file when it is damaged or not what `store_split` writes."""
+    arrays, names, _ = _read_split(data_file)
+    return arrays, names
+
+
+def split_fingerprint(data_file: str | Path) -> str:
+    """The fingerprint of the data `<run_dir>/data.npz` holds (StorageError when damaged)."""
+    try:
+        return str(read_npz(data_file, ("fingerprint",))["fingerprint"])
+    except ValueError as err:
+        raise StorageError(str(err)) from err
+
+
+def _read_split(data_file: str | Path) -> tuple[dict[str, np.ndarray], list[str], str]:
+    """`read_split`'s arrays and names, and the data's fingerprint, from one read."""
     try:
         stored = read_npz(data_file, _KEYS, ("feature_names",))
     except ValueError as err:
-        raise StorageError(str(err)) from None
+        raise StorageError(str(err)) from err
     X, y = stored["X"], stored["y"]
     if X.ndim != 2 or y.shape[:1] != X.shape[:1]:
         raise StorageError(f"{data_file}: damaged: X {X.shape} and y {y.shape} do not match")
@@ -158,14 +177,22 @@ def read_split(data_file: str | Path) -> tuple[dict[str, np.ndarray], list[str]]
             raise StorageError(f"{data_file}: damaged: the {part} rows are not row numbers of X")
         arrays[f"{part}_X"], arrays[f"{part}_y"] = X[rows], y[rows]
     names = [str(n) for n in stored.get("feature_names", ())]
-    return arrays, names
+    return arrays, names, str(stored["fingerprint"])
 
 
-_DATA_CACHE: dict[str, dict[str, np.ndarray]] = {}
+# The split last read in this process, {(data file, fingerprint): arrays}: one entry at most.
+_LAST_SPLIT: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
 
-def load_split(data_file: str) -> dict[str, np.ndarray]:
-    """`read_split`'s arrays, read once per process."""
-    if data_file not in _DATA_CACHE:
-        _DATA_CACHE[data_file] = read_split(data_file)[0]
-    return _DATA_CACHE[data_file]
+def load_split(data_file: str, fingerprint: str) -> dict[str, np.ndarray]:
+    """`read_split`'s arrays of the data with this fingerprint (see the module docstring)."""
+    key = (data_file, fingerprint)
+    if key not in _LAST_SPLIT:
+        arrays, _, found = _read_split(data_file)
+        if found != fingerprint:
+            raise StorageError(f"{data_file}: holds other data than this study's objective was "
+                               "built for (its run folder was started afresh since); run the "
+                               "study again")
+        _LAST_SPLIT.clear()
+        _LAST_SPLIT[key] = arrays
+    return _LAST_SPLIT[key]

@@ -51,7 +51,7 @@ def _check_value(spec: NetworkStudy, where: str, name: str, value: Any) -> None:
     try:
         keyword.validate(value)
     except ValueError as err:
-        raise spec_error(spec, where, str(err)) from None
+        raise spec_error(spec, where, str(err)) from err
 
 
 def _check_names(spec: NetworkStudy) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.exceptions import FormatError
+
 __all__ = ["ESTIMATOR_NAMES", "estimator_class", "estimator_for", "model_from_arrays",
            "network_output"]
 
@@ -46,11 +48,11 @@ def model_from_arrays(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray
     """
     cls = estimator_class(config.get("estimator"))
     if cls is None:
-        raise ValueError(f"unknown estimator {config.get('estimator')!r}")
+        raise FormatError(f"unknown estimator {config.get('estimator')!r}")
     try:
         return cls.from_arrays(dict(config), dict(arrays))
     except (KeyError, TypeError) as err:
-        raise ValueError(f"config does not describe a network: {err!r}") from None
+        raise FormatError(f"config does not describe a network: {err!r}") from err
 
 
 def network_output(model: Any, X: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ import numpy as np
 from hpsearch.exceptions import ObjectiveError, TrialPruned
 from hpsearch.objectives.mlp import schema
 from hpsearch.objectives.mlp.cost import n_params, predict_ms
-from hpsearch.objectives.mlp.data import load_data, load_split, store_split
+from hpsearch.objectives.mlp.data import load_data, load_split, split_fingerprint, store_split
 from hpsearch.objectives.mlp.hyperparameters import estimator_keywords
 from hpsearch.objectives.mlp.networks import estimator_for, network_output
 from hpsearch.objectives.mlp.scoring import SCORES, score
@@ -52,7 +52,8 @@ __all__ = ["MLPObjective", "prepare"]
 def prepare(spec: NetworkStudy, run_dir: Path, data: Dataset | None = None) -> MLPObjective:
     """Split once from the study seed, store `<run_dir>/data.npz`, return the objective."""
     path = store_split(spec, load_data(spec) if data is None else data, run_dir)
-    return MLPObjective(data_file=str(path.resolve()), task=spec.objective.task,
+    return MLPObjective(data_file=str(path.resolve()), data_fingerprint=split_fingerprint(path),
+                        task=spec.objective.task,
                         fixed=tuple(sorted(spec.objective.fixed.items())),
                         metric=spec.metric, repeats=spec.objective.repeats,
                         checkpoint_epochs=tuple(spec.objective.checkpoint_epochs))
@@ -70,6 +71,7 @@ class MLPObjective:
     """Train one nn_core MLP per member on the stored split; see the module docstring."""
 
     data_file: str
+    data_fingerprint: str  # of the data in data_file: the split this objective was built for
     task: str
     fixed: tuple[tuple[str, Any], ...]
     metric: str | tuple[str, ...]  # several: one value per metric (multi-objective)
@@ -77,7 +79,7 @@ class MLPObjective:
     checkpoint_epochs: tuple[int, ...] = ()
 
     def __call__(self, params: Mapping[str, Any], trial: Any) -> Result:
-        data = load_split(self.data_file)
+        data = load_split(self.data_file, self.data_fingerprint)
         keywords = estimator_keywords({**dict(self.fixed), **params})
         seeds = np.random.SeedSequence(trial.seed).spawn(self.repeats)
         members, artifacts = [], {}

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.exceptions import EnsembleError
 from hpsearch.objectives.mlp import schema
 from hpsearch.objectives.mlp.hyperparameters import estimator_keywords
 from hpsearch.objectives.mlp.networks import estimator_class
@@ -39,18 +40,18 @@ def refit_member(config: Mapping[str, Any], X: np.ndarray, y: np.ndarray
     """
     cls = estimator_class(config.get("estimator"))
     if cls is None or not isinstance(config.get("params"), Mapping):
-        raise ValueError(f"not a network member config (estimator {config.get('estimator')!r})")
+        raise EnsembleError(f"not a network member config (estimator {config.get('estimator')!r})")
     params = estimator_keywords(config["params"])  # JSON lists back to tuples
     stopped = str(config.get(schema.STOP_REASON, ""))
     if schema.EPOCHS_TRAINED not in config and stopped.startswith("early stopping"):
-        raise ValueError("it stopped early, and its run folder predates the record of the "
+        raise EnsembleError("it stopped early, and its run folder predates the record of the "
                          "epochs behind its kept parameters; run the study again to refit it")
     epochs = int(config.get(schema.EPOCHS_TRAINED, params.get("epochs", 1)))
     params.update(early_stopping=False, epochs=max(1, epochs))
     model = cls(**params).fit(X, y)
     stop_reason = str(model.history_.stop_reason)
     if stop_reason.startswith("diverged") and not stopped.startswith("diverged"):
-        raise ValueError(f"its new training {stop_reason}, where the study's did not; build "
+        raise EnsembleError(f"its new training {stop_reason}, where the study's did not; build "
                          "without refit, or search lower learning rates")
     new_config, arrays = model.to_arrays()
     new_config[schema.STOP_REASON] = model.history_.stop_reason
@@ -71,7 +72,7 @@ class RefitObjective:
     def __call__(self, params: Mapping[str, Any]) -> Result:
         try:
             config, arrays = refit_member(params["config"], self.X, self.y)
-        except ValueError as err:
+        except (ValueError, EnsembleError) as err:
             return Result(0.0, artifacts={_REFUSED: np.array(str(err))})
         return Result(float(config[schema.EPOCHS_TRAINED]),
                       artifacts=schema.member_artifacts(0, config, arrays))
@@ -82,5 +83,5 @@ def refit_result(artifacts: Mapping[str, np.ndarray]
     """(config, arrays) of the network a `RefitObjective` returned; ValueError with its reason
     when it refused."""
     if _REFUSED in artifacts:
-        raise ValueError(str(artifacts[_REFUSED]))
+        raise EnsembleError(str(artifacts[_REFUSED]))
     return schema.read_network(artifacts, schema.member_prefix(0))

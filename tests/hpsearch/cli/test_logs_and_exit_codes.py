@@ -78,7 +78,8 @@ def test_every_trial_failed_exits_1_with_the_last_error_on_one_line(study_file, 
     assert result.exit_code == 1, result.output
     last = result.stderr.strip().splitlines()[-1]
     assert last == ("hpsearch: error: every trial failed (3 trials); last error: "
-                    "RuntimeError: kaput: the objective is broken")
+                    "RuntimeError: kaput: the objective is broken (trial 2; its traceback: "
+                    f"hpsearch results {tmp_path / 'runs' / 'boom'} --trial 2)")
     assert "Traceback" not in result.stderr
 
 

@@ -52,6 +52,7 @@ def gone(children: list[psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
+@pytest.mark.slow  # a dashboard process drawing a report: about 15 s of CPU
 def test_sigterm_stops_the_figure_worker_and_the_resource_tracker(dashboard):
     process, children = dashboard
     process.send_signal(signal.SIGTERM)

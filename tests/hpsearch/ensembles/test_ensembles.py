@@ -262,18 +262,18 @@ def test_refit_member_refuses_what_it_cannot_redo(run_dir):
     from hpsearch.objectives.mlp import refit_member
 
     X, y = split(run_dir, "train")
-    with pytest.raises(ValueError, match="not a network member config"):
+    with pytest.raises(hp.EnsembleError, match="not a network member config"):
         refit_member({"estimator": "Forest"}, X, y)
     config, _ = MLPClassifier(hidden_sizes=(8,), epochs=2, seed=0).fit(X, y).to_arrays()
     # A run folder from before `epochs_trained`: an early-stopped member cannot be redone.
     old = {**config, "stop_reason": "early stopping: no validation improvement for 2 epochs"}
-    with pytest.raises(ValueError, match="run the study again"):
+    with pytest.raises(hp.EnsembleError, match="run the study again"):
         refit_member(old, X, y)
     assert refit_member({**config, "stop_reason": "completed"}, X, y)[0]["epochs_trained"] == 2
     # A new training that blows up is refused rather than exported half-trained.
     wild = json.loads(json.dumps(config))
     wild["params"].update(optimizer="momentum", learning_rate=50.0)
-    with pytest.raises(ValueError, match="new training diverged.*where the study's did not"):
+    with pytest.raises(hp.EnsembleError, match="new training diverged.*where the study's did not"):
         refit_member(wild, X, y)
     # A member that diverged in the study too is redone as it was, not refused.
     wild["stop_reason"] = "diverged: loss 1e4 exceeded 1000 x the first loss at iteration 2"

@@ -194,8 +194,9 @@ def test_timeout_and_memory_cap_on_dask(objective, cluster):
     assert capped.trials[2].error.startswith("exceeded the memory cap of 300 MB")
 
     hung = hp.Study(SPACE, seed=0, max_consecutive_failures=None)
-    hung.optimize(objective("hangs"), n_trials=3, n_jobs=2, backend="dask",
-                  scheduler=cluster.scheduler_address, trial_timeout=1)
+    with pytest.raises(hp.AllTrialsFailed, match="timed out after 1 s"):
+        hung.optimize(objective("hangs"), n_trials=3, n_jobs=2, backend="dask",
+                      scheduler=cluster.scheduler_address, trial_timeout=1)
     assert [str(t.state) for t in hung.trials] == ["failed"] * 3  # the study went on
     assert all(t.error.startswith("timed out after 1 s") for t in hung.trials)
 

@@ -111,7 +111,7 @@ def test_result_metrics_and_artifacts_round_trip(tmp_path):
             "epochs"} <= set(result.metrics)
     assert [step for step, _ in reports] == [1, 2, 3, 4]  # one report per epoch, first member
     assert result.artifacts["curve.val_score"][-1] == pytest.approx(reports[-1][1])
-    data = mlp.load_split(objective.data_file)
+    data = mlp.load_split(objective.data_file, objective.data_fingerprint)
     probas = []
     for r in range(2):
         config = json.loads(str(result.artifacts[f"member{r}.config"]))

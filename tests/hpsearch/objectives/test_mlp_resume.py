@@ -42,3 +42,39 @@ def test_a_paused_and_promoted_trial_ends_as_an_uninterrupted_one(tmp_path, opti
     for name, array in whole.artifacts.items():
         if name.startswith("member0.param"):
             assert np.array_equal(array, resumed.artifacts[name]), name
+
+
+def test_a_study_file_with_hyperband_resumes_the_network_from_its_checkpoints(tmp_path):
+    """End to end: [pruner] kind = "hyperband" on the built-in network; every complete trial
+    trained each of its epochs once (paused and promoted from the stored training state)."""
+    from hpsearch.studyfile import runner
+    from hpsearch.studyfile.reader import load_study_file
+
+    path = tmp_path / "s.toml"
+    path.write_text(f"""
+[study]
+name = "hb"
+strategy = "random"
+n_trials = 8
+seed = 5
+storage = "{tmp_path / 'runs'}"
+[objective]
+dataset = "spiral"
+[objective.fixed]
+epochs = 9
+batch_size = 32
+hidden_size = 12
+batchnorm = true
+[space]
+learning_rate = {{ type = "float", low = 1e-3, high = 1e-1, log = true }}
+[pruner]
+kind = "hyperband"
+max_resource = 9
+brackets = 1
+""")
+    study = runner.run(load_study_file(path))
+    trials = study.trials
+    assert {str(t.state) for t in trials} <= {"complete", "pruned"}
+    complete = [t for t in trials if str(t.state) == "complete"]
+    assert complete and all(t.steps == 9 and t.metrics["epochs"] == 9 for t in complete)
+    assert not list((tmp_path / "runs" / "hb" / "trials").rglob("checkpoint*"))

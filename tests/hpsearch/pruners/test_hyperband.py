@@ -163,3 +163,22 @@ def test_a_later_bracket_starts_at_a_later_rung():
     last = next(s for s in range(100) if config.bracket(s) == 3)  # no rung: trains to 27
     state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=last))
     assert not any(state.report(1, step, 9.0) for step in range(1, 28))
+
+
+def test_once_no_trial_can_arrive_the_best_paused_trial_of_a_rung_goes_on():
+    """The end of a budget: a rung with fewer than reduction_factor values still promotes its
+    best trial once no new trial starts and none below can reach it, so some trial finishes."""
+    state = asha(trials=3)
+    for number, value in [(0, 5.0), (1, 3.0), (2, 4.0)]:
+        assert state.report(number, 1, value) is True and told(state, number, {1: value})
+    assert state.next(3, new_allowed=False) == [Resume(1)]
+    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=1))
+    assert state.report(1, 3, 2.5) is True and told(state, 1, {1: 3.0, 3: 2.5})
+    # alone at rung 3, but trials 0 and 2 (paused at rung 1) could still get there
+    assert state.next(1, new_allowed=False) == []
+    assert state.hopeless(0) == [0, 2]  # beaten at a rung nothing more can reach
+    for number in (0, 2):
+        state.finished(FrozenTrial(number, {}, TrialState.PRUNED, seed=number))
+    assert state.hopeless(0) == []  # the best at its rung is never hopeless
+    assert state.next(1, new_allowed=True) == [Fresh()]  # new trials may still come: it waits
+    assert state.next(1, new_allowed=False) == [Resume(1)]
