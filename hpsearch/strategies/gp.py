@@ -77,7 +77,7 @@ from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
-from hpsearch.strategies.gp_fidelity import FidelityPoints
+from hpsearch.strategies.gp_fidelity import FidelityPoints, at_full, final_incumbent
 from hpsearch.strategies.gp_options import (
     EVIDENCE_MARGIN,
     MAX_CANDIDATES,
@@ -88,7 +88,7 @@ from hpsearch.strategies.gp_options import (
     noisy_prior_for,
     prior_for,
 )
-from hpsearch.strategies.gp_region import TrustRegion
+from hpsearch.strategies.gp_region import TrustRegion, evidence_box
 from hpsearch.strategies.gp_trials import ModelTrials
 from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial, TrialState
@@ -267,11 +267,8 @@ class GPStrategy(Strategy):
                            fidelity=self._fidelity is not None)
 
     def _lift(self, X: np.ndarray) -> np.ndarray:
-        """Configuration rows (k, D) as model rows: with the resource column at a full
-        training (s = 1) in multi-fidelity mode, else unchanged."""
-        if self._fidelity is None:
-            return X
-        return np.column_stack([X, np.ones(len(X))])
+        """Configuration rows (k, D) as model rows (`gp_fidelity.at_full`, or unchanged)."""
+        return X if self._fidelity is None else at_full(X)
 
     def _incumbent(self, gp: GaussianProcess) -> tuple[np.ndarray, float]:
         """The incumbent's configuration row (D,) and the warped value EI must beat."""
@@ -285,14 +282,7 @@ class GPStrategy(Strategy):
                 return gp.X[int(np.argmin(fitted))], float(fitted.min())
             best = int(np.argmin(gp.y))
             return gp.X[best], float(gp.y[best])
-        final = gp.X[:, -1] >= 1.0
-        if final.any() and not noisy:
-            index = np.flatnonzero(final)
-            best = int(index[np.argmin(gp.y[index])])
-            return gp.X[best, :width], float(gp.y[best])
-        mean, _ = predict(gp, self._lift(gp.X[:, :width]))
-        best = int(np.argmin(mean))
-        return gp.X[best, :width], float(mean[best])
+        return final_incumbent(gp, width, noisy)
 
     def _scalarise(self) -> None:
         """Several objectives (ParEGO, Knowles 2006): this ask's values are the augmented
@@ -478,14 +468,7 @@ class GPStrategy(Strategy):
         margin = self.options["evidence_margin"]
         if margin in ("auto", "off"):  # "auto" without a scheduler: off
             return box
-        best = self._ranked(gp)[: max(5, len(gp.X) // 4)]
-        low = np.zeros(best.shape[1]) if box is None else box[0]
-        high = np.ones(best.shape[1]) if box is None else box[1]
-        c = self.encoding.continuous_array
-        low, high = low.copy(), high.copy()
-        low[c] = np.minimum(np.maximum(low[c], best[:, c].min(0) - margin), high[c])
-        high[c] = np.maximum(np.minimum(high[c], best[:, c].max(0) + margin), low[c])
-        return low, high
+        return evidence_box(self._ranked(gp), box, margin, self.encoding.continuous_array)
 
     def _maximize(self, gp: GaussianProcess, y_best: float, kind: str, candidates: np.ndarray,
                   box: Box) -> tuple[np.ndarray, np.ndarray]:

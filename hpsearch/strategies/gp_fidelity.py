@@ -38,7 +38,10 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.stats import kendalltau
 
-__all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "rung_steps"]
+from hpsearch.gp.model import GaussianProcess, predict
+
+__all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "at_full", "final_incumbent",
+           "rung_steps"]
 
 RUNG_BASE = 3
 MIN_PAIRS = 8  # trials with a value at step k and a final one before k's tau is trusted
@@ -53,6 +56,26 @@ def rung_steps(last: int) -> list[int]:
         out.append(step)
         step *= RUNG_BASE
     return [*out, last]
+
+
+def at_full(X: np.ndarray) -> np.ndarray:
+    """Configuration rows (k, D) as model rows (k, D + 1) at a full training (s = 1)."""
+    return np.column_stack([X, np.ones(len(X))])
+
+
+def final_incumbent(gp: GaussianProcess, width: int, noisy: bool) -> tuple[np.ndarray, float]:
+    """The incumbent of a model over (configuration, s): the configuration row (width,) with
+    the best final value and that (warped) value; before any final value, or when the values
+    are noisy, the configuration of the model's rows whose posterior mean at s = 1 is lowest,
+    and that mean."""
+    final = gp.X[:, -1] >= 1.0
+    if final.any() and not noisy:
+        index = np.flatnonzero(final)
+        best = int(index[np.argmin(gp.y[index])])
+        return gp.X[best, :width], float(gp.y[best])
+    mean, _ = predict(gp, at_full(gp.X[:, :width]))
+    best = int(np.argmin(mean))
+    return gp.X[best, :width], float(mean[best])
 
 
 class FidelityPoints:
