@@ -203,7 +203,8 @@ class TPEStrategy(OptunaSamplerStrategy):
 
     def tell(self, trial: FrozenTrial) -> None:
         if self._budgets is None:
-            super().tell(trial)
+            if trial.state is not TrialState.PAUSED:  # several objectives: finished trials
+                super().tell(trial)
             return
         if not (trial.state.is_finished or trial.state is TrialState.PAUSED):
             return

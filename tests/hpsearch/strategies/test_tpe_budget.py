@@ -83,3 +83,12 @@ def test_tpe_with_hyperband_through_optimize():
     strategy = study._proposals.strategy
     assert strategy._budget is not None
     assert study.best_value < 0.1
+
+
+def test_with_several_objectives_a_paused_trial_is_not_told_to_optuna():
+    strategy = TPEStrategy(SPACE, np.random.default_rng(0), ["minimize", "minimize"])
+    strategy.use_steps(9)
+    assert strategy._budgets is None  # BOHB's rule is for one objective
+    strategy.tell(FrozenTrial(0, {"a": 0.1, "b": 0.2}, TrialState.PAUSED, 0,
+                              intermediate={1: 0.5}))
+    assert strategy._study.trials == []
