@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--schedulers", default=",".join(SCHEDULERS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-trials", type=int, default=60)
-    parser.add_argument("--target", type=float, action="append", default=None,
+    parser.add_argument("--target", action="append", default=None,
                         help="dataset=accuracy, e.g. digits=0.97 (default: digits 0.97, "
                              "spiral 0.95)")
     args = parser.parse_args()
