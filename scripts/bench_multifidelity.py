@@ -7,7 +7,9 @@ pays only its new epochs); the budget is 50 units, a unit being the median time(
 random configurations of the instance. The model a user gets is the best configuration
 trained to epoch 52: the table gives, at 10, 25 and 50 units, the mean rank of that incumbent
 over instances and seeds (1 = best) and its median normalised regret, and each method's own
-seconds per run (its ask/tell/scheduler, not the surrogate). The accounting is
+seconds per run (its ask/tell/scheduler, not the surrogate); "bounds" is the median share of a
+run's trials after the 10th with at least 3 of the 6 non-layer parameters within 1% of a bound
+(`mf_methods.at_bounds`; ours and Optuna's). The accounting is
 `scripts/mf_accounting.py`, one implementation for every method; the methods are
 `scripts/mf_methods.py` (ours and Optuna's, in this venv) and `scripts/mf_peers.py` (DEHB,
 SMAC3, Syne Tune, each in its own venv under /work/venvs, driven over JSON lines).
@@ -149,7 +151,7 @@ def table(cache: Cache, names: list[str], instances: list[str], seeds: list[int]
     head = "".join(f"{'rank@' + str(u):>9}" for u in accounting.CHECKPOINTS)
     head += "".join(f"{'regret@' + str(u):>11}" for u in accounting.CHECKPOINTS)
     width = max(24, *(len(m) + 2 for m in names))
-    print(f"{'method':<{width}}{head}{'s/run':>9}{'trials':>8}{'epochs':>8}")
+    print(f"{'method':<{width}}{head}{'s/run':>9}{'trials':>8}{'epochs':>8}{'bounds':>8}")
     for m in names:
         row = ""
         for u in accounting.CHECKPOINTS:
@@ -164,6 +166,7 @@ def table(cache: Cache, names: list[str], instances: list[str], seeds: list[int]
         row += f"{_mean([r['seconds'] for r in runs]):>9.2f}"
         row += f"{_median([r['trials'] for r in runs]):>8.0f}"
         row += f"{_median([r['epochs'] for r in runs]):>8.0f}"
+        row += f"{_median([r.get('bounds', math.nan) for r in runs]):>8.2f}"
         print(f"{m:<{width}}{row}")
 
 

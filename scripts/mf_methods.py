@@ -1,7 +1,8 @@
 """The methods of scripts/bench_multifidelity.py: each trains configurations on a `Problem`
 (mf_accounting) until its budget is spent (`BudgetSpent`).
 
-Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe and scheduler in asha
+Method names: `<ours>[+<scheduler>]` with ours in random / gp / tpe (gp_evidence: gp with
+evidence_margin=0.1, gp_free: gp with evidence_margin="off") and scheduler in asha
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
 (`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52,
 reduction_factor=3)`, promotion-based: paused trials resume from their checkpoint), pbt
@@ -20,6 +21,7 @@ so a scheduler may stop it at any epoch. A scheduler takes keywords after colons
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import tempfile
 import time
@@ -29,7 +31,10 @@ import numpy as np
 from mf_accounting import EPOCHS, SPACE, BudgetSpent, Problem
 
 SCRIPTS = Path(__file__).resolve().parent
-OURS = ("random", "gp", "tpe")
+OURS = ("random", "gp", "tpe", "gp_evidence", "gp_free")
+# variants of ours: (strategy, strategy_options)
+VARIANTS = {"gp_evidence": ("gp", {"evidence_margin": 0.1}),
+            "gp_free": ("gp", {"evidence_margin": "off"})}
 OUR_SCHEDULERS = ("asha", "median", "hyperband", "pbt")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
@@ -80,15 +85,32 @@ def our_pruner(scheduler: str):
     return None
 
 
-def run_ours(method: str, problem: Problem, seed: int) -> int:
-    """hpsearch's ask/tell loop; returns the number of trials asked. A trial told to stop
-    saves a checkpoint {epoch, the trial that trained it}: a scheduler that pauses (Hyperband,
-    PBT) hands it back from `ask`, and it trains on from that epoch."""
+def at_bounds(configs: list[dict]) -> float:
+    """The share of configurations after the 10th with at least 3 of the 6 parameters other
+    than num_layers within 1% of a bound (in the unit cube: log scale for log parameters)."""
+    def near(params: dict) -> int:
+        count = 0
+        for name, (low, high, log, _integer) in SPACE.items():
+            if name == "num_layers" or name not in params:
+                continue
+            scale = math.log if log else float
+            u = (scale(params[name]) - scale(low)) / (scale(high) - scale(low))
+            count += u <= 0.01 or u >= 0.99
+        return count
+    later = configs[10:]
+    return sum(near(p) >= 3 for p in later) / len(later) if later else math.nan
+
+
+def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
+    """hpsearch's ask/tell loop; returns the number of trials asked and `at_bounds`. A trial
+    told to stop saves a checkpoint {epoch, the trial that trained it}: a scheduler that pauses
+    (Hyperband, PBT) hands it back from `ask`, and it trains on from that epoch."""
     import hpsearch as hp
 
-    strategy, _, scheduler = method.partition("+")
+    base, _, scheduler = method.partition("+")
+    strategy, options = VARIANTS.get(base, (base, {}))
     study = hp.Study(hp_space(), direction="maximize", strategy=strategy, seed=seed,
-                     pruner=our_pruner(scheduler))
+                     pruner=our_pruner(scheduler), strategy_options=options)
     asked = 0
     try:
         while True:
@@ -111,10 +133,10 @@ def run_ours(method: str, problem: Problem, seed: int) -> int:
             else:
                 study.tell(trial, accuracy)
     except BudgetSpent:
-        return asked
+        return asked, at_bounds([t.params for t in study.trials])
 
 
-def run_optuna(method: str, problem: Problem, seed: int) -> int:
+def run_optuna(method: str, problem: Problem, seed: int) -> tuple[int, float]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -141,7 +163,7 @@ def run_optuna(method: str, problem: Problem, seed: int) -> int:
             else:
                 study.tell(trial, accuracy)
     except BudgetSpent:
-        return asked
+        return asked, at_bounds([t.params for t in study.trials])
 
 
 def run_peer(method: str, problem: Problem, seed: int) -> tuple[int, float]:
@@ -192,11 +214,11 @@ def run(method: str, problem: Problem, seed: int) -> dict:
     """One run: its trials, its optimizer seconds (the method's own time: wall time minus the
     surrogate and the accounting; a peer's as it measured it)."""
     start = time.perf_counter()
-    if method in PEER_VENVS:
+    if method in PEER_VENVS:  # a peer's configurations stay in its process: no "bounds"
         trials, seconds = run_peer(method, problem, seed)
-    else:
-        runner = run_optuna if method.startswith("optuna_tpe") else run_ours
-        trials = runner(method, problem, seed)
-        seconds = time.perf_counter() - start - problem.outside
-    return {"trials": trials, "seconds": seconds}
+        return {"trials": trials, "seconds": seconds}
+    runner = run_optuna if method.startswith("optuna_tpe") else run_ours
+    trials, bounds = runner(method, problem, seed)
+    seconds = time.perf_counter() - start - problem.outside
+    return {"trials": trials, "seconds": seconds, "bounds": bounds}
 

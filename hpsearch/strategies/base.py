@@ -16,6 +16,13 @@ own keyword options. The engine drives it through two calls only:
   carry `values`; a strategy that cannot search them leaves `multi_objective` False and
   refuses such a study with `StrategyError`.
 
+Multi-fidelity (`learns_from_steps`): a strategy that sets it True learns from a trial's
+reports at every step. A study with a pruner or scheduler then calls `use_steps(max_step)`
+once, right after building it (before any tell), and tells it paused trials too (state
+`paused`, with their `intermediate` reports); a trial told again under the same number (a
+promoted trial when it finishes, or a paused one the study prunes) replaces what was told
+before. Other strategies see exactly the finished trials, as without a scheduler.
+
 Strategies never touch storage. A strategy with a finite set of points (grid) returns fewer
 than n points, or none, once it runs out; `exhausted` says so.
 """
@@ -44,6 +51,8 @@ class Strategy(ABC):
     name: str = ""
     #: whether the strategy can search several objectives (`direction` a list)
     multi_objective: bool = False
+    #: whether the strategy learns from every step's report (module docstring)
+    learns_from_steps: bool = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Strategy:
         self = super().__new__(cls)
@@ -87,6 +96,12 @@ class Strategy(ABC):
         """Trial `number` was taken without a point of this strategy's `ask` (an enqueued
         configuration) or is running again after an interruption. Strategies whose k-th point
         depends on the trial number (random search) note it; the default does nothing."""
+
+    def use_steps(self, max_step: int | None) -> None:  # noqa: B027 - an optional hook
+        """Trials may stop early (a pruner or scheduler): called once by the study, before any
+        tell, on a strategy that `learns_from_steps`. `max_step` is the step of a full training
+        when the scheduler knows it (its `max_resource`), else None. The base class learns
+        nothing from steps, so it ignores the call."""
 
     @property
     def exhausted(self) -> bool:

@@ -25,6 +25,15 @@ The adapter between trials and the pure GP maths of `hpsearch.gp`:
   else their last finite intermediate value) count like complete ones: that value is an
   honest, if pessimistic, reading of a configuration judged poor; pruned trials with none are
   handled like failed ones.
+- With a pruner or scheduler (`use_steps`, called by the study) the model learns from every
+  report: a GP over configuration x resource (`hpsearch.strategies.gp_fidelity`: a trial's
+  reports at rung-like steps, the resource as one more input in [0, 1]), its acquisition
+  read at the resource of a full training, the incumbent the best final value (or, before
+  any, the lowest posterior mean of a full training at the configurations seen); paused
+  trials are told too, and a pruned trial's last report is no longer read as its final value.
+  `max_model_trials` then bounds the model's points (the highest-resource half first, then a
+  space-filling subset), so an ask costs what it costs without a scheduler at that many
+  trials. Without a pruner nothing changes.
 - Pending trials (running elsewhere) and the points already chosen in the same `ask` are
   added to the GP with a lie (`liar`: "min", the best value so far, by default, the
   constant liar of Ginsbourger et al.; "mean", "max", or "believer", the GP's own mean),
@@ -68,7 +77,9 @@ from hpsearch.pareto import to_minimize
 from hpsearch.space import Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.encoding import Encoding
+from hpsearch.strategies.gp_fidelity import FidelityPoints, at_full, final_incumbent
 from hpsearch.strategies.gp_options import (
+    EVIDENCE_MARGIN,
     MAX_CANDIDATES,
     MAX_STARTUP,
     NOISY_RATIO,
@@ -77,7 +88,7 @@ from hpsearch.strategies.gp_options import (
     noisy_prior_for,
     prior_for,
 )
-from hpsearch.strategies.gp_region import TrustRegion
+from hpsearch.strategies.gp_region import TrustRegion, evidence_box
 from hpsearch.strategies.gp_trials import ModelTrials
 from hpsearch.strategies.keys import point_key
 from hpsearch.trial import FrozenTrial, TrialState
@@ -124,6 +135,12 @@ class GPStrategy(Strategy):
             0.4% of the standardised variance and 10% is all but excluded) or "weak" (ten
             times looser, Optuna's rate: plateaus and noisy values are explained as noise
             more readily). `hpsearch.strategies.gp_options` says why these thresholds.
+        evidence_margin: how far (in the unit cube, on each side) the gradient step of the
+            acquisition optimiser may go beyond the span of the best quarter of the trials:
+            "auto" (default: `EVIDENCE_MARGIN` with a pruner or scheduler, "off" without
+            one), a number in [0, 1], or "off" (no limit but the trust region). Why:
+            expected improvement grows towards the edges of the cube (the variance does),
+            and L-BFGS-B followed it onto the bounds (docs/multifidelity.md).
         incumbent: "auto" (default: "mean" while the fitted noise variance is above 1% of
             the signal's, else "observed"), "observed" (the best value seen is what expected
             improvement must beat, and the trust region's centre) or "mean" (the lowest
@@ -142,6 +159,7 @@ class GPStrategy(Strategy):
                  hedge_eta: float = 1.0, max_model_trials: int = 256,
                  lengthscale_prior: str = "unit", trust_region: bool = True,
                  noise_prior: str = "auto", incumbent: str = "auto",
+                 evidence_margin: float | str = "auto",
                  **unknown: Any) -> None:
         super().__init__(space, rng, direction)
         opts = dict(n_startup=n_startup, startup=startup, acquisition=acquisition, xi=xi,
@@ -149,7 +167,8 @@ class GPStrategy(Strategy):
                     n_restarts=n_restarts, output_warping=output_warping, liar=liar,
                     failed=failed, hedge_eta=hedge_eta, max_model_trials=max_model_trials,
                     lengthscale_prior=lengthscale_prior, trust_region=trust_region,
-                    noise_prior=noise_prior, incumbent=incumbent)
+                    noise_prior=noise_prior, incumbent=incumbent,
+                    evidence_margin=evidence_margin)
         opts = check_options(opts, unknown, len(space))
         self.options = opts
         self.encoding = Encoding(space)
@@ -160,9 +179,10 @@ class GPStrategy(Strategy):
         self._keys: set[tuple] = set()
         self._n_told = 0
         self._n_issued = 0
-        self._models = ModelTrials(opts["max_model_trials"], self.prior, self.rng,
-                                   opts["n_restarts"], failed, output_warping,
-                                   noisy_prior_for(opts, len(space)))
+        self._fidelity: FidelityPoints | None = None  # set by use_steps
+        self._fidelity_version: tuple = (0, 0, frozenset())
+        self._stale = False
+        self._models = self._new_models()
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
         self._startup_units = self._make_startup()
@@ -173,7 +193,18 @@ class GPStrategy(Strategy):
 
     # -- trials in ---------------------------------------------------------------------------
 
+    learns_from_steps = True
+
+    def use_steps(self, max_step: int | None) -> None:
+        if self.options["evidence_margin"] == "auto":
+            self.options["evidence_margin"] = EVIDENCE_MARGIN
+        if len(self.directions) == 1:  # several objectives: finished trials only, as before
+            self._fidelity = FidelityPoints(max_step)
+
     def tell(self, trial: FrozenTrial) -> None:
+        if self._fidelity is not None:
+            self._tell_steps(trial)
+            return
         if not trial.state.is_finished:
             return  # interrupted trials run again later; they say nothing about their params
         self._n_told += 1
@@ -195,6 +226,64 @@ class GPStrategy(Strategy):
         self._values.append(float(value[0]) if k == 1 else math.nan)
         self._keys.add(point_key(self.space, trial.params))
 
+    def _tell_steps(self, trial: FrozenTrial) -> None:
+        """Multi-fidelity: the trial's points (`hpsearch.strategies.gp_fidelity`)."""
+        if not (trial.state.is_finished or trial.state is TrialState.PAUSED):
+            return
+        try:
+            row = self.encoding.encode_params(trial.params)
+        except (KeyError, SpaceError):
+            return
+        value: float | None = None
+        if trial.state is TrialState.COMPLETE:
+            value = self.sign() * float(trial.value) if trial.has_value else math.nan
+        elif trial.state is TrialState.FAILED:
+            value = math.nan
+        intermediate = {s: self.sign() * float(v) for s, v in trial.intermediate.items()}
+        self._fidelity.add(trial.number, row, value, intermediate)
+        self._n_told = self._fidelity.n_trials()
+        self._keys.add(point_key(self.space, trial.params))
+        self._stale = True
+
+    def _sync_steps(self) -> None:
+        """The model's points from the fidelity data, once per ask after new tells."""
+        points = self._fidelity
+        leave_out = points.untrusted()
+        X, y = points.design(leave_out)
+        version = (points.version, points.resource, leave_out)
+        if version != self._fidelity_version:  # a value changed, R grew, a step left: afresh
+            self._fidelity_version = version
+            theta = self._models.theta
+            self._models = self._new_models()
+            self._models.theta = theta  # the fit still starts from the last hyperparameters
+        self._rows, self._values = list(X), list(y)
+        self._stale = False
+
+    def _new_models(self) -> ModelTrials:
+        opts = self.options
+        return ModelTrials(opts["max_model_trials"], self.prior, self.rng, opts["n_restarts"],
+                           opts["failed"], opts["output_warping"],
+                           noisy_prior_for(opts, len(self.space)),
+                           fidelity=self._fidelity is not None)
+
+    def _lift(self, X: np.ndarray) -> np.ndarray:
+        """Configuration rows (k, D) as model rows (`gp_fidelity.at_full`, or unchanged)."""
+        return X if self._fidelity is None else at_full(X)
+
+    def _incumbent(self, gp: GaussianProcess) -> tuple[np.ndarray, float]:
+        """The incumbent's configuration row (D,) and the warped value EI must beat."""
+        width = self.encoding.n_columns
+        kind = self.options["incumbent"]
+        noisy = kind == "mean" or (kind == "auto" and is_noisy(
+            gp.noise_variance, gp.signal_variance, NOISY_RATIO))
+        if self._fidelity is None:
+            if noisy:  # trust the mean
+                fitted = training_mean(gp)
+                return gp.X[int(np.argmin(fitted))], float(fitted.min())
+            best = int(np.argmin(gp.y))
+            return gp.X[best], float(gp.y[best])
+        return final_incumbent(gp, width, noisy)
+
     def _scalarise(self) -> None:
         """Several objectives (ParEGO, Knowles 2006): this ask's values are the augmented
         Chebyshev scalarisation max_i w_i f_i + 0.05 sum_i w_i f_i of the objectives, each
@@ -214,6 +303,8 @@ class GPStrategy(Strategy):
     # -- points out --------------------------------------------------------------------------
 
     def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        if self._fidelity is not None and self._stale:
+            self._sync_steps()
         taken = set(self._keys)
         pending_rows = []
         for params in pending:
@@ -225,6 +316,8 @@ class GPStrategy(Strategy):
         if len(self.directions) > 1 and self._objectives:
             self._scalarise()
         n_finite = int(np.isfinite(self._values).sum()) if self._values else 0
+        if self._fidelity is not None:  # start-up counts trials, not points
+            n_finite = min(n_finite, self._fidelity.n_trials())
         out: list[dict[str, Any]] = []
         if n_finite < max(self.options["n_startup"], 2) or self._constant_values():
             index = max(self._n_issued, self._n_told + len(pending))
@@ -235,17 +328,13 @@ class GPStrategy(Strategy):
             return out
         # Small matrices: BLAS threads cost more than they give, and the machine is shared.
         with _controller().limit(limits=1):
-            gp, y_best = self._fit()
-            incumbent = int(np.argmin(gp.y))
-            kind = self.options["incumbent"]
-            if kind == "mean" or (kind == "auto" and is_noisy(
-                    gp.noise_variance, gp.signal_variance, NOISY_RATIO)):  # trust the mean
-                fitted = training_mean(gp)
-                incumbent, y_best = int(np.argmin(fitted)), float(fitted.min())
+            gp, _ = self._fit()
+            center, y_best = self._incumbent(gp)
             box = None
             if self._region is not None:
-                self._region.update(self._values)
-                box = self._region.box(gp.X[incumbent], gp.lengthscales,
+                self._region.update(self._values if self._fidelity is None
+                                    else self._fidelity.finals)
+                box = self._region.box(center, gp.lengthscales[: self.encoding.n_columns],
                                        self.encoding.continuous_array)
             batch_rows: list[np.ndarray] = []
             for _ in range(n):
@@ -295,7 +384,7 @@ class GPStrategy(Strategy):
                    ) -> GaussianProcess:
         if not rows:
             return gp
-        P = np.array(rows)
+        P = self._lift(np.array(rows))
         liar = self.options["liar"]
         if liar == "believer":
             lies, _ = predict(gp, P)
@@ -313,10 +402,12 @@ class GPStrategy(Strategy):
             # Conditional spaces: score the point that exists (inactive columns imputed); the
             # value does not depend on the imputed columns, so their gradient is zero.
             x, imputed = self.encoding.project(x.copy())
+            width = x.shape[1]
             if grad:
-                mean, var, dmean, dvar = predict_with_grad(gp, x)
+                mean, var, dmean, dvar = predict_with_grad(gp, self._lift(x))
+                dmean, dvar = dmean[:, :width], dvar[:, :width]
             else:
-                mean, var = predict(gp, x)
+                mean, var = predict(gp, self._lift(x))
             if kind == "lcb":
                 v, dm, dv = acq.lower_confidence_bound(mean, var, kappa)
             elif kind == "pi":
@@ -341,10 +432,11 @@ class GPStrategy(Strategy):
             c = self.encoding.continuous_array
             random_rows[:, c] = box[0][c] + (box[1][c] - box[0][c]) * random_rows[:, c]
         # Perturbed incumbents: most of the value of a good search is near its best points.
-        best = gp.X[np.argsort(gp.y, kind="stable")[: min(5, len(gp.X))]]
+        width = self.encoding.n_columns
+        best = self._ranked(gp)[:5]
         n_near = max(m // 4, 1)
         near = best[self.rng.integers(len(best), size=n_near)].copy()
-        scale = np.minimum(gp.lengthscales, 1.0) * self.rng.choice([0.02, 0.1, 0.3],
+        scale = np.minimum(gp.lengthscales[:width], 1.0) * self.rng.choice([0.02, 0.1, 0.3],
                                                                    size=(n_near, 1))
         near += self.rng.normal(size=near.shape) * scale
         near = np.clip(near, *(box or (0.0, 1.0)))
@@ -359,11 +451,32 @@ class GPStrategy(Strategy):
             near[np.ix_(keep, group)] = rounded
         return np.vstack([self.encoding.snap(random_rows), self.encoding.snap(near)])
 
+    def _ranked(self, gp: GaussianProcess) -> np.ndarray:
+        """The model's configuration rows (n, D), best first: by value, or in multi-fidelity
+        mode by the predicted value of a full training."""
+        width = self.encoding.n_columns
+        if self._fidelity is None:
+            ranking = gp.y
+        else:
+            ranking, _ = predict(gp, self._lift(gp.X[:, :width]))
+        return gp.X[np.argsort(ranking, kind="stable"), :width]
+
+    def _local_box(self, gp: GaussianProcess, box: Box) -> Box:
+        """Where L-BFGS-B may move (`evidence_margin`, see the class docstring): the span of
+        the best quarter of the model's configurations (at least 5), widened by the margin on
+        each side, within the trust region; None: the trust region (or the whole cube)."""
+        margin = self.options["evidence_margin"]
+        if margin in ("auto", "off"):  # "auto" without a scheduler: off
+            return box
+        return evidence_box(self._ranked(gp), box, margin, self.encoding.continuous_array)
+
     def _maximize(self, gp: GaussianProcess, y_best: float, kind: str, candidates: np.ndarray,
                   box: Box) -> tuple[np.ndarray, np.ndarray]:
         return maximize(self._acquisition(gp, y_best, kind), candidates,
-                        self.encoding.continuous_array, self.encoding.groups, gp.lengthscales,
-                        self.encoding.snap, n_local=self.options["n_local"], box=box)
+                        self.encoding.continuous_array, self.encoding.groups,
+                        gp.lengthscales[: self.encoding.n_columns],
+                        self.encoding.snap, n_local=self.options["n_local"],
+                        box=self._local_box(gp, box))
 
     def _propose(self, gp: GaussianProcess, y_best: float, taken: set[tuple], first: bool,
                  box: Box) -> tuple[np.ndarray, dict[str, Any]]:
@@ -384,7 +497,7 @@ class GPStrategy(Strategy):
                box: Box) -> np.ndarray:
         """GP-Hedge: each acquisition nominates a point; pick one by past rewards."""
         if first and self._nominees is not None:
-            mean, _ = predict(gp, self._nominees)
+            mean, _ = predict(gp, self._lift(self._nominees))
             self._gains -= mean  # reward: a low posterior mean at what each one nominated
         results = [self._maximize(gp, y_best, kind, candidates, box)[0]
                    for kind in ("logei", "lcb", "pi")]

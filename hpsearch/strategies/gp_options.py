@@ -30,6 +30,7 @@ __all__ = ["MAX_CANDIDATES", "MAX_STARTUP", "NOISY_RATIO", "SWITCH_RATIO", "chec
 MAX_CANDIDATES = 65_536  # n_candidates: the scored candidates are (1.25 m, D) and (1.25 m, n)
 MAX_STARTUP = 10_000  # n_startup; its default is max(10, len(space) + 1), at most 1000
 NOISE_PRIORS = {"tight": 300.0, "weak": 30.0}  # the Gamma(1.1, b) prior's rate b on the noise
+EVIDENCE_MARGIN = 0.1  # evidence_margin="auto" with a pruner or scheduler
 NOISY_RATIO = 0.01  # incumbent="auto": the posterior mean's incumbent above this noise ratio
 SWITCH_RATIO = 0.03  # noise_prior="auto": from the tight prior to the weak one above this
 CHOICES = {
@@ -69,6 +70,11 @@ def check_options(options: dict[str, Any], unknown: dict[str, Any], n_dims: int
         value = opts[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise StrategyError(f"gp: {name} must be a number >= 0, got {value!r}")
+    margin = opts["evidence_margin"]
+    if margin not in ("auto", "off") and (isinstance(margin, bool) or not isinstance(
+            margin, int | float) or not 0 <= margin <= 1):
+        raise StrategyError(f"gp: evidence_margin must be 'auto', 'off' or a number from 0 to "
+                            f"1, got {margin!r}")
     for name in FLAGS:
         if not isinstance(opts[name], bool):
             raise StrategyError(f"gp: {name} must be true or false, got {opts[name]!r}")

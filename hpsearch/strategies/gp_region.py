@@ -23,12 +23,26 @@ import math
 
 import numpy as np
 
-__all__ = ["TrustRegion"]
+__all__ = ["TrustRegion", "evidence_box"]
 
 INITIAL_LENGTH = 0.8
 MIN_LENGTH = 0.5 ** 7
 MAX_LENGTH = 1.6
 SUCCESSES = 3
+
+
+def evidence_box(ranked: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None, margin: float,
+                 continuous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the acquisition's gradient step may move (`gp`'s `evidence_margin`): the span of
+    the best quarter (at least 5) of `ranked` (n, D) configuration rows, best first, widened by
+    `margin` on each side, within `box` (None: the unit cube); continuous columns only."""
+    best = ranked[: max(5, len(ranked) // 4)]
+    low = np.zeros(best.shape[1]) if box is None else box[0].copy()
+    high = np.ones(best.shape[1]) if box is None else box[1].copy()
+    c = continuous
+    low[c] = np.minimum(np.maximum(low[c], best[:, c].min(0) - margin), high[c])
+    high[c] = np.maximum(np.minimum(high[c], best[:, c].max(0) + margin), low[c])
+    return low, high
 
 
 class TrustRegion:

@@ -13,6 +13,9 @@ and the best warped value. Cost per ask stays bounded whatever the number of tri
   space-filling subset of the others for the rest (greedy maximin: each pick is the trial
   farthest, in the kernel's own length-scaled distance, from every trial already picked, so
   the model keeps seeing every region the search has covered, and where it found nothing).
+  With `fidelity` (the last column is the resource, `gp_fidelity`) the rows are points of
+  configuration x resource and the first half is the highest-resource points (best value
+  first among equals): the lowest-fidelity points are the first dropped.
 - Hyperparameters are fitted (MAP, L-BFGS-B) from the previous fit's values, and one fit in
   `FRESH_EVERY` (the first included) also from the default and `n_restarts` random values
   while there are at most 60 trials (the likelihood has several optima when data are few),
@@ -76,8 +79,10 @@ class ModelTrials:
     """See the module docstring."""
 
     def __init__(self, cap: int, prior: Prior, rng: np.random.Generator, n_restarts: int,
-                 failed: str, output_warping: str, noisy_prior: Prior | None = None) -> None:
+                 failed: str, output_warping: str, noisy_prior: Prior | None = None,
+                 fidelity: bool = False) -> None:
         self.cap, self.prior, self.rng = cap, prior, rng
+        self.fidelity = fidelity  # the last column is the resource (gp_fidelity)
         self.noisy_prior = noisy_prior  # switched to (for good) once a fit finds noise
         self.n_restarts, self.failed, self.output_warping = n_restarts, failed, output_warping
         self.X: np.ndarray | None = None  # every told trial's row, (N, D)
@@ -130,7 +135,10 @@ class ModelTrials:
         """The trials of the next fit (see the module docstring), in ascending order."""
         if len(usable) <= self.cap:
             return usable.copy()
-        order = usable[np.argsort(y[usable], kind="stable")]
+        if self.fidelity:  # the highest resource first, the best value first within it
+            order = usable[np.lexsort((y[usable], -X[usable, -1]))]
+        else:
+            order = usable[np.argsort(y[usable], kind="stable")]
         best, rest = order[: self.cap // 2], order[self.cap // 2:]
         scale = np.exp(self.theta[:-2]) if self.theta is not None else 1.0
         filling = space_filling(X / scale, best, rest, self.cap - len(best))

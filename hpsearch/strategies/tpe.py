@@ -15,6 +15,13 @@ n_ei_candidates (24), multivariate (True), group (None: True for a conditional s
 Optuna's multivariate TPE needs groups to model parameters that are only sometimes present;
 False otherwise), constant_liar (True). A conditional space is asked define-by-run, parents
 first, so Optuna sees exactly the active parameters of each trial.
+
+With a pruner or scheduler (`use_steps`, one objective), BOHB's rule
+(`hpsearch.strategies.tpe_budget`): the Optuna study the sampler reads holds the trials' values
+at one step, the highest one that d + 2 trials have reached, not a mixture of steps; it is
+rebuilt when that step moves up, and a trial joins it once it reaches the step (paused trials
+are told too). Asked trials that stopped below the step are closed as failed there, which TPE
+ignores.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from hpsearch.exceptions import StrategyError
 from hpsearch.space import Categorical, Float, Space
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.keys import point_key
+from hpsearch.strategies.tpe_budget import BudgetValues, min_trials_for
 from hpsearch.trial import FrozenTrial, TrialState
 
 
@@ -79,6 +87,7 @@ class OptunaSamplerStrategy(Strategy):
             sampler = self.make_sampler(optuna, int(rng.integers(2**31)))
             self._study = optuna.create_study(sampler=sampler,
                                               directions=list(self.directions))
+        self._sampler = sampler
         self._distributions = _distributions(space)
         self._asked: dict[tuple, list[Any]] = defaultdict(list)
 
@@ -159,6 +168,7 @@ class TPEStrategy(OptunaSamplerStrategy):
     """Optuna's TPESampler (multi-objective: Optuna's MOTPE, the same sampler)."""
 
     name = "tpe"
+    learns_from_steps = True
 
     def __init__(self, space: Space, rng: np.random.Generator,
                  direction: str | Sequence[str] = "minimize", *,
@@ -174,3 +184,64 @@ class TPEStrategy(OptunaSamplerStrategy):
 
     def make_sampler(self, optuna: Any, seed: int) -> Any:
         return optuna.samplers.TPESampler(seed=seed, **self._options)
+
+    # -- BOHB's rule with a pruner or scheduler (module docstring) ---------------------------
+
+    _budgets: BudgetValues | None = None
+    _budget: int | None = None
+    _in_study: set[int]
+
+    def use_steps(self, max_step: int | None) -> None:
+        if len(self.directions) == 1:
+            self._budgets = BudgetValues(max_step)
+            self._in_study = set()
+
+    def ask(self, n: int, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        if self._budgets is not None:
+            self._sync_budget()
+        return super().ask(n, pending)
+
+    def tell(self, trial: FrozenTrial) -> None:
+        if self._budgets is None:
+            if trial.state is not TrialState.PAUSED:  # several objectives: finished trials
+                super().tell(trial)
+            return
+        if not (trial.state.is_finished or trial.state is TrialState.PAUSED):
+            return
+        final = None
+        if trial.state is TrialState.COMPLETE and trial.has_value:
+            final = float(trial.value)
+        self._budgets.add(trial.number, trial.params, trial.intermediate, final)
+        asked = self._asked.get(point_key(self.space, trial.params))
+        if not asked:
+            return  # replayed, or asked from an earlier budget's study: joins at the next ask
+        optuna_trial = asked.pop(0)
+        value = self._budgets.at(self._budget).get(trial.number) if self._budget else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if value is None:
+                self._study.tell(optuna_trial, state=self._optuna.trial.TrialState.FAIL)
+            else:
+                self._study.tell(optuna_trial, value[1])
+                self._in_study.add(trial.number)
+
+    def _sync_budget(self) -> None:
+        """The Optuna study holds every trial's value at the current budget step."""
+        step = self._budgets.budget(min_trials_for(len(self.space)))
+        if step is None:
+            return
+        optuna = self._optuna
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if step != self._budget:
+                self._budget, self._in_study = step, set()
+                self._study = optuna.create_study(sampler=self._sampler,
+                                                  directions=list(self.directions))
+                self._asked.clear()  # their trials belong to the old study
+            for number, (params, value) in self._budgets.at(step).items():
+                if number in self._in_study:
+                    continue
+                self._study.add_trial(optuna.trial.create_trial(
+                    state=optuna.trial.TrialState.COMPLETE, values=[value], params=params,
+                    distributions=self._present(params)))
+                self._in_study.add(number)

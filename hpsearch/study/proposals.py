@@ -1,12 +1,16 @@
 """Where a new trial's params come from: the enqueue queue first, then the strategy.
 
-Contract: `Proposals(space, build, seed)` owns the study's strategy and queue; `build()` makes
-a fresh strategy (`strategy_factory` gives one for a registered name or for a `Strategy` object
-the user built). `replay(trials, warm)` builds the strategy afresh and tells it the warm-start
-trials (under negative numbers), then the study's finished trials in number order (interrupted
-ones are passed to `Strategy.reserve`, as random search needs). `propose(numbers, pending)`
-returns one `FrozenTrial` (state running) per number: queued configurations first, in order,
-then the strategy's points; fewer only when the strategy is exhausted (`exhausted` then says so).
+Contract: `Proposals(space, build, seed, steps=None)` owns the study's strategy and queue;
+`build()` makes a fresh strategy (`strategy_factory` gives one for a registered name or for a
+`Strategy` object the user built). `steps` is `(max_step,)` for a study with a pruner or
+scheduler (max_step its max_resource, or None), None without one: a strategy that
+`learns_from_steps` is then told `use_steps(max_step)` when built and, through `tell_paused` and
+`replay`, the paused trials too. `replay(trials, warm)` builds the strategy afresh and tells it
+the warm-start trials (under negative numbers), then the study's finished trials in number order
+(interrupted ones are passed to `Strategy.reserve`, as random search needs). `propose(numbers,
+pending)` returns one `FrozenTrial` (state running) per number: queued configurations first, in
+order, then the strategy's points; fewer only when the strategy is exhausted (`exhausted` then
+says so).
 A partially enqueued configuration is completed from a strategy proposal, and any active
 dimension still missing is drawn from the trial's own seed, so the result is reproducible.
 `enqueue(params)` checks names and values against the space (`SpaceError` naming the first
@@ -59,19 +63,32 @@ def check_partial(space: Space, params: Mapping[str, Any]) -> dict[str, Any]:
 class Proposals:
     """The study's strategy and queue; see the module docstring."""
 
-    def __init__(self, space: Space, build: Callable[[], Strategy], seed: int) -> None:
-        self.space, self.seed, self._make = space, seed, build
+    def __init__(self, space: Space, build: Callable[[], Strategy], seed: int,
+                 steps: tuple[int | None] | None = None) -> None:
+        self.space, self.seed, self._build, self.steps = space, seed, build, steps
         self.queue: collections.deque[dict[str, Any]] = collections.deque()
         self.exhausted = False
         self.strategy: Strategy = self._make()
+
+    def _make(self) -> Strategy:
+        strategy = self._build()
+        if self.steps is not None and strategy.learns_from_steps:
+            strategy.use_steps(self.steps[0])
+        return strategy
+
+    @property
+    def learns_from_steps(self) -> bool:
+        """Whether paused trials are told to the strategy (see the module docstring)."""
+        return self.steps is not None and self.strategy.learns_from_steps
 
     def replay(self, trials: Iterable[FrozenTrial], warm: Sequence[FrozenTrial] = ()) -> None:
         """A fresh strategy told the warm-start trials, then the study's own."""
         strategy = self._make()
         for k, trial in enumerate(warm):
             strategy.tell(dataclasses.replace(trial, number=-(k + 1)))
+        paused = self.steps is not None and strategy.learns_from_steps
         for trial in sorted(trials, key=lambda t: t.number):
-            if trial.state.is_finished:
+            if trial.state.is_finished or (paused and trial.state is TrialState.PAUSED):
                 strategy.tell(trial)
             else:
                 strategy.reserve(trial.number)
@@ -83,6 +100,11 @@ class Proposals:
 
     def tell(self, trial: FrozenTrial) -> None:
         self.strategy.tell(trial)
+
+    def tell_paused(self, trial: FrozenTrial) -> None:
+        """A trial just paused: its reports, for a strategy that learns from them."""
+        if self.learns_from_steps:
+            self.strategy.tell(trial)
 
     def adopt(self, number: int) -> None:
         """A trial number the study filled itself (a PBT copy): the strategy skips it."""

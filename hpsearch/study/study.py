@@ -152,9 +152,10 @@ class Study:
         self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
                                       space)
         self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
+        steps = None if pruner is None else (getattr(pruner, "max_resource", None),)
         self._proposals = None if readonly else Proposals(space, strategy_factory(
             self.strategy_name if strategy is None else strategy, space, self.seed,
-            self.direction, self.strategy_options), self.seed)
+            self.direction, self.strategy_options), self.seed, steps)
         if self._proposals is not None:
             self._replay()
 
@@ -496,6 +497,7 @@ class Study:
         del self._pending[done.number]
         self.pruning.forget(done.number)
         if done.state is TrialState.PAUSED:
+            self._proposals.tell_paused(done)
             return done
         return self._conclude(done, recorded=True)
 
