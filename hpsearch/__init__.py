@@ -8,15 +8,19 @@ objective results (`Result`, `TrialPruned`), trial records (`TrialState`, `Froze
 the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
 `ThresholdPruner`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
 (`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file from
-`hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch
-does not import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
+`hpsearch ensemble -o` or `save_ensemble`), `connect(url, token=None)` (a client of
+`hpsearch serve`, see `hpsearch.service`) and every exception. Importing hpsearch
+does not import pandas, optuna, scikit-optimize, scikit-learn or the service; they load on
+first use.
 """
 
 from hpsearch.ensembles import build_ensemble, load_ensemble, save_ensemble
 from hpsearch.exceptions import (
     EnsembleError,
     HpsearchError,
+    LeaseLostError,
     ObjectiveError,
+    ServiceError,
     SpaceError,
     StopStudy,
     StorageError,
@@ -42,5 +46,13 @@ __all__ = [
     "STRATEGY_NAMES", "HpsearchError", "SpaceError", "StrategyError", "StudyError",
     "StorageError", "StudyLockedError", "StudyMismatchError", "StudyFileError",
     "ObjectiveError", "EnsembleError", "build_ensemble", "save_ensemble", "load_ensemble",
-    "hypervolume",
+    "hypervolume", "connect", "ServiceError", "LeaseLostError",
 ]
+
+
+def __getattr__(name: str):
+    if name == "connect":  # the service's client loads on first use
+        from hpsearch.service.client import connect
+
+        return connect
+    raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")

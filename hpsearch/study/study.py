@@ -358,12 +358,14 @@ class Study(FolderHold):
         self._proposals.tell(done)
         return done
 
-    def interrupt_running(self) -> None:
-        """Mark every running trial `interrupted` (the driver is stopping abnormally; an
-        interrupt may even land between a trial's commit and its bookkeeping)."""
-        for trial in [t for t in self._trials.values() if t.state is TrialState.RUNNING]:
+    def interrupt_running(self, numbers: Sequence[int] | None = None) -> None:
+        """Mark running trials `interrupted` (all, or those in `numbers`); `ask` asks them first."""
+        for trial in [t for t in self._trials.values() if t.state is TrialState.RUNNING
+                      and (numbers is None or t.number in numbers)]:
             self._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
-        self._pending.clear()
+            self.pruning.forget(trial.number)
+        self._pending = {n: t for n, t in self._pending.items()
+                         if numbers is not None and n not in numbers}
 
     # ----- running
     def optimize(self, objective: Callable | str, n_trials: int, n_jobs: int = 1,
