@@ -3,7 +3,8 @@
 Contract:
 - `LeaseBook(folder, timeout)` opens (creates) `<folder>/service.db`, a SQLite file next to
   the study's own database, written only by the service: table `leases(number PRIMARY KEY,
-  lease, worker, told)` (the last lease granted for each trial, and whether it told the trial)
+  lease, worker, state)` (the last lease granted for each trial; state `live`, `told` or
+  `expired`)
   and `requests(request_id PRIMARY KEY, response)` (the JSON answer to each ask made with a
   request id, so a retried ask gets the same trials). Expiry times are kept in memory only: a
   restarted service gives every resumed lease a fresh `timeout`.
@@ -11,11 +12,11 @@ Contract:
   `secrets.token_urlsafe`) and the ask's answer in one transaction and returns them.
   `live(number, lease)` is the live lease or raises `LeaseLostError` saying what happened;
   `renew` also pushes its expiry `timeout` seconds on. `told(number)` marks the holder's tell.
-  `expired(now)` takes the leases past their expiry out of the live set and returns their
-  numbers (the study then interrupts those trials).
+  `expired(now)` takes the leases past their expiry out of the live set, records them
+  `expired` and returns their numbers (the study then interrupts those trials).
 - `last_lease(number)` is the lease granted last for a trial (a finished trial's: the one that
   told it, so a tell retried by its own worker is recognised). `unfinished()` lists the
-  recorded leases that never told (resumed on restart with `resume(numbers)`).
+  recorded leases still `live` (resumed on restart with `resume(numbers)`).
 - `answer(request_id)`: the stored answer of an earlier ask with that id, or None.
 - Clocks: `time.monotonic()` for expiry, so a wall-clock jump expires nothing.
 """
@@ -40,7 +41,7 @@ LEASES_DB = "service.db"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (number INTEGER PRIMARY KEY, lease TEXT NOT NULL,
-                                   worker TEXT NOT NULL, told INTEGER NOT NULL DEFAULT 0);
+                                   worker TEXT NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY, response TEXT NOT NULL);
 """
 
@@ -88,7 +89,7 @@ class LeaseBook:
         expires = time.monotonic() + self.timeout
         leases = [Lease(n, secrets.token_urlsafe(16), worker, expires) for n in numbers]
         answer = response(leases)
-        statements = [("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, 0)",
+        statements = [("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, 'live')",
                        (lease.number, lease.lease, worker)) for lease in leases]
         if request_id is not None:
             statements.append(("INSERT OR REPLACE INTO requests VALUES (?, ?)",
@@ -125,13 +126,16 @@ class LeaseBook:
 
     def told(self, number: int) -> None:
         self._live.pop(number, None)
-        self._write([("UPDATE leases SET told = 1 WHERE number = ?", (number,))])
+        self._write([("UPDATE leases SET state = 'told' WHERE number = ?", (number,))])
 
     def expired(self, now: float | None = None) -> list[int]:
         now = time.monotonic() if now is None else now
         gone = [n for n, lease in self._live.items() if lease.expires <= now]
         for number in gone:
             del self._live[number]
+        if gone:
+            self._write([("UPDATE leases SET state = 'expired' WHERE number = ?", (number,))
+                         for number in gone])
         return gone
 
     def last_lease(self, number: int) -> str | None:
@@ -140,9 +144,9 @@ class LeaseBook:
         return None if row is None else row[0]
 
     def unfinished(self) -> dict[int, tuple[str, str]]:
-        """{number: (lease, worker)} of the recorded leases that never told."""
+        """{number: (lease, worker)} of the recorded leases still live."""
         return {n: (lease, worker) for n, lease, worker in self._con.execute(
-            "SELECT number, lease, worker FROM leases WHERE told = 0")}
+            "SELECT number, lease, worker FROM leases WHERE state = 'live'")}
 
     def resume(self, leases: dict[int, tuple[str, str]]) -> None:
         """Make recorded leases live again, each for a fresh `timeout`."""
