@@ -69,6 +69,7 @@ def worker(
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Stop after this many trials ran here (default: until the study is done).")] = None,
     token_file: Annotated[Path | None, typer.Option("--token-file", help="A file holding the service's token (or set HPSEARCH_TOKEN).")] = None,
     workdir: Annotated[Path, typer.Option("--workdir", help="Where the built-in network's data split is kept.")] = Path(".hpsearch-worker"),
+    cafile: Annotated[Path | None, typer.Option("--cafile", help="The CA certificate (PEM) to trust for an https service with a self-signed certificate.")] = None,
 ) -> None:
     """Run trials of a served study here until it is done (or --n-trials ran); start as many as you like, anywhere.
 
@@ -81,7 +82,8 @@ def worker(
     token = None if token_file is None else read_token(token_file)
     try:
         with sigterm_interrupts():
-            ran = run_worker(connect(url, token), study, objective, n_trials, workdir)
+            client = connect(url, token, cafile=None if cafile is None else str(cafile))
+            ran = run_worker(client, study, objective, n_trials, workdir)
     except Terminated:
         raise typer.Exit(TERMINATED_EXIT_CODE) from None
     typer.echo(f"hpsearch worker: {ran} trial(s) of {study!r} ran here")

@@ -1,9 +1,10 @@
 """The Python client of `hpsearch serve`: `hp.connect(url, token=None)`.
 
 Contract:
-- `connect(url, token=None, *, timeout=30, retry_seconds=60)` returns a `Client` for
-  `http://host:port` or `https://...` (a path after the port is a prefix, e.g. behind a reverse
-  proxy). `token` (or the `HPSEARCH_TOKEN` environment variable) is sent as
+- `connect(url, token=None, *, timeout=30, retry_seconds=60, cafile=None)` returns a `Client`
+  for `http://host:port` or `https://...` (a path after the port is a prefix, e.g. behind a
+  reverse proxy; certificates are verified, against `cafile` when given, e.g. a self-signed
+  one). `token` (or the `HPSEARCH_TOKEN` environment variable) is sent as
   `Authorization: Bearer <token>`.
 - `Client.create_study(name, space, direction="minimize", strategy="random", *, seed=None,
   n_trials=None, strategy_options=None, pruner=None, metric=None, objective=None,
@@ -25,6 +26,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import ssl
 import threading
 import time
 import urllib.parse
@@ -47,7 +49,7 @@ class Client:
     """A connection to `hpsearch serve` (see the module docstring)."""
 
     def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0,
-                 retry_seconds: float = 60.0) -> None:
+                 retry_seconds: float = 60.0, cafile: str | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ServiceError(f"url: expected http://HOST:PORT or https://HOST:PORT, got "
@@ -63,12 +65,18 @@ class Client:
             self._headers["Authorization"] = f"Bearer {token.strip()}"
         self.timeout, self.retry_seconds = timeout, retry_seconds
         self._local = threading.local()
+        self._tls = ssl.create_default_context(cafile=cafile) if self._https else None
 
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            connection = kind(self._host, self._port, timeout=self.timeout)
+            if self._https:
+                connection = http.client.HTTPSConnection(self._host, self._port,
+                                                         timeout=self.timeout,
+                                                         context=self._tls)
+            else:
+                connection = http.client.HTTPConnection(self._host, self._port,
+                                                        timeout=self.timeout)
             self._local.connection = connection
         return connection
 
@@ -102,6 +110,9 @@ class Client:
                 if status not in _RETRY_STATUSES:
                     break
                 problem = f"HTTP {status}"
+            except ssl.SSLCertVerificationError as err:  # retrying would not help
+                raise ServiceError(f"{self.url}: its certificate is not trusted ({err}); "
+                                   "pass cafile=", 0, "cafile") from None
             except _BROKEN as err:
                 problem = f"{type(err).__name__}: {err}"
             if time.monotonic() + delay > deadline:
@@ -168,6 +179,6 @@ def _space_tables(space: Space | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def connect(url: str, token: str | None = None, *, timeout: float = 30.0,
-            retry_seconds: float = 60.0) -> Client:
+            retry_seconds: float = 60.0, cafile: str | None = None) -> Client:
     """A client of the service at `url` (see the module docstring)."""
-    return Client(url, token, timeout=timeout, retry_seconds=retry_seconds)
+    return Client(url, token, timeout=timeout, retry_seconds=retry_seconds, cafile=cafile)

@@ -41,9 +41,9 @@ class Served:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             log.seek(0)
-            found = re.search(r"https?://127\.0\.0\.1:(\d+)", log.read())
+            found = re.search(r"(https?)://127\.0\.0\.1:(\d+)", log.read())
             if found:
-                self.port = int(found.group(1))
+                self.scheme, self.port = found.group(1), int(found.group(2))
                 self.log = log
                 return
             if self.process.poll() is not None:
@@ -54,7 +54,7 @@ class Served:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def signal(self, number: int) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -122,3 +123,27 @@ def test_bad_bodies_name_the_key(guarded):
     status, _ = call(guarded, "POST", "/api/studies/s/ask", None, token=TOKEN,
                      headers={"Content-Type": "text/plain"})
     assert status == 415
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_tls_with_a_certificate_and_the_token(serve, tmp_path):
+    import hpsearch as hp
+    from hpsearch.exceptions import ServiceError
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    served = serve("--certfile", str(cert), "--keyfile", str(key), "--token-file",
+                   str(token_file))
+    assert served.url.startswith("https://")
+    client = hp.connect(served.url, TOKEN, cafile=str(cert))
+    study = client.create_study("tls", {"x": hp.Float(0.0, 1.0)}, n_trials=1)
+    trial = study.ask()
+    assert study.tell(trial, 0.5).value == 0.5
+    with pytest.raises(ServiceError, match="not trusted"):
+        hp.connect(served.url, TOKEN).studies()  # the self-signed certificate is not trusted
+    with pytest.raises(ServiceError):
+        hp.connect(served.url, "wrong-token-0123456789", cafile=str(cert)).studies()

@@ -197,3 +197,17 @@ def test_the_built_in_network_runs_through_a_worker(serve, tmp_path):
     assert all(sorted(t.intermediate) == [1, 2] for t in trials)  # reported per epoch
     run = tmp_path / "runs" / "mlp" / "trials"
     assert sorted(p.name for p in run.iterdir()) == ["0", "1"]  # the artifacts came back
+
+
+def test_the_dashboard_runs_in_the_same_process(serve):
+    import re
+    import urllib.request
+
+    served = serve("--dashboard", "--dashboard-port", "0")
+    served.log.seek(0)
+    found = re.search(r"dashboard at (http://127\.0\.0\.1:\d+/)", served.log.read())
+    assert found
+    hp.connect(served.url).create_study("seen", {"x": hp.Float(0.0, 1.0)})
+    with urllib.request.urlopen(found.group(1) + "api/runs", timeout=30) as answer:
+        runs = json.loads(answer.read())
+    assert "seen" in json.dumps(runs)
