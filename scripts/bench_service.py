@@ -13,7 +13,8 @@ restarted at once on the same port and storage; clients keep going through their
   with `ask()`/`tell()` (the study's budget is T; leases and request ids make retries safe).
 - Optuna: `optuna.storages.run_grpc_proxy_server` over an RDB storage (SQLite), clients
   `GrpcStorageProxy` + `optuna.load_study(...).ask()/tell()` with T/N trials each (Optuna has
-  no study budget); a failed call is retried after a pause, as a user would.
+  no study budget); a failed call is retried as a user would (up to 50 times, 0.2 s apart;
+  then that trial is given up, counted in `gave_up`).
 - OSS Vizier: `vizier.service.servers.DefaultVizierServer` (SQLite) in its own venv
   (`--vizier-python`, default /work/venvs/vizier/bin/python; skipped with a note when it does
   not import), clients `clients.Study.suggest(count=1, client_id=...)` / `complete(...)`,
@@ -82,15 +83,22 @@ def client_hpsearch(args: argparse.Namespace, record: dict) -> None:
         record["told"].append(trial.number)
 
 
-def _retried(call, record: dict):
-    while True:
+def _retried(call, record: dict, attempts: int = 50) -> tuple[object, bool]:
+    """(result, True), or (None, False) after `attempts` failures 0.2 s apart: what a user's
+    retry loop does. An answer saying the trial is already finished counts as done."""
+    for _ in range(attempts):
         try:
-            return call()
-        except Exception as err:  # noqa: BLE001 - a user's retry: any failure, pause, again
+            return call(), True
+        except Exception as err:  # noqa: BLE001 - any failure: pause, try again
             record["errors"] += 1
-            if "already" in str(err) or "finished" in str(err):
-                return None
+            text = f"{type(err).__name__}: {err}"
+            if len(record["error_kinds"]) < 5 and text[:80] not in record["error_kinds"]:
+                record["error_kinds"].append(text[:80])
+            if "already" in text or "finished" in text:
+                return None, True
             time.sleep(0.2)
+    record["gave_up"] += 1
+    return None, False
 
 
 def client_optuna(args: argparse.Namespace, record: dict) -> None:
@@ -104,14 +112,20 @@ def client_optuna(args: argparse.Namespace, record: dict) -> None:
     _wait_for_go(Path(args.ready), Path(args.go))
     for _ in range(args.share):
         started = time.perf_counter()
-        trial = _retried(study.ask, record)
-        x = _retried(lambda t=trial: t.suggest_float("x", 0.0, 1.0), record)
+        trial, ok = _retried(study.ask, record)
+        if not ok:
+            continue
+        x, ok = _retried(lambda t=trial: t.suggest_float("x", 0.0, 1.0), record)
+        if not ok or x is None:
+            continue
         record["asks"].append(time.perf_counter() - started)
         record["evaluated"].append(trial._trial_id)
+        value = objective(x)
         started = time.perf_counter()
-        _retried(lambda t=trial, x=x: study.tell(t, objective(x)), record)
-        record["tells"].append(time.perf_counter() - started)
-        record["told"].append(trial._trial_id)
+        _, ok = _retried(lambda t=trial, v=value: study.tell(t, v), record)
+        if ok:
+            record["tells"].append(time.perf_counter() - started)
+            record["told"].append(trial._trial_id)
 
 
 def client_vizier(args: argparse.Namespace, record: dict) -> None:
@@ -124,15 +138,19 @@ def client_vizier(args: argparse.Namespace, record: dict) -> None:
     _wait_for_go(Path(args.ready), Path(args.go))
     for _ in range(args.share):
         started = time.perf_counter()
-        suggestion = _retried(lambda: study.suggest(count=1, client_id=me)[0], record)
+        suggestions, ok = _retried(lambda: study.suggest(count=1, client_id=me), record)
+        if not ok or not suggestions:
+            continue
+        suggestion = suggestions[0]
         record["asks"].append(time.perf_counter() - started)
         record["evaluated"].append(suggestion.id)
         value = objective(float(suggestion.parameters["x"]))
         started = time.perf_counter()
-        _retried(lambda s=suggestion, v=value: s.complete(vz.Measurement({"value": v})),
-                 record)
-        record["tells"].append(time.perf_counter() - started)
-        record["told"].append(suggestion.id)
+        _, ok = _retried(lambda s=suggestion, v=value: s.complete(vz.Measurement({"value": v})),
+                         record)
+        if ok:
+            record["tells"].append(time.perf_counter() - started)
+            record["told"].append(suggestion.id)
 
 
 # ----- servers
@@ -313,14 +331,25 @@ def run_peer(peer: str, args: argparse.Namespace, kill_after: float | None) -> d
             server.start()
             down = time.monotonic() - started - killed_at
         for client in clients:
-            client.wait()
+            try:
+                client.wait(timeout=max(1.0, args.client_timeout - (time.monotonic() - started)))
+            except subprocess.TimeoutExpired:  # a client stuck for good: counted, not waited
+                os.killpg(client.pid, signal.SIGKILL)
+                client.wait()
         wall = time.monotonic() - started
-        records = [json.loads((folder / f"client{k}.json").read_text())
-                   for k in range(args.clients)]
+        records = [_record(folder / f"client{k}.json") for k in range(args.clients)]
         return _summary(peer, records, _final_counts(peer, server, args), wall, killed_at,
                         down)
     finally:
         server.kill()
+
+
+def _record(path: Path) -> dict:
+    """A client's record, or an empty one for a client that never finished (it gave up all)."""
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"asks": [], "tells": [], "evaluated": [], "told": [], "errors": 0, "gave_up": 1,
+            "error_kinds": ["the client did not finish (killed after --client-timeout)"]}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -345,6 +374,8 @@ def _summary(peer: str, records: list[dict], final: dict, wall: float,
             "complete": final["complete"], "lost": lost,
             "run_twice": sum(1 for n in seen.values() if n > 1),
             "orphans": final["unfinished"], "retried_errors": sum(r["errors"] for r in records),
+            "gave_up": sum(r["gave_up"] for r in records),
+            "error_kinds": sorted({k for r in records for k in r["error_kinds"]})[:5],
             "killed_at_s": killed_at, "restart_s": down}
 
 
@@ -360,7 +391,8 @@ def _vizier_works(args: argparse.Namespace) -> str | None:
 
 def _show(rows: list[dict]) -> None:
     columns = ["peer", "run", "wall_s", "asks_per_s", "ask_p50_ms", "ask_p99_ms", "tell_p50_ms",
-               "tell_p99_ms", "complete", "lost", "run_twice", "orphans", "retried_errors"]
+               "tell_p99_ms", "complete", "lost", "run_twice", "orphans", "retried_errors",
+               "gave_up"]
     print(" | ".join(columns))
     for row in rows:
         print(" | ".join(f"{row[c]:.1f}" if isinstance(row[c], float) else str(row[c])
@@ -384,6 +416,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=2000)
     parser.add_argument("--peers", default="hpsearch,optuna,vizier")
     parser.add_argument("--no-kill", action="store_true")
+    parser.add_argument("--client-timeout", type=float, default=1800.0)
     parser.add_argument("--vizier-python", default="/work/venvs/vizier/bin/python")
     for option in ("--address", "--ready", "--go", "--out", "--db"):
         parser.add_argument(option)
@@ -391,7 +424,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.role.startswith("client-"):
-        record = {"asks": [], "tells": [], "evaluated": [], "told": [], "errors": 0}
+        record = {"asks": [], "tells": [], "evaluated": [], "told": [], "errors": 0,
+                  "gave_up": 0, "error_kinds": []}
         ROLES[args.role](args, record)
         Path(args.out).write_text(json.dumps(record))
         return
