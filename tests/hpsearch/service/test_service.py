@@ -211,3 +211,12 @@ def test_the_dashboard_runs_in_the_same_process(serve):
     with urllib.request.urlopen(found.group(1) + "api/runs", timeout=30) as answer:
         runs = json.loads(answer.read())
     assert "seen" in json.dumps(runs)
+
+
+def test_a_worker_for_an_unknown_study_says_so_in_one_line(serve, tmp_path):
+    served = serve()
+    path = objective_file(tmp_path, QUADRATIC)
+    process = worker(served, "nowhere", f"{path}:quadratic")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert err.strip() == "hpsearch: error: no study 'nowhere' is served here"
