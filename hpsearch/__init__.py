@@ -8,10 +8,11 @@ returns and what an objective gets; its checkpoint: `save_checkpoint`, `checkpoi
 `last_step`), objective results (`Result`, `TrialPruned`), trial records (`TrialState`,
 `FrozenTrial`), the pruner interface and pruners (`Pruner`, `MedianPruner`, `ASHAPruner`,
 `ThresholdPruner`), the schedulers that pause and promote trials (`Scheduler`, `Hyperband`,
-`PopulationBasedTraining`), study-level stopping (`NoImprovementStop`, `StopStudy`),
-ensembles (`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file
-from `hpsearch ensemble -o` or `save_ensemble`) and every exception. Importing hpsearch does not
-import pandas, optuna, scikit-optimize or scikit-learn; they load on first use.
+`PopulationBasedTraining`), study-level stopping (`NoImprovementStop`, `StopStudy`), ensembles
+(`build_ensemble` from a run folder, `save_ensemble`, and `load_ensemble` for a file from
+`hpsearch ensemble -o` or `save_ensemble`), `connect(url, token=None)` (a client of `hpsearch
+serve`, see `hpsearch.service`) and every exception. Importing hpsearch does not import pandas,
+optuna, scikit-optimize, scikit-learn or the service; they load on first use.
 """
 
 from hpsearch.direction import Direction
@@ -21,9 +22,11 @@ from hpsearch.exceptions import (
     EnsembleError,
     FormatError,
     HpsearchError,
+    LeaseLostError,
     ObjectiveError,
     OptunaStyleObjectiveError,
     ParameterError,
+    ServiceError,
     SpaceError,
     SpaceTypeError,
     StopStudy,
@@ -62,4 +65,13 @@ __all__ = [
     "StudyMismatchError", "StudyFileError", "ObjectiveError", "OptunaStyleObjectiveError",
     "EnsembleError", "ParameterError",
     "FormatError", "build_ensemble", "save_ensemble", "load_ensemble", "hypervolume", "Direction",
+    "connect", "ServiceError", "LeaseLostError",
 ]
+
+
+def __getattr__(name: str):
+    if name == "connect":  # the service's client loads on first use
+        from hpsearch.service.client import connect
+
+        return connect
+    raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")

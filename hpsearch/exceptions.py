@@ -75,6 +75,23 @@ class EnsembleError(HpsearchError):
     """An ensemble cannot be built, saved or loaded."""
 
 
+class ServiceError(HpsearchError):
+    """`hpsearch serve` refused a request (`status`: its HTTP status, `key`: the field or
+    study-file key at fault, if any), or could not be reached (status 0)."""
+
+    def __init__(self, message: str, status: int = 400, key: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.key = status, key
+
+
+class LeaseLostError(ServiceError):
+    """A trial's lease expired (its worker was presumed lost): a late tell or report changed
+    nothing; the trial is asked again, or already was."""
+
+    def __init__(self, message: str, key: str | None = "lease") -> None:
+        super().__init__(message, 409, key)
+
+
 class StopStudy(Exception):  # noqa: N818 - a request, not an error
     """Raised by a study callback to stop the study gracefully (see the module docstring)."""
 

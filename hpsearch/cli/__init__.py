@@ -16,7 +16,7 @@ import typer
 
 # --help lists the commands in the order their modules register them.
 # isort: off
-from hpsearch.cli import study, runs, ensembles, reports  # noqa: F401
+from hpsearch.cli import study, runs, ensembles, reports, service  # noqa: F401
 # isort: on
 from hpsearch.cli.app import app
 from hpsearch.cli.common import user_errors

@@ -531,14 +531,20 @@ class Study:
                              f"(state {known.state})")
         raise StudyError(f"the study has no trial {number}")
 
-    def interrupt_running(self) -> None:
-        """Mark every running trial `interrupted` (the driver is stopping abnormally; an
-        interrupt may even land between a trial's commit and its bookkeeping)."""
+    def interrupt_running(self, numbers: Sequence[int] | None = None) -> None:
+        """Mark running trials `interrupted`, all of them or those in `numbers` (a lost worker's,
+        in the service); `ask` asks them first. The driver may be stopping abnormally: an
+        interrupt may even land between a trial's commit and its bookkeeping, so the trials this
+        object asked count as running too."""
         running = {n: t for n, t in self._trials.items() if t.state is TrialState.RUNNING}
         running.update(self._pending)  # asked: its running row may be committed already
         for trial in running.values():
+            if numbers is not None and trial.number not in numbers:
+                continue
             self._record(dataclasses.replace(trial, state=TrialState.INTERRUPTED))
-        self._pending.clear()
+            self.pruning.forget(trial.number)
+        self._pending = {n: t for n, t in self._pending.items()
+                         if numbers is not None and n not in numbers}
 
     # ----- running
     def optimize(self, objective: Callable | str, n_trials: int, n_jobs: int = 1,

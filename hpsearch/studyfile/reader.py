@@ -3,9 +3,14 @@
 Contract: `load_study_file(path, **overrides)` reads the file with `tomllib`, checks every
 section and key strictly (unknown keys get a did-you-mean), and returns a `StudySpec`. Every
 mistake raises `StudyFileError` whose message starts with the file's path and names the key path
-(`[study].n_trials`, `[space].learning_rate.low`) and what was expected. Checks that need the
-objective's vocabulary (the built-in network's hyperparameter names, the dataset) live with the
-objective (`hpsearch.objectives`), which `hpsearch run` and `hpsearch validate` call next.
+(`[study].n_trials`, `[space].learning_rate.low`) and what was expected.
+`study_spec(data, path, served=False)` runs the same checks on a document already parsed (the
+service's create-study JSON body, named by `path` in its errors; a `served` study may leave
+`[study].n_trials` out, no budget, and `[objective].entry`, named by each worker instead).
+`name_problem(name)` says why a name cannot be a run folder's (None when it can). Checks that
+need the objective's vocabulary (the built-in network's hyperparameter names, the dataset)
+live with the objective (`hpsearch.objectives`), which `hpsearch run` and `hpsearch validate`
+call next.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ class StudySpec:
     path: Path
     name: str
     strategy: str
-    n_trials: int
+    n_trials: int | None  # None only for a served study without a budget (`study_spec`)
     n_jobs: int
     seed: int
     direction: str | tuple[str, ...]  # several: one per metric (multi-objective)
@@ -121,7 +126,11 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
     seed) replace the file's values after its own checks, as the command line's options do;
     `warm_start` (run folders) and `enqueue` (checked configurations) are added to the file's."""
     path = Path(path)
-    data = read_toml(path)
+    return _with_overrides(study_spec(read_toml(path), path), overrides)
+
+
+def study_spec(data: Any, path: Path, served: bool = False) -> StudySpec:
+    """A parsed study document (see the module docstring) checked into a `StudySpec`."""
     top = Reader(path, "top level", data)
     for key in data:
         if key not in _TOP_KEYS:
@@ -132,30 +141,40 @@ def load_study_file(path: str | Path, **overrides: Any) -> StudySpec:
                              "and n_trials")
     study = Reader(path, "study", data["study"])
     study.check_keys(_STUDY_KEYS)
-    return _with_overrides(_read_spec(path, data, study), overrides)
+    return _read_spec(path, data, study, served)
+
+
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot name a run folder (a path, '..', control characters, too long), or
+    None when it can."""
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or \
+            name in (".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return (f"expected a plain folder name (no '/', '\\' or control characters), "
+                f"got {name!r}")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > 255:
+        return (f"expected a folder name of at most 255 bytes (the file systems' limit), "
+                f"got {size}")
+    return None
 
 
 def _folder_name(study: Reader, path: Path) -> str:
     """`[study].name`, a name the run folder can have (checked with `[study].storage`)."""
     name = study.get("name", "str", default=path.stem)
-    if not name or "/" in name or "\\" in name or name in (".", "..") or \
-            any(ord(c) < 32 or ord(c) == 127 for c in name):
-        study.fail("name", f"expected a plain folder name (no '/', '\\' or control "
-                           f"characters), got {name!r}")
-    size = len(name.encode("utf-8", "surrogatepass"))
-    if size > 255:
-        study.fail("name", f"expected a folder name of at most 255 bytes (the file systems' "
-                           f"limit), got {size}")
+    problem = name_problem(name)
+    if problem is not None:
+        study.fail("name", problem)
     storage = study.table.get("storage")
     if isinstance(storage, str) and "\0" in storage:
         study.fail("storage", "a folder path cannot hold a NUL character")
     return name
 
 
-def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
+def _read_spec(path: Path, data: dict[str, Any], study: Reader,
+               served: bool = False) -> StudySpec:
     """Every section of a parsed study file, checked, as a StudySpec."""
     name = _folder_name(study, path)
-    objective = _parse_objective(path, data.get("objective", {}))
+    objective = _parse_objective(path, data.get("objective", {}), served)
     strategy_options = data.get("strategy_options", {})
     Reader(path, "strategy_options", strategy_options)
     pruner = _parse_pruner(path, data.get("pruner", {}))
@@ -166,7 +185,7 @@ def _read_spec(path: Path, data: dict[str, Any], study: Reader) -> StudySpec:
         path=path,
         name=name,
         strategy=study.get("strategy", "str", choices=STRATEGIES, required=True),
-        n_trials=study.get("n_trials", "int", low=1, required=True),
+        n_trials=study.get("n_trials", "int", low=1, required=not served),
         n_jobs=_n_jobs(study),
         seed=study.get("seed", "int", default=0, low=0),
         direction=direction,
@@ -289,12 +308,12 @@ def _n_jobs(study: Reader) -> int:
         raise
 
 
-def _parse_objective(path: Path, table: Any) -> ObjectiveSpec:
+def _parse_objective(path: Path, table: Any, served: bool = False) -> ObjectiveSpec:
     obj = Reader(path, "objective", table)
     obj.check_keys(_OBJECTIVE_KEYS)
     kind = obj.get("kind", "str", default="mlp", choices=("mlp", "python"))
     entry = obj.get("entry", "str")
-    if kind == "python" and not entry:
+    if kind == "python" and not entry and not served:
         obj.fail("entry", "missing; kind = \"python\" needs entry = \"module:function\" or "
                           "\"file.py:function\"")
     if entry is not None and (entry.count(":") != 1 or not all(entry.split(":"))):

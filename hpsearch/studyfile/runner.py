@@ -7,6 +7,9 @@ Contract:
   run folder's path and, unless `fresh`, its database, WAL and trial folders, as
   `hpsearch.storage.folder` checks them). Nothing is written. Raises `HpsearchError`
   subclasses with clear messages.
+- `study_arguments(spec) -> dict`: the `hp.Study` keywords a study file gives (space,
+  direction(s), strategy and options, seed, pruner, metric, warm start), for `run` and for
+  `hpsearch serve`.
 - `run(spec, fresh=False, callbacks=()) -> Study`: validate, open (or resume) the study in
   `spec.run_dir`, build the objective there and optimise until the study holds
   `spec.n_trials` finished trials, with the `[pruner]` table's pruner (`make_pruner`), and
@@ -42,7 +45,7 @@ from hpsearch.studyfile import objectives
 from hpsearch.studyfile.reader import StudySpec
 from hpsearch.studyfile.record import record
 
-__all__ = ["Validation", "run", "validate", "grid_size"]
+__all__ = ["Validation", "run", "validate", "grid_size", "study_arguments"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,19 @@ def validate(spec: StudySpec, fresh: bool = False) -> Validation:
     return Validation(spec, grid_size(spec), shape, n_classes, data)
 
 
+def study_arguments(spec: StudySpec) -> dict[str, Any]:
+    """`hp.Study`'s keywords for a study file (all but storage and overwrite)."""
+    several = not isinstance(spec.direction, str)
+    # a Python objective without metric returns its values itself: name them 0, 1, ...
+    metric = None if several and spec.metric == "value" else (
+        list(spec.metric) if several else spec.metric)
+    return dict(space=spec.space, direction=list(spec.direction) if several else spec.direction,
+                strategy=spec.strategy, seed=spec.seed, strategy_options=spec.strategy_options,
+                max_consecutive_failures=spec.max_consecutive_failures or 10,
+                pruner=make_pruner(spec.pruner), metric=metric,
+                warm_start=list(spec.warm_start))
+
+
 def run(spec: StudySpec, fresh: bool = False,
         callbacks: Iterable[Callable[[Study, Any], None]] = (),
         on_start: Callable[[Study], None] | None = None,
@@ -111,16 +127,7 @@ def run(spec: StudySpec, fresh: bool = False,
     checked = validate(spec, fresh)
     run_dir = spec.run_dir
     try:
-        several = not isinstance(spec.direction, str)
-        # a Python objective without metric returns its values itself: name them 0, 1, ...
-        metric = None if several and spec.metric == "value" else (
-            list(spec.metric) if several else spec.metric)
-        study = Study(spec.space, direction=list(spec.direction) if several else spec.direction,
-                      strategy=spec.strategy, seed=spec.seed, storage=run_dir,
-                      strategy_options=spec.strategy_options,
-                      max_consecutive_failures=spec.max_consecutive_failures or 10,
-                      pruner=make_pruner(spec.pruner), overwrite=fresh, metric=metric,
-                      warm_start=list(spec.warm_start))
+        study = Study(storage=run_dir, overwrite=fresh, **study_arguments(spec))
     except StudyMismatchError as err:
         message = str(err).replace("use overwrite=True", "run with --fresh")
         raise StudyMismatchError(f"{spec.path}: {message}") from None
