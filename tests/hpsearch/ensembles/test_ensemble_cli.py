@@ -71,6 +71,7 @@ def model_file(run_dir):
     return path
 
 
+@pytest.mark.slow  # trains networks end to end (seconds)
 def test_ensemble_prints_members_and_scores(run_dir, model_file):
     result = invoke("ensemble", run_dir, "--method", "greedy", "--size", "5")
     assert result.exit_code == 0, result.output

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 import hpsearch as hp
 from hpsearch.report import write_report
 from hpsearch.report.figures import RunData, parallel_figure, parameters_figure
@@ -23,6 +25,7 @@ def objective(p):
     return value + (0.0 if p["optimizer"] == "adam" else 0.5) + 0.01 * p.get("width_2", 0)
 
 
+@pytest.mark.slow  # trains networks end to end (seconds)
 def test_report_of_a_conditional_study(tmp_path):
     study = hp.Study(SPACE, strategy="random", seed=0, storage=tmp_path / "run")
     study.optimize(objective, n_trials=40)

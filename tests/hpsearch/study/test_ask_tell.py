@@ -13,7 +13,8 @@ from hpsearch.testing.benchmarks import branin, branin_space
 GRID = {"x": hp.Float(-5, 10, grid_points=4), "y": hp.Float(0, 15, grid_points=4)}
 
 
-@pytest.mark.parametrize("strategy", ["random", "grid", "gp", "tpe", "skopt"])
+@pytest.mark.parametrize("strategy", ["random", "grid", "gp", "tpe",
+                                      pytest.param("skopt", marks=pytest.mark.slow)])
 def test_hand_driven_ask_tell_gives_the_trials_of_optimize(strategy):
     space = GRID if strategy == "grid" else branin_space()
     options = {"n_startup": 5} if strategy == "gp" else {}
