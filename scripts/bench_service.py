@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import socket
@@ -402,11 +403,19 @@ def _show(rows: list[dict]) -> None:
         ours = steady["hpsearch"]
         for peer, theirs in steady.items():
             if peer != "hpsearch":
-                print(f"hpsearch / {peer}: asks/s x{ours['asks_per_s'] / theirs['asks_per_s']:.2f}"
-                      f", p50 ask x{ours['ask_p50_ms'] / theirs['ask_p50_ms']:.2f}, p99 ask "
-                      f"x{ours['ask_p99_ms'] / theirs['ask_p99_ms']:.2f}, p50 tell "
-                      f"x{ours['tell_p50_ms'] / theirs['tell_p50_ms']:.2f} (latency: lower "
-                      "is better)")
+                parts = [f"{label} x{_ratio(ours[key], theirs[key])}" for label, key in (
+                    ("asks/s", "asks_per_s"), ("p50 ask", "ask_p50_ms"),
+                    ("p99 ask", "ask_p99_ms"), ("p50 tell", "tell_p50_ms"))]
+                print(f"hpsearch / {peer}: {', '.join(parts)} (latency: lower is better; "
+                      "n/a: the peer's clients recorded none, e.g. all killed at the timeout, "
+                      f"{theirs['complete']} trials complete)")
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    """ours / theirs to two decimals, or 'n/a' when the peer has no figure."""
+    if not ours or not theirs or math.isnan(ours) or math.isnan(theirs):
+        return "n/a"
+    return f"{ours / theirs:.2f}"
 
 
 def main() -> None:
