@@ -13,7 +13,9 @@ import typer
 
 
 def error(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"hpsearch: error: {message}", err=True)
+    """Print `message` as one line on stderr (every line break in it, a name's control
+    characters included, becomes a space) and return the exit to raise."""
+    typer.echo(f"hpsearch: error: {' '.join(message.splitlines())}", err=True)
     return typer.Exit(code)
 
 
@@ -27,7 +29,7 @@ def user_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except HpsearchError as err:
-            raise error(" ".join(str(err).split("\n"))) from None
+            raise error(str(err)) from None
 
     return wrapper
 
