@@ -169,8 +169,7 @@ def strategy_factory(strategy: str | Strategy, space: Space, seed: int,
     state it was given in and the caller's object is never told anything.
     StudyError when the object searches another space or direction, or options come with it."""
     if isinstance(strategy, str):
-        # built once here so that a bad name or option fails at construction
-        make_strategy(strategy, space, strategy_rng(seed), direction, **options)
+        # Proposals builds one at once, so a bad name or option fails at construction
         return lambda: make_strategy(strategy, space, strategy_rng(seed), direction, **options)
     if not isinstance(strategy, Strategy):
         raise StudyError(f"strategy must be a registered name or an hpsearch Strategy object "

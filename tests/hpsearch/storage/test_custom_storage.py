@@ -3,21 +3,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from hpsearch.testing.storage import StorageContract
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "custom_storage.py"
+from tests.hpsearch.examples import load_example
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("custom_storage_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("custom_storage.py")
 
 
 JsonLinesStorage = _example().JsonLinesStorage

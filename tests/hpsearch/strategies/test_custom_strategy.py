@@ -4,9 +4,6 @@ it), and the study checks the object against its own space and direction."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,15 +11,11 @@ import hpsearch as hp
 from hpsearch.exceptions import StudyError
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.testing.strategies import StrategyContract
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "custom_strategy.py"
+from tests.hpsearch.examples import load_example
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("custom_strategy_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("custom_strategy.py")
 
 
 LocalSearch = _example().LocalSearch
