@@ -234,13 +234,7 @@ class GPStrategy(Strategy):
             row = self.encoding.encode_params(trial.params)
         except (KeyError, SpaceError):
             return
-        value: float | None = None
-        if trial.state is TrialState.COMPLETE:
-            value = self.sign() * float(trial.value) if trial.has_value else math.nan
-        elif trial.state is TrialState.FAILED:
-            value = math.nan
-        intermediate = {s: self.sign() * float(v) for s, v in trial.intermediate.items()}
-        self._fidelity.add(trial.number, row, value, intermediate)
+        self._fidelity.add_trial(trial, row, self.sign())
         self._n_told = self._fidelity.n_trials()
         self._keys.add(point_key(self.space, trial.params))
         self._stale = True

@@ -39,6 +39,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from hpsearch.gp.model import GaussianProcess, predict
+from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "at_full", "final_incumbent",
            "rung_steps"]
@@ -90,6 +91,18 @@ class FidelityPoints:
         self._where: dict[tuple[int, float], int] = {}  # (trial, step) -> point index
         self.version = 0
         self._largest = 1
+
+    def add_trial(self, trial: FrozenTrial, row: np.ndarray, sign: float) -> None:
+        """A told trial's points (`add`), its user-facing values turned to values to minimise
+        by `sign`: complete gives its value (NaN when it has none), failed NaN, pruned and
+        paused their reports only."""
+        value: float | None = None
+        if trial.state is TrialState.COMPLETE:
+            value = sign * float(trial.value) if trial.has_value else math.nan
+        elif trial.state is TrialState.FAILED:
+            value = math.nan
+        self.add(trial.number, row, value,
+                 {s: sign * float(v) for s, v in trial.intermediate.items()})
 
     def add(self, number: int, row: np.ndarray, value: float | None,
             intermediate: Mapping[int, float]) -> None:
