@@ -1,5 +1,6 @@
 """Hyperband: promotion-based asynchronous Hyperband (Li et al., JMLR 2018; asynchronous as in
-ASHA, Li et al., MLSys 2020, and in Syne Tune's and Ray Tune's promotion schedulers).
+ASHA, Li et al., MLSys 2020, and in Syne Tune's and Ray Tune's promotion schedulers), whose
+rungs judge only while their ranking carries over to the next rung.
 
 Notation: r = min_resource, R = max_resource, eta = reduction_factor. The rung levels are
 L_k = r * eta**k for k = 0 .. K-1, every one below R (K of them); a trial that passes the last
@@ -11,19 +12,27 @@ configurations synchronous Hyperband starts in each bracket, n_s = ceil((K+1)/(s
 for s = K - b halvings (so `restore` finds the same bracket again).
 
 Rule (state per bracket and rung: the value of each trial that reached it, its first report at
-a step >= L_k): a trial reaching a rung goes on at once when fewer than floor(n / eta) of the n
-values recorded there are strictly better than its own (it is in the top 1/eta), else it is
-paused. At `next`, paused trials in that same position are promoted, the highest rung first
-(ASHA's get_job), the best value first within a rung; then new trials start. A non-finite value
-is pruned for good. With `remaining` new trials to come, a paused trial is hopeless when, even
+a step >= L_k). A trial reaching a rung goes on at once when fewer than max(1, floor(n / eta))
+of the n values recorded there are strictly better than its own: it is in the top 1/eta, or the
+best so far (the first arrivals go on, as in asynchronous successive halving, so trials reach R
+from the start); otherwise it is paused. At `next`, paused trials that have since come into that
+position are promoted, the highest rung first (ASHA's get_job), the best value first within a
+rung; then new trials start. A non-finite value is pruned for good.
+
+Rank agreement (Hyper-Tune's question, Li et al., VLDB 2022: how far can a rung's ranking be
+trusted?). A rung judges only while its ranking agrees with the next one's: over the trials
+with a value both at L_k and at the next level (L_{k+1}, or R for the last rung; every bracket
+counts), once there are `MIN_PAIRS` of them, Kendall's tau must be at least
+`min_rank_correlation` (default 1/2: three concordant pairs for each discordant one). A rung
+below it lets every trial go on, and its paused trials are promoted; it judges again when its
+agreement recovers (it is re-read as values arrive). So a useless first rung (the epoch-1
+accuracy of a network often says nothing of its epoch-50 one) stops culling trials at random,
+and the budget goes to the rungs that rank. `min_rank_correlation=None` turns this off.
+
+With `remaining` new trials to come, a paused trial is hopeless when its rung judges and, even
 if every trial that can still reach its rung (the bracket's running trials below it, its paused
 trials at lower rungs, and the `remaining` new ones) arrived with a worse value, it would not
-be in the top 1/eta: m >= (n + arrivals) // eta, m being how many values there beat it.
-The end of a budget: once no new trial may start (`next(count, new_allowed=False)`) and no
-live trial can reach a rung any more (the rung is settled), its best paused trial is promoted
-even when the rung holds fewer than eta values, and is never hopeless (m >= max((n + 0) //
-eta, 1) for the others): synchronous successive halving keeps at least one configuration per
-rung too, so a budget of a few trials still trains some trial to max_resource.
+be promoted: m >= max(1, (n + arrivals) // eta), m being how many values there beat it.
 """
 
 from __future__ import annotations
@@ -31,43 +40,51 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from hpsearch.exceptions import ParameterError
 from hpsearch.pruners.base import check_ints
-from hpsearch.pruners.index import value_at
+from hpsearch.pruners.index import rank_agreement, value_at
 from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["Hyperband", "HyperbandState", "BRACKET_STREAM"]
+__all__ = ["Hyperband", "HyperbandState", "BRACKET_STREAM", "MIN_PAIRS"]
 
 BRACKET_STREAM = 11  # SeedSequence([trial seed, BRACKET_STREAM]) draws a trial's bracket
+MIN_PAIRS = 10  # trials with values at a rung and at the next level before its agreement counts
 
 
 @dataclass(frozen=True)
 class Hyperband(Scheduler):
     """Promotion-based asynchronous Hyperband (module docstring); `brackets=1` is ASHA with
-    promotion, `brackets=None` uses every bracket (K + 1)."""
+    promotion, `brackets=None` uses every bracket (K + 1). A rung whose ranking agrees with
+    the next level's less than `min_rank_correlation` (Kendall's tau) does not judge."""
 
     min_resource: int = 1
     max_resource: int | None = None
     reduction_factor: int = 3
     brackets: int | None = None
+    min_rank_correlation: float | None = 0.5
 
     def __post_init__(self) -> None:
         if self.max_resource is None:
             raise ParameterError("Hyperband needs max_resource: the step (epoch) a fully trained "
-                             "trial reaches")
+                                 "trial reaches")
         check_ints(self, min_resource=1, max_resource=1, reduction_factor=2)
         if self.max_resource <= self.min_resource:
             raise ParameterError(f"Hyperband: max_resource must be above min_resource "
-                             f"({self.min_resource}), got {self.max_resource}")
+                                 f"({self.min_resource}), got {self.max_resource}")
         if self.brackets is not None:
             check_ints(self, brackets=1)
+        tau = self.min_rank_correlation
+        if tau is not None and (isinstance(tau, bool) or not isinstance(tau, int | float)
+                                or not -1.0 <= tau <= 1.0):
+            raise ParameterError(f"Hyperband: min_rank_correlation must be a Kendall tau in "
+                                 f"[-1, 1] or None, got {tau!r}")
 
     @property
     def levels(self) -> list[int]:
@@ -115,12 +132,15 @@ class _Track:
 @dataclass
 class _Rungs:
     """Per (bracket, rung): each trial's value there, and the values signed so that lower is
-    better, sorted (how many beat a value is one bisection)."""
+    better, sorted (how many beat a value is one bisection); per rung, every bracket's values
+    together, and the values at max_resource (`final`), for the rank agreement."""
 
     sign: float
     values: dict[tuple[int, int], dict[int, float]] = field(default_factory=dict)
     ordered: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     waiting: dict[tuple[int, int], list[tuple[float, int]]] = field(default_factory=dict)
+    pooled: dict[int, dict[int, float]] = field(default_factory=dict)
+    final: dict[int, float] = field(default_factory=dict)
 
     def at(self, bracket: int, rung: int) -> dict[int, float]:
         return self.values.setdefault((bracket, rung), {})
@@ -130,12 +150,17 @@ class _Rungs:
         values = self.at(bracket, rung)
         if number not in values:
             values[number] = value
+            self.pooled.setdefault(rung, {})[number] = value
             bisect.insort(self.ordered.setdefault((bracket, rung), []), self.sign * value)
 
     def behind(self, bracket: int, rung: int, number: int) -> int:
         """How many values at the rung are strictly better than trial `number`'s."""
         own = self.sign * self.values[(bracket, rung)][number]
         return bisect.bisect_left(self.ordered[(bracket, rung)], own)
+
+    def top(self, bracket: int, rung: int, reduction_factor: int) -> int:
+        """How many values at the rung go on: max(1, n // reduction_factor)."""
+        return max(1, len(self.at(bracket, rung)) // reduction_factor)
 
     def pause(self, bracket: int, rung: int, number: int) -> None:
         entry = (self.sign * self.values[(bracket, rung)][number], number)
@@ -148,23 +173,23 @@ class _Rungs:
         if position < len(waiting) and waiting[position] == entry:
             del waiting[position]
 
-    def promotable(self, reduction_factor: int, settled: set[tuple[int, int]]
-                   ) -> list[tuple[int, float, int, int, int]]:
-        """(-rung, signed value, number, bracket, rung) of the paused trials in the top
-        1/reduction_factor of their rung (at least the best one at a `settled` rung): a prefix
-        of each rung's waiting list."""
+    def promotable(self, reduction_factor: int, judging: Mapping[int, bool]
+                   ) -> list[tuple[int, float, int]]:
+        """(-rung, signed value, number) of the paused trials that may go on: a prefix of each
+        rung's waiting list (fewer than `top` values strictly better), or all of it at a rung
+        that does not judge (`judging[rung]` False)."""
         out = []
         for (bracket, rung), waiting in self.waiting.items():
-            top = len(self.values[(bracket, rung)]) // reduction_factor
-            if (bracket, rung) in settled:
-                top = max(top, 1)
-            if not waiting or top == 0:
+            if not waiting:
                 continue
-            cut = self.ordered[(bracket, rung)][top - 1]  # fewer than `top` strictly better
+            if not judging[rung]:
+                out += [(-rung, signed, number) for signed, number in waiting]
+                continue
+            cut = self.ordered[(bracket, rung)][self.top(bracket, rung, reduction_factor) - 1]
             for signed, number in waiting:
                 if signed > cut:
                     break
-                out.append((-rung, signed, number, bracket, rung))
+                out.append((-rung, signed, number))
         return out
 
 
@@ -178,6 +203,7 @@ class HyperbandState(SchedulerState):
         self._lock = threading.RLock()
         self._tracks: dict[int, _Track] = {}
         self._rungs = _Rungs(1.0 if direction == "minimize" else -1.0)
+        self._agreement: dict[tuple[int, int], bool] = {}  # (rung, pairs) -> judges
 
     # ----- reading
     def behind(self, bracket: int, rung: int, number: int) -> int:
@@ -185,8 +211,26 @@ class HyperbandState(SchedulerState):
         return self._rungs.behind(bracket, rung, number)
 
     def promotable(self, bracket: int, rung: int, number: int) -> bool:
-        values = self._rungs.at(bracket, rung)
-        return self.behind(bracket, rung, number) < len(values) // self.config.reduction_factor
+        """In the top 1/reduction_factor of its rung, or the best there."""
+        top = self._rungs.top(bracket, rung, self.config.reduction_factor)
+        return self.behind(bracket, rung, number) < top
+
+    def judges(self, rung: int) -> bool:
+        """Whether the rung pauses trials: its ranking agrees with the next level's (module
+        docstring), or too few trials have both values to tell yet."""
+        if self.config.min_rank_correlation is None:
+            return True
+        here = self._rungs.pooled.get(rung, {})
+        after = (self._rungs.pooled.get(rung + 1, {}) if rung + 1 < len(self.levels)
+                 else self._rungs.final)
+        pairs = sum(1 for number in after if number in here)
+        if pairs < MIN_PAIRS:
+            return True
+        key = (rung, pairs)  # values are only ever added: the count names the pairs
+        if key not in self._agreement:
+            tau = rank_agreement(here, after)
+            self._agreement[key] = tau >= self.config.min_rank_correlation
+        return self._agreement[key]
 
     def paused(self) -> dict[int, tuple[int, int]]:
         """{number: (bracket, rung)} of the paused trials."""
@@ -204,6 +248,7 @@ class HyperbandState(SchedulerState):
     def restore(self, trials: Iterable[FrozenTrial]) -> None:
         with self._lock:
             self._tracks, self._rungs = {}, _Rungs(self._rungs.sign)
+            self._agreement = {}
             for trial in sorted(trials, key=lambda t: t.number):
                 track = self._track(trial.number, trial.seed)
                 reached = []
@@ -219,6 +264,7 @@ class HyperbandState(SchedulerState):
                 elif reached:
                     track.target = reached[-1] + 1
                 track.alive = not trial.state.is_finished
+                self._final(trial)
 
     def started(self, trial: FrozenTrial) -> None:
         with self._lock:
@@ -237,7 +283,7 @@ class HyperbandState(SchedulerState):
             while track.target < len(self.levels) and step >= self.levels[track.target]:
                 rung = track.target
                 self._rungs.add(track.bracket, rung, number, value)
-                if not self.promotable(track.bracket, rung, number):
+                if self.judges(rung) and not self.promotable(track.bracket, rung, number):
                     track.pausing = rung
                     return True
                 track.target = rung + 1
@@ -259,6 +305,14 @@ class HyperbandState(SchedulerState):
             if track is not None:
                 self._pause(trial.number, track, None)
                 track.alive, track.pausing = False, None
+            self._final(trial)
+
+    def _final(self, trial: FrozenTrial) -> None:
+        """Record the trial's value at max_resource, if it got there."""
+        if trial.state.is_finished and trial.number not in self._rungs.final:
+            value = value_at(trial.intermediate, self.config.max_resource)
+            if value is not None and math.isfinite(value):
+                self._rungs.final[trial.number] = value
 
     def _pause(self, number: int, track: _Track, rung: int | None) -> None:
         """Set where the trial waits (None: nowhere), in its track and in the rung's list."""
@@ -268,25 +322,17 @@ class HyperbandState(SchedulerState):
         if rung is not None:
             self._rungs.pause(track.bracket, rung, number)
 
-    def candidates(self, settled: set[tuple[int, int]] = frozenset()) -> list[int]:
+    def candidates(self) -> list[int]:
         """The paused trials promotable now, in promotion order: the highest rung level
-        first, then the best value, then the lowest number. At a `settled` rung (no trial can
-        arrive there any more) the best paused trial is promotable even when the rung holds
-        fewer than reduction_factor values."""
-        ready = sorted((-self.levels[rung], signed, number)
-                       for _, signed, number, _, rung in
-                       self._rungs.promotable(self.config.reduction_factor, settled))
+        first, then the best value, then the lowest number."""
+        judging = {rung: self.judges(rung) for rung in range(len(self.levels))}
+        ready = sorted(self._rungs.promotable(self.config.reduction_factor, judging))
         return [number for *_, number in ready]
 
     def next(self, count: int, new_allowed: bool) -> list[Action]:
         with self._lock:
             out: list[Action] = []
-            settled: set[tuple[int, int]] = set()
-            if not new_allowed:  # no new trial: the rungs no live trial can reach any more
-                below = self._below()
-                settled = {key for key, waiting in self._rungs.waiting.items()
-                           if waiting and below[key] == 0}
-            for number in self.candidates(settled)[:count]:
+            for number in self.candidates()[:count]:
                 track = self._tracks[number]
                 track.target = track.paused_at + 1
                 self._pause(number, track, None)
@@ -315,9 +361,11 @@ class HyperbandState(SchedulerState):
             below = self._below()
             out = []
             for number, (bracket, rung) in self.paused().items():
+                if not self.judges(rung):
+                    continue  # promoted at the next `next`
                 arrivals = remaining + int(below[bracket, rung])
                 values = self._rungs.at(bracket, rung)
-                limit = (len(values) + arrivals) // self.config.reduction_factor
-                if self.behind(bracket, rung, number) >= max(limit, arrivals == 0):
+                limit = max(1, (len(values) + arrivals) // self.config.reduction_factor)
+                if self.behind(bracket, rung, number) >= limit:
                     out.append(number)
             return sorted(out)

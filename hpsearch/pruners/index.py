@@ -16,6 +16,8 @@ Contract:
   when it finishes; its bookkeeping is then dropped. `recorded(number, rung)` is a running
   trial's own value at a rung (None if not recorded), which a decision leaves out.
 - `build(index, trials)` feeds a plain history (the stateless `Pruner.prune` path).
+- `rank_agreement(first, second)`: Kendall's tau between two {trial: value} maps over the
+  trials in both (how far a ranking at one step carries over to another).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Mapping
 
+from scipy.stats import kendalltau
+
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build", "value_at"]
+__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build", "rank_agreement",
+           "value_at"]
 
 
 def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
@@ -34,6 +39,17 @@ def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
     there)."""
     steps = [s for s in intermediate if s >= rung]
     return intermediate[min(steps)] if steps else None
+
+
+def rank_agreement(first: Mapping[int, float], second: Mapping[int, float]) -> float:
+    """Kendall's tau (tau-b) between two sets of values over the trials (keys) in both: 1 when
+    they rank those trials alike, -1 when reversed; 0 when fewer than two trials are shared or
+    either side is constant."""
+    shared = [number for number in second if number in first]
+    if len(shared) < 2:
+        return 0.0
+    tau = kendalltau([first[n] for n in shared], [second[n] for n in shared]).statistic
+    return float(tau) if math.isfinite(tau) else 0.0
 
 
 class StepValues:

@@ -36,9 +36,9 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from hpsearch.gp.model import GaussianProcess, predict
+from hpsearch.pruners.index import rank_agreement
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "at_full", "final_incumbent",
@@ -145,17 +145,12 @@ class FidelityPoints:
         rung-like steps with at least 3 pairs."""
         finals = {number: self.values[i] for (number, step), i in self._where.items()
                   if step == math.inf and math.isfinite(self.values[i])}
-        by_step: dict[float, list[tuple[float, float]]] = {}
+        by_step: dict[float, dict[int, float]] = {}
         for (number, step), i in self._where.items():
             if math.isfinite(step) and number in finals and step in self._rungs():
-                by_step.setdefault(step, []).append((self.values[i], finals[number]))
-        out = {}
-        for step, pairs in sorted(by_step.items()):
-            if len(pairs) >= 3:
-                early, final = np.array(pairs).T
-                tau = kendalltau(early, final).statistic
-                out[int(step)] = (float(tau) if math.isfinite(tau) else 0.0, len(pairs))
-        return out
+                by_step.setdefault(step, {})[number] = self.values[i]
+        return {int(step): (rank_agreement(early, finals), len(early))
+                for step, early in sorted(by_step.items()) if len(early) >= 3}
 
     def _rungs(self) -> set[float]:
         return {float(s) for s in rung_steps(self.resource)[:-1]}

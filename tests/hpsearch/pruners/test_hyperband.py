@@ -7,7 +7,7 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.pruners import make_pruner
-from hpsearch.pruners.hyperband import Hyperband
+from hpsearch.pruners.hyperband import MIN_PAIRS, Hyperband
 from hpsearch.pruners.scheduler import Fresh, Resume
 from hpsearch.trial import FrozenTrial, TrialState
 
@@ -56,42 +56,48 @@ def test_bad_settings_are_refused():
 
 def test_trials_pause_at_a_rung_until_they_are_in_its_top_third():
     state = asha()
-    assert state.report(0, 1, 5.0) is True  # alone at rung 1: floor(1/3) = 0 go on
-    assert told(state, 0, {1: 5.0}) is True  # paused
-    assert state.report(1, 1, 3.0) is True and told(state, 1, {1: 3.0})
+    assert state.report(0, 1, 5.0) is False  # alone at rung 1: the best so far goes on
+    assert state.report(1, 1, 3.0) is False  # the best again
     assert state.report(2, 1, 4.0) is True and told(state, 2, {1: 4.0})  # 3.0 is ahead
-    assert state.paused() == {0: (0, 0), 1: (0, 0), 2: (0, 0)}
-    # three values at rung 1: the best (trial 1) may go on, and is promoted first
-    assert state.next(2, new_allowed=False) == [Resume(1)]
+    assert state.report(3, 1, 6.0) is True and told(state, 3, {1: 6.0})
+    assert state.report(4, 1, 4.5) is True and told(state, 4, {1: 4.5})
+    assert state.paused() == {2: (0, 0), 3: (0, 0), 4: (0, 0)}
+    assert state.next(2, new_allowed=False) == []  # five values, top 1: trial 1's
+    assert state.report(5, 1, 7.0) is True and told(state, 5, {1: 7.0})
+    # six values at rung 1, top 2: 3.0 (gone on) and 4.0 (trial 2, promoted first)
+    assert state.next(2, new_allowed=False) == [Resume(2)]
     assert state.next(2, new_allowed=True) == [Fresh(), Fresh()]
-    # trial 3 reaches rung 1 as the best of four: it goes on at once, then pauses at rung 3
-    assert state.report(3, 1, 1.0) is False
-    assert state.report(3, 2, 1.5) is False
-    assert state.report(3, 3, 2.0) is True and told(state, 3, {1: 1.0, 2: 1.5, 3: 2.0})
-    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=1))  # the promoted trial 1
-    assert state.report(1, 2, 2.8) is False  # between the rungs
-    assert state.report(1, 3, 2.5) is True and told(state, 1, {1: 3.0, 2: 2.8, 3: 2.5})
-    assert state.paused() == {0: (0, 0), 1: (0, 1), 2: (0, 0), 3: (0, 1)}
-    assert state.next(3, new_allowed=False) == []  # 2 values at rung 3, 4 at rung 1: none
+    state.started(FrozenTrial(2, {}, TrialState.RUNNING, seed=2))
+    assert state.report(2, 2, 3.9) is False  # between the rungs
+    assert state.report(2, 3, 2.0) is False  # first at rung 3: goes on
+    assert state.report(1, 3, 2.5) is True and told(state, 1, {1: 3.0, 3: 2.5})
+    assert state.paused() == {1: (0, 1), 3: (0, 0), 4: (0, 0), 5: (0, 0)}
 
 
 def test_promotions_go_highest_rung_first_then_best_value_first():
-    state = asha("maximize", trials=15)
+    state = asha("maximize", trials=21)
     values = {0: 0.1, 1: 0.2, 2: 0.3, 3: 0.0, 4: 0.05, 5: 0.4,
               **{6 + k: 0.001 * (k + 1) for k in range(9)}}
-    on_at_once = {2, 5}  # the best of 3, then of 6 values at rung 1
+    on_at_once = {0, 1, 2, 5}  # the best so far at rung 1 each time
     for number, value in values.items():
         assert state.report(number, 1, value) is (number not in on_at_once)
         if number not in on_at_once:
             told(state, number, {1: value})
-    assert state.report(2, 3, 0.8) is True and told(state, 2, {1: 0.3, 3: 0.8})
-    assert state.report(5, 3, 0.9) is True and told(state, 5, {1: 0.4, 3: 0.9})
-    # rung 1: 15 values, top 5 = trials 5, 2 (gone on), 1, 0, 4; rung 3: 2 values, top 0
-    assert state.next(1, new_allowed=False) == [Resume(1)]
-    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=1))
-    assert state.report(1, 3, 0.7) is True and told(state, 1, {1: 0.2, 3: 0.7})
-    # rung 3 now holds 0.9, 0.8, 0.7: its top 1 (trial 5) goes first, then rung 1's best
-    assert state.next(4, new_allowed=False) == [Resume(5), Resume(0), Resume(4)]
+    assert state.report(5, 3, 0.9) is False  # first at rung 3
+    for number, value in [(2, 0.8), (1, 0.7), (0, 0.6)]:
+        assert state.report(number, 3, value) is True
+        told(state, number, {1: values[number], 3: value})
+    # rung 1: 15 values, top 5 = trials 5, 2, 1, 0 (gone on) and 4 (paused: promoted);
+    # rung 3: 4 values, top 1 = trial 5 (gone on)
+    assert state.next(4, new_allowed=False) == [Resume(4)]
+    state.started(FrozenTrial(4, {}, TrialState.RUNNING, seed=4))
+    assert state.report(4, 3, 0.55) is True and told(state, 4, {1: 0.05, 3: 0.55})
+    assert state.report(15, 1, 0.35) is False  # in rung 1's top 5 of 16
+    assert state.report(15, 3, 0.5) is True and told(state, 15, {1: 0.35, 3: 0.5})
+    paused_at_rung_one(state, {n: 0.0 for n in range(16, 21)})
+    # rung 3: 6 values, top 2 = 0.9, 0.8 (trial 2); rung 1: 21 values, top 7 = ... 0.05,
+    # 0.009 (trial 14): the higher rung first, then the best value
+    assert state.next(4, new_allowed=False) == [Resume(2), Resume(14)]
     assert state.next(4, new_allowed=False) == []
 
 
@@ -104,81 +110,112 @@ def test_a_non_finite_value_is_pruned_for_good():
 
 def test_a_trial_that_stops_on_its_own_is_pruned():
     state = asha()
-    assert state.report(0, 2, 1.0) is True  # rung 1 passed at step 2: paused there
-    assert told(state, 0, {2: 1.0}) is True
-    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=1))
-    assert state.report(1, 0, 1.0) is False  # below the first rung
-    assert told(state, 1, {0: 1.0}) is False  # stopped without being told to: pruned
+    assert state.report(0, 2, 1.0) is False  # rung 1 passed at step 2, the best so far
+    assert state.report(1, 2, 2.0) is True  # beaten there: paused
+    assert told(state, 1, {2: 2.0}) is True
+    assert state.report(2, 0, 1.0) is False  # below the first rung
+    assert told(state, 2, {0: 1.0}) is False  # stopped without being told to: pruned
+
+
+def paused_at_rung_one(state, values):
+    """Report `values` ({number: value}) at rung 1 in order; tell the paused ones."""
+    for number, value in values.items():
+        if state.report(number, 1, value):
+            told(state, number, {1: value})
 
 
 def test_hopeless_trials_with_no_new_trials_to_come():
     state = asha(trials=4)
-    for number, value in [(0, 5.0), (1, 3.0), (2, 4.0)]:
-        state.report(number, 1, value)
-        told(state, number, {1: value})
-    assert state.next(1, new_allowed=False) == [Resume(1)]
-    state.report(3, 1, 1.0)  # on at once
-    state.report(3, 3, 2.0)
-    told(state, 3, {1: 1.0, 3: 2.0})
-    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=1))
-    state.report(1, 3, 2.5)
-    told(state, 1, {1: 3.0, 3: 2.5})
-    # rung 1 holds 5, 3, 4, 1 (n=4, top 1): trials 0 and 2 have 3 and 2 ahead of them;
-    # rung 3 holds 2.0 (trial 3) and 2.5 (trial 1): with the 2 paused below it could reach
-    # 4 values, top 1: trial 1 (1 ahead) is hopeless, trial 3 is not
-    assert state.hopeless(0) == [0, 1, 2]
+    paused_at_rung_one(state, {0: 3.0, 1: 5.0, 2: 4.0, 3: 6.0})  # 0 goes on; 1, 2, 3 wait
+    assert state.paused() == {1: (0, 0), 2: (0, 0), 3: (0, 0)}
+    # four values, top 1; nothing else can arrive: all three are beaten for good
+    assert state.hopeless(0) == [1, 2, 3]
     assert state.hopeless(None) == []
     assert state.hopeless(10) == []  # (4 + 10) // 3 = 4 > 3 ahead
-    for number in (4, 5):  # two more running below rung 3: (2 + 2 + 2) // 3 = 2 > 1 ahead
-        state.started(FrozenTrial(number, {}, TrialState.RUNNING, seed=number))
-    assert state.hopeless(0) == [0, 2]  # and at rung 1: (4 + 2) // 3 = 2 <= 2 or 3 ahead
+    # (4 + 2) // 3 = 2 could go on: trial 2 (1 ahead) may, trials 1 (2 ahead) and 3 cannot
+    assert state.hopeless(2) == [1, 3]
+    state.started(FrozenTrial(4, {}, TrialState.RUNNING, seed=4))  # one more below rung 1
+    assert state.hopeless(1) == [1, 3]  # (4 + 1 + 1) // 3 = 2 again
+    assert state.hopeless(5) == [3]  # (4 + 5 + 1) // 3 = 3
 
 
 def test_restore_rebuilds_the_same_state_from_the_records():
-    state = asha(trials=3)
-    for number, value in [(0, 5.0), (1, 3.0), (2, 4.0)]:
-        state.report(number, 1, value)
-        told(state, number, {1: value})
-    state.next(1, new_allowed=False)  # trial 1 promoted, running
-    records = [FrozenTrial(0, {}, TrialState.PAUSED, seed=0, intermediate={1: 5.0}),
-               FrozenTrial(1, {}, TrialState.INTERRUPTED, seed=1, intermediate={1: 3.0}),
-               FrozenTrial(2, {}, TrialState.PAUSED, seed=2, intermediate={1: 4.0})]
+    state = asha(trials=7)
+    paused_at_rung_one(state, {0: 3.0, 1: 5.0, 2: 4.0, 3: 6.0, 4: 7.0, 5: 8.0})
+    assert state.next(1, new_allowed=False) == [Resume(2)]  # six values, top 2
+    records = [FrozenTrial(0, {}, TrialState.COMPLETE, seed=0, value=1.0,
+                           intermediate={1: 3.0, 3: 2.0, 9: 1.5, 27: 1.0}),
+               FrozenTrial(1, {}, TrialState.PAUSED, seed=1, intermediate={1: 5.0}),
+               FrozenTrial(2, {}, TrialState.INTERRUPTED, seed=2, intermediate={1: 4.0}),
+               *[FrozenTrial(n, {}, TrialState.PAUSED, seed=n, intermediate={1: v})
+                 for n, v in [(3, 6.0), (4, 7.0), (5, 8.0)]]]
+    state.report(0, 3, 2.0), state.report(0, 9, 1.5)
+    state.finished(records[0])
     rebuilt = Hyperband(min_resource=1, max_resource=27, brackets=1).new_state("minimize")
     rebuilt.restore(records)
-    assert rebuilt.paused() == state.paused() == {0: (0, 0), 2: (0, 0)}
-    rebuilt.started(records[1])
-    state.started(records[1])
-    for s in (state, rebuilt):  # trial 1 goes on to rung 3 in both
-        assert s.report(1, 2, 3.1) is False and s.report(1, 3, 3.0) is True
-    assert rebuilt.hopeless(0) == state.hopeless(0)
+    assert rebuilt.paused() == state.paused() == {1: (0, 0), 3: (0, 0), 4: (0, 0),
+                                                  5: (0, 0)}
+    for s in (state, rebuilt):
+        s.started(records[2])
+        assert s.report(2, 2, 3.1) is False and s.report(2, 3, 3.0) is True  # 2.0 is ahead
+        assert s._rungs.final == {0: 1.0}
+    assert rebuilt.hopeless(0) == state.hopeless(0) == [1, 3, 4, 5]
 
 
 def test_a_later_bracket_starts_at_a_later_rung():
     config = Hyperband(min_resource=1, max_resource=27, reduction_factor=3)
-    seed = next(s for s in range(100) if config.bracket(s) == 2)  # rungs at 9 only
+    seeds = [s for s in range(300) if config.bracket(s) == 2][:2]  # rungs at 9 only
     state = config.new_state("minimize")
-    state.started(FrozenTrial(0, {}, TrialState.RUNNING, seed=seed))
-    assert [state.report(0, step, 1.0) for step in (1, 3, 8)] == [False] * 3
-    assert state.report(0, 9, 1.0) is True
+    for number, (seed, value) in enumerate(zip(seeds, (1.0, 2.0), strict=True)):
+        state.started(FrozenTrial(number, {}, TrialState.RUNNING, seed=seed))
+        assert [state.report(number, step, 5.0) for step in (1, 3, 8)] == [False] * 3
+        assert state.report(number, 9, value) is bool(number)  # the second is beaten
     last = next(s for s in range(100) if config.bracket(s) == 3)  # no rung: trains to 27
-    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=last))
-    assert not any(state.report(1, step, 9.0) for step in range(1, 28))
+    state.started(FrozenTrial(2, {}, TrialState.RUNNING, seed=last))
+    assert not any(state.report(2, step, 9.0) for step in range(1, 28))
 
 
-def test_once_no_trial_can_arrive_the_best_paused_trial_of_a_rung_goes_on():
-    """The end of a budget: a rung with fewer than reduction_factor values still promotes its
-    best trial once no new trial starts and none below can reach it, so some trial finishes."""
-    state = asha(trials=3)
-    for number, value in [(0, 5.0), (1, 3.0), (2, 4.0)]:
-        assert state.report(number, 1, value) is True and told(state, number, {1: value})
-    assert state.next(3, new_allowed=False) == [Resume(1)]
-    state.started(FrozenTrial(1, {}, TrialState.RUNNING, seed=1))
-    assert state.report(1, 3, 2.5) is True and told(state, 1, {1: 3.0, 3: 2.5})
-    # alone at rung 3, but trials 0 and 2 (paused at rung 1) could still get there
-    assert state.next(1, new_allowed=False) == []
-    assert state.hopeless(0) == [0, 2]  # beaten at a rung nothing more can reach
-    for number in (0, 2):
-        state.finished(FrozenTrial(number, {}, TrialState.PRUNED, seed=number))
-    assert state.hopeless(0) == []  # the best at its rung is never hopeless
-    assert state.next(1, new_allowed=True) == [Fresh()]  # new trials may still come: it waits
-    assert state.next(1, new_allowed=False) == [Resume(1)]
+def agreeing(state, reverse: bool, n: int = 12):
+    """n trials with values at rung 1 and rung 3 (by hand: every one reaches both); the rung-3
+    order equals the rung-1 order, or is its reverse."""
+    for number in range(n):
+        state._rungs.add(0, 0, number, float(number))
+        state._rungs.add(0, 1, number, float(n - number if reverse else number))
+
+
+def test_a_rung_whose_ranking_does_not_carry_over_stops_judging():
+    state = asha(trials=20)
+    agreeing(state, reverse=True)  # rung 1 ranks the trials against rung 3's order
+    assert not state.judges(0) and state.judges(1)  # rung 3: no pairs with rung 9 yet
+    assert state.report(13, 1, 99.0) is False  # the worst at rung 1 goes on all the same
+    ordered = asha(trials=20)
+    agreeing(ordered, reverse=False)
+    assert ordered.judges(0)
+    assert ordered.report(13, 1, 99.0) is True  # the same value is paused where rung 1 agrees
+    told(ordered, 13, {1: 99.0})
+    assert Hyperband(max_resource=27, brackets=1, min_rank_correlation=None).new_state(
+        "minimize").judges(0)
+
+
+def test_trials_paused_at_a_rung_that_stops_judging_are_promoted():
+    state = asha(trials=30)
+    paused_at_rung_one(state, {20: 0.0, 21: 50.0, 22: 60.0})  # 20 goes on, 21 and 22 wait
+    assert state.next(2, new_allowed=False) == []
+    agreeing(state, reverse=True, n=12)  # trials 0-11: rung 1 disagrees with rung 3
+    assert state.next(3, new_allowed=False) == [Resume(21), Resume(22)]
+    assert state.hopeless(0) == []
+
+
+def test_few_pairs_leave_a_rung_judging():
+    state = asha(trials=30)
+    agreeing(state, reverse=True, n=9)  # 9 < MIN_PAIRS pairs
+    assert state.judges(0)
+    assert MIN_PAIRS == 10
+
+
+def test_bad_rank_correlation_is_refused():
+    for bad in (1.5, -2, "0.5", True):
+        with pytest.raises(ValueError, match="min_rank_correlation"):
+            Hyperband(max_resource=9, min_rank_correlation=bad)
+    assert make_pruner({"kind": "hyperband", "max_resource": 9,
+                        "min_rank_correlation": 0.3}).min_rank_correlation == 0.3

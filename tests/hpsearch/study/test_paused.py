@@ -49,6 +49,11 @@ def objective(log: list, use_checkpoint: bool = True):
     return run
 
 
+# At epoch 1 (`curve`): 0.46, 0.54, 0.94, 1.01, 1.09, 1.06. The first goes on (the best so far);
+# the others pause; once six values are in, the top two go on: trial 1 (0.54) is promoted.
+ENQUEUED = (0.9, 0.5, 0.1, 0.05, 0.0, 0.02)
+
+
 def scheduler():
     return hp.Hyperband(min_resource=1, max_resource=EPOCHS, reduction_factor=3, brackets=1)
 
@@ -90,10 +95,14 @@ def test_an_objective_without_checkpoints_starts_again_at_step_0():
     study.optimize(objective(log, use_checkpoint=False), n_trials=30)
     completes = [t for t in study.trials if t.state is hp.TrialState.COMPLETE]
     assert completes
+    restarted = 0
     for trial in completes:
         trained = [e for n, e in log if n == trial.number]
-        assert trial.steps == len(trained)  # every epoch it trained, again ones included
-        assert trained[0] == 1 and len(trained) > EPOCHS  # paused and restarted from 1
+        assert trial.steps == len(trained) >= EPOCHS  # every epoch it trained, again included
+        starts = [i for i, e in enumerate(trained) if e == 1]
+        assert len(trained) - starts[-1] == EPOCHS  # its last run went from step 1 to the end
+        restarted += len(starts) > 1  # paused, promoted, and trained again from step 1
+    assert restarted
 
 
 def test_optimize_leaves_no_paused_trial_and_no_checkpoint_behind(tmp_path):
@@ -234,24 +243,27 @@ def test_a_promotion_due_when_the_driver_was_killed_happens_after_reopening(tmp_
         import hpsearch as hp
         study = hp.Study({{"x": hp.Float(0.0, 1.0)}}, seed=2, storage={str(run)!r},
                          pruner=hp.Hyperband(max_resource=9, brackets=1))
-        for x in (0.9, 0.5, 0.1):  # at epoch 1: 0.46, 0.54, 0.94 (the first is the best)
+        for x in {ENQUEUED!r}:
             study.enqueue({{"x": x}})
-        for _ in range(3):
+        for _ in range({len(ENQUEUED)}):
             trial = study.ask()
-            assert trial.report(1, (trial.params["x"] - 0.3) ** 2 + 1 - trial.params["x"])
-            trial.save_checkpoint({{"epoch": np.array(1), "x": np.array(trial.params["x"])}})
-            assert str(study.tell(trial, state="pruned").state) == "paused"
+            x = trial.params["x"]
+            if trial.report(1, (x - 0.3) ** 2 + 1 - x):
+                trial.save_checkpoint({{"epoch": np.array(1), "x": np.array(x)}})
+                assert str(study.tell(trial, state="pruned").state) == "paused"
+            else:  # the first: the best so far goes on
+                study.tell(trial, (x - 0.3) ** 2 + (1 - x) / 9)
         os.kill(os.getpid(), signal.SIGKILL)
         """))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=300)
     assert out.returncode == -signal.SIGKILL, out.stderr
     study = hp.Study(SPACE, seed=2, storage=run, pruner=scheduler())
-    assert [str(t.state) for t in study.trials] == ["paused"] * 3
+    assert [str(t.state) for t in study.trials] == ["complete"] + ["paused"] * 5
     trial = study.ask()  # the promotion the killed driver did not get to make
-    assert trial.number == 0 and trial.params == {"x": 0.9} and trial.last_step == 1
-    assert float(trial.checkpoint()["x"]) == 0.9
-    assert str(study.trials[0].state) == "running"
-    assert study.ask().number == 3  # then new trials
+    assert trial.number == 1 and trial.params == {"x": 0.5} and trial.last_step == 1
+    assert float(trial.checkpoint()["x"]) == 0.5
+    assert str(study.trials[1].state) == "running"
+    assert study.ask().number == 6  # then new trials
 
 
 def test_an_interrupt_between_a_commit_and_its_bookkeeping_leaves_nothing_running():
@@ -270,19 +282,20 @@ def test_an_interrupt_between_a_commit_and_its_bookkeeping_leaves_nothing_runnin
 
     storage = InterruptedAfterCommit()
     study = hp.Study(SPACE, seed=3, storage=storage, pruner=scheduler())
-    for x in (0.9, 0.5, 0.1):  # as in the test above: trial 0 is promotable after three
+    for x in ENQUEUED:  # as in the test above: trial 1 is promotable after six
         study.enqueue({"x": x})
-    for _ in range(3):
+    for _ in ENQUEUED:
         trial = study.ask()
-        assert train(trial) == "pruned"
-        study.tell(trial, state="pruned")
+        out = train(trial)
+        study.tell(trial, state="pruned") if out == "pruned" else study.tell(trial, out)
     storage.armed = True
     with pytest.raises(KeyboardInterrupt):
         study.ask()
     study.interrupt_running()
-    assert [str(t.state) for t in storage.load_trials()] == ["interrupted", "paused", "paused"]
+    assert [str(t.state) for t in storage.load_trials()] == [
+        "complete", "interrupted", "paused", "paused", "paused", "paused"]
     again = study.ask()  # run again from its checkpoint
-    assert again.number == 0 and again.last_step == 1
+    assert again.number == 1 and again.last_step == 1
 
 
 def test_a_resumed_optimize_counts_interrupted_trials_in_n_trials(tmp_path):
@@ -302,9 +315,9 @@ def test_a_resumed_optimize_counts_interrupted_trials_in_n_trials(tmp_path):
 
 def test_a_promoted_trial_whose_worker_dies_keeps_its_earlier_reports(tmp_path, objectives):
     study = hp.Study(SPACE, seed=1, storage=tmp_path / "run", pruner=scheduler())
-    for x in (0.9, 0.5, 0.1):  # trial 0 is promoted once the third has paused
+    for x in ENQUEUED:  # trial 1 is promoted once the sixth has paused
         study.enqueue({"x": x})
-    study.optimize(objectives("dies_when_promoted"), n_trials=3, n_jobs=2)
-    first = study.trials[0]
+    study.optimize(objectives("dies_when_promoted"), n_trials=len(ENQUEUED), n_jobs=2)
+    first = study.trials[1]
     assert str(first.state) == "failed" and "worker process died" in first.error
     assert 1 in first.intermediate  # the report before its pause is kept
