@@ -52,7 +52,8 @@ PRUNER_OPTIONS: dict[str, dict[str, tuple[str, int]]] = {
              "min_early_stopping_rate": ("int", 0), "max_resource": ("int", 1)},
     "threshold": {"threshold": ("float", -math.inf), "min_step": ("int", 0)},
     "hyperband": {"min_resource": ("int", 1), "max_resource": ("int", 2),
-                  "reduction_factor": ("int", 2), "brackets": ("int", 1)},
+                  "reduction_factor": ("int", 2), "brackets": ("int", 1),
+                  "min_rank_correlation": ("float", -1.0)},
     "pbt": {"interval": ("int", 1), "population": ("int", 2), "quantile": ("float", 0.0),
             "resample_probability": ("float", 0.0), "max_step": ("int", 1)},
 }

@@ -6,8 +6,13 @@ Notation: r = min_resource, R = max_resource, eta = reduction_factor. The rung l
 L_k = r * eta**k for k = 0 .. K-1, every one below R (K of them); a trial that passes the last
 rung trains to R (its objective's own end). Bracket b (0 <= b < brackets, brackets <= K + 1)
 pauses its trials at the rungs L_b .. L_{K-1}; bracket 0 is ASHA's, bracket K trains every
-trial to R. A new trial's bracket is drawn from its own seed
-(`SeedSequence([seed, BRACKET_STREAM])`), with probabilities proportional to the number of
+trial to R. `brackets=None` is settled by the study (`for_strategy`): every bracket (K + 1)
+for a strategy that learns from steps (gp, tpe: its proposals beat random ones, so fewer need
+culling at the lowest rung, and the later brackets' longer trainings pay), one bracket (ASHA
+with promotion) for the others (random, grid, whose proposals are mostly poor and gain the most
+from early culling). Measured both ways on LCBench (docs/multifidelity-benchmark.md).
+A new trial's bracket is drawn from its own seed (`SeedSequence([seed, BRACKET_STREAM])`),
+with probabilities proportional to the number of
 configurations synchronous Hyperband starts in each bracket, n_s = ceil((K+1)/(s+1) * eta**s)
 for s = K - b halvings (so `restore` finds the same bracket again).
 
@@ -41,7 +46,7 @@ import bisect
 import math
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -61,8 +66,9 @@ MIN_PAIRS = 10  # trials with values at a rung and at the next level before its 
 @dataclass(frozen=True)
 class Hyperband(Scheduler):
     """Promotion-based asynchronous Hyperband (module docstring); `brackets=1` is ASHA with
-    promotion, `brackets=None` uses every bracket (K + 1). A rung whose ranking agrees with
-    the next level's less than `min_rank_correlation` (Kendall's tau) does not judge."""
+    promotion; `brackets=None`: every bracket (K + 1) with a strategy that learns from steps
+    (gp, tpe), one with the others (`for_strategy`). A rung whose ranking agrees with the next
+    level's less than `min_rank_correlation` (Kendall's tau) does not judge."""
 
     min_resource: int = 1
     max_resource: int | None = None
@@ -94,6 +100,13 @@ class Hyperband(Scheduler):
             out.append(level)
             level *= self.reduction_factor
         return out
+
+    def for_strategy(self, learns_from_steps: bool) -> Hyperband:
+        """`brackets=None` settled (module docstring): every bracket for a strategy that
+        learns from steps, one for the others."""
+        if self.brackets is not None:
+            return self
+        return replace(self, brackets=len(self.levels) + 1 if learns_from_steps else 1)
 
     @property
     def n_brackets(self) -> int:

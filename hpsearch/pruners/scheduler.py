@@ -20,6 +20,10 @@ Contract:
   `hopeless(remaining)` lists the paused trials that can no longer be promoted when at most
   `remaining` new trials start from now on (None: unknown, then none are hopeless); the study
   prunes them and deletes their checkpoints.
+- `for_strategy(learns_from_steps)` is the configuration a study runs with its strategy: the
+  same one, unless a default depends on whether the strategy learns from steps
+  (`Strategy.learns_from_steps`; Hyperband's `brackets=None`). The study keeps what it
+  returns as its `pruner`.
 - `restore(trials)` rebuilds the state from the stored records alone (every trial, any state,
   in number order), as a study resumed after a kill does: the decisions a scheduler made are
   read back from the trials' reports and states, so nothing else is stored.
@@ -90,6 +94,11 @@ class SchedulerState(ABC):
 
 class Scheduler(ABC):
     """A pruner that pauses and promotes (see the module docstring)."""
+
+    def for_strategy(self, learns_from_steps: bool) -> Scheduler:
+        """The configuration to run with a strategy that does (or does not) learn from steps;
+        this one unless a default depends on it."""
+        return self
 
     @abstractmethod
     def new_state(self, direction: str, space: Space) -> SchedulerState:

@@ -149,13 +149,16 @@ class Study:
         self.seed: int = int(meta.seed)
         self._tally = Tally(self.directions[0])
         self._load(storage.load_trials())
-        self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
-                                      space)
-        self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
         steps = None if pruner is None else (getattr(pruner, "max_resource", None),)
         self._proposals = None if readonly else Proposals(space, strategy_factory(
             self.strategy_name if strategy is None else strategy, space, self.seed,
             self.direction, self.strategy_options), self.seed, steps)
+        if isinstance(pruner, Scheduler):  # its defaults may depend on the strategy
+            self.pruner = pruner = pruner.for_strategy(
+                self._proposals is not None and self._proposals.learns_from_steps)
+        self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,
+                                      space)
+        self._scheduling = Scheduling(storage, self.pruning.schedule, space, self.seed)
         if self._proposals is not None:
             self._replay()
 

@@ -219,3 +219,16 @@ def test_bad_rank_correlation_is_refused():
             Hyperband(max_resource=9, min_rank_correlation=bad)
     assert make_pruner({"kind": "hyperband", "max_resource": 9,
                         "min_rank_correlation": 0.3}).min_rank_correlation == 0.3
+
+
+def test_brackets_none_is_settled_by_the_strategy():
+    config = Hyperband(max_resource=27)
+    assert config.for_strategy(learns_from_steps=True).brackets == 4  # levels 1, 3, 9
+    assert config.for_strategy(learns_from_steps=False).brackets == 1
+    two = Hyperband(max_resource=27, brackets=2)
+    assert two.for_strategy(True) is two and two.for_strategy(False) is two
+    space = {"x": hp.Float(0.0, 1.0)}
+    assert hp.Study(space, strategy="random", pruner=config).pruner.brackets == 1
+    assert hp.Study(space, strategy="gp", pruner=config).pruner.brackets == 4
+    assert hp.Study(space, strategy="tpe", pruner=config).pruner.brackets == 4
+    assert hp.Study(space, strategy="random", pruner=two).pruner.brackets == 2
