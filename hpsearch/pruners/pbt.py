@@ -63,7 +63,16 @@ EXPLORE_STREAM = 13  # SeedSequence([trial seed, EXPLORE_STREAM]): the source an
 
 @dataclass(frozen=True)
 class PopulationBasedTraining(Scheduler):
-    """Population-based training (module docstring)."""
+    """Population-based training (module docstring of `hpsearch.pruners.pbt`).
+
+    interval: steps a trial trains between two pauses. population: the most live trials (None:
+    no cap). quantile: the share of the population that copies a top trial (in (0, 0.5]).
+    resample_probability, perturbation_factors: how explore moves a hyperparameter. max_step:
+    the step a fully trained trial reaches (no pause there). perturb: the names of the
+    hyperparameters explore may change (None: every one); the others keep the source's values.
+    List only hyperparameters a checkpoint survives; names not in the study's space raise
+    `ParameterError` when the study starts.
+    """
 
     interval: int
     population: int | None = None

@@ -118,8 +118,9 @@ def study_pruner(spec: StudySpec) -> Pruner | Scheduler | None:
     listed = [name for name in pruner.perturb if name in shaped]
     if listed:
         raise StudyFileError(
-            f"{spec.path}: [pruner].perturb: {', '.join(map(repr, listed))} changes the "
-            f"network's shapes, so a copy could not resume its source's checkpoint; list only "
+            f"{spec.path}: [pruner].perturb: {', '.join(map(repr, listed))} "
+            f"{'changes' if len(listed) == 1 else 'change'} the network's shapes, so a copy "
+            f"could not resume its source's checkpoint; list only "
             f"hyperparameters a checkpoint survives (none of {', '.join(shaped)}), or leave "
             f"perturb out to perturb all the others")
     return pruner
