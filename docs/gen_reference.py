@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def _signature_table(cls: Any, skip: tuple[str, ...]) -> str:
 
 
 def study_file_page() -> str:
-    from hpsearch.objectives.mlp.hyperparameters import HYPERPARAMETERS
+    from hpsearch.objectives.mlp.hyperparameters import HYPERPARAMETERS, SHAPE_HYPERPARAMETERS
     from hpsearch.pruners import PRUNER_OPTIONS
     from hpsearch.space import Categorical, Float, Int
     from hpsearch.strategies import STRATEGY_NAMES, strategy_class
@@ -162,8 +163,15 @@ def study_file_page() -> str:
               "`kind` is one of " + ", ".join(f"`{kind}`" for kind in PRUNER_OPTIONS) +
               "; each kind takes these keys (type, lowest value):"]
     for kind, options in PRUNER_OPTIONS.items():
-        listed = ", ".join(f"`{key}` ({kind_}, >= {low})" for key, (kind_, low) in options.items())
+        listed = ", ".join(f"`{key}` ({kind_}" + (f", >= {low})" if math.isfinite(low) else ")")
+                           for key, (kind_, low) in options.items())
         parts.append(f"- `{kind}`: {listed or 'no keys'}")
+    parts.append("They are the keywords of the classes on [Schedulers]"
+                 "(../tutorials/schedulers.md) and [Pruning](../tutorials/pruning.md). `pbt`'s "
+                 "`perturb` lists the hyperparameters its explore step may change (default: "
+                 "every one; with the built-in network, every searched one but those that set "
+                 "the network's shapes: " + ", ".join(f"`{name}`" for name in SHAPE_HYPERPARAMETERS)
+                 + ").")
     parts += ["## [space]",
               "Each entry is an inline table with `type` (`float`, `int` or `categorical`) and "
               "the keywords of its dimension:"]

@@ -27,7 +27,8 @@ PACKAGES = ("hpsearch", "nn_core")
 
 #: hpsearch's packages (and top-level modules), lowest layer first. The vocabulary every package
 #: shares, then storage / strategies / pruners, execution, the study, what builds on a study,
-#: the servers, and the command line; `__init__` is the root package, which re-exports them.
+#: the web server both servers run on, the servers, and the command line; `__init__` is the
+#: root package, which re-exports them.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions",),
     ("direction", "dimensions"),
@@ -42,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("studyfile",),
     ("export", "testing"),
     ("ensembles", "report", "sklearn", "integrations"),
+    ("webserver",),
     ("dashboard",),
     ("service",),
     ("cli",),

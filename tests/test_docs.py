@@ -215,3 +215,14 @@ def test_documented_hp_names_exist() -> None:
     assert len({name for _, name in used}) > 15
     missing = sorted(f"{where}: hp.{name}" for where, name in used if not hasattr(hpsearch, name))
     assert not missing, "\n".join(missing)
+
+
+def test_schedulers_page_lists_the_network_shape_hyperparameters() -> None:
+    """The tutorial's list of what the built-in network's PBT leaves alone is the code's."""
+    from hpsearch.objectives.mlp import HYPERPARAMETERS, SHAPE_HYPERPARAMETERS
+
+    text = (ROOT / "docs" / "tutorials" / "schedulers.md").read_text()
+    paragraph = text.split("searched\nhyperparameters that leave the network's arrays")[1]
+    paragraph = paragraph.split("SHAPE_HYPERPARAMETERS")[0]
+    listed = set(re.findall(r"`(\w+)`", paragraph))
+    assert listed & set(HYPERPARAMETERS) == set(SHAPE_HYPERPARAMETERS)

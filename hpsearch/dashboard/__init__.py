@@ -8,8 +8,8 @@ Contract:
   database for writing or takes a lock. A run is named by its path relative to the storage
   folder and must be one of the run folders `hpsearch.report.runs.find_runs` finds there, so no
   request reaches a path outside the storage folder (anything else: 404). Requests whose Host
-  is not the server's own loopback address are refused (403), so another site cannot read
-  the page through DNS rebinding.
+  is not one of the server's loopback names (`hpsearch.webserver.loopback_hosts`) are refused
+  (403), so another site cannot read the page through DNS rebinding.
 - The page (`hpsearch.dashboard.page`) is one HTML document with its own script and style
   served from the same origin; its Content-Security-Policy allows nothing else (images are
   `data:` URIs), so it loads nothing from the network. It polls the JSON API once a second

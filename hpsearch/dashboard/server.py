@@ -11,16 +11,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import gc
-import json
-import threading
 from pathlib import Path
 from typing import Any
 
-import tornado.httpserver
-import tornado.ioloop
-import tornado.netutil
 import tornado.web
 
+from hpsearch import webserver
 from hpsearch.dashboard import data, page
 from hpsearch.dashboard.figures import ReportCache
 
@@ -29,7 +25,7 @@ __all__ = ["DashboardServer", "HOST"]
 HOST = "127.0.0.1"
 
 
-class _ReadOnly(tornado.web.RequestHandler):
+class _ReadOnly(webserver.Handler):
     """GET and HEAD only (Tornado answers 405 to the rest), the loopback Host only, and
     headers that keep the answers to this origin."""
 
@@ -43,9 +39,8 @@ class _ReadOnly(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(403, "unexpected Host header")
 
     def set_default_headers(self) -> None:
+        super().set_default_headers()
         self.set_header("Content-Security-Policy", page.CSP)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
 
     def run_path(self) -> tuple[str, Path]:
@@ -59,8 +54,7 @@ class _ReadOnly(tornado.web.RequestHandler):
     async def reply(self, function: Any, *args: Any) -> None:
         body = await asyncio.get_running_loop().run_in_executor(self.server.worker, _job,
                                                                 function, *args)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(body, allow_nan=False))
+        self.finish_json(body)
 
 
 def _job(function: Any, *args: Any) -> Any:
@@ -104,25 +98,22 @@ class _NotFound(_ReadOnly):
         raise tornado.web.HTTPError(404)
 
 
-class DashboardServer:
+class DashboardServer(webserver.WebServer):
     """The dashboard of the runs under `storage` (see `hpsearch.dashboard`)."""
+
+    thread_name = "hpsearch-dashboard"
+    stop_seconds = 10.0
 
     def __init__(self, storage: str | Path, port: int = 0) -> None:
         self.storage = Path(storage).resolve()
         self.reports = ReportCache()
         # one thread for every snapshot: the run folders are read one at a time, in one place
         self.worker = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpsearch-dash")
-        sockets = tornado.netutil.bind_sockets(port, address=HOST)
-        self.port = sockets[0].getsockname()[1]
-        self.hosts = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
-        self._sockets = sockets
-        self._loop: tornado.ioloop.IOLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
+        super().__init__(HOST, port)
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}/"
+        return f"{super().url}/"
 
     def application(self) -> tornado.web.Application:
         own = {"server": self}
@@ -137,34 +128,6 @@ class DashboardServer:
             (r".*", _NotFound, own),
         ], compress_response=True)
 
-    async def _main(self) -> None:
-        self._loop = tornado.ioloop.IOLoop.current()
-        self._stopped = asyncio.Event()
-        server = tornado.httpserver.HTTPServer(self.application())
-        server.add_sockets(self._sockets)
-        self._ready.set()
-        await self._stopped.wait()
-        server.stop()
-        await server.close_all_connections()
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until `stop()` (or KeyboardInterrupt)."""
-        try:
-            asyncio.run(self._main())
-        finally:
-            self.worker.shutdown(wait=True)
-            self.reports.close()
-
-    def start(self) -> DashboardServer:
-        """Serve in a daemon thread; returns once the server listens."""
-        self._thread = threading.Thread(target=self.serve_forever, name="hpsearch-dashboard",
-                                        daemon=True)
-        self._thread.start()
-        self._ready.wait(timeout=30)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.add_callback(self._stopped.set)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def close(self) -> None:
+        self.worker.shutdown(wait=True)
+        self.reports.close()

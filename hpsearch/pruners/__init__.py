@@ -22,7 +22,8 @@ Contract:
   `PopulationBasedTraining`. They go in the same `pruner=` keyword and `[pruner]` kinds
   ("hyperband", "pbt"); unlike the pruners they keep state, rebuilt from the stored trials.
 - `make_pruner({"kind": ..., **options})` builds one from a study file's `[pruner]` table
-  (`PRUNER_OPTIONS` lists each kind's keywords and types; `kind = "none"` gives None).
+  (`PRUNER_OPTIONS` lists each kind's keywords, their types and lowest values, -inf where a
+  value has no lower bound or is not a number; `kind = "none"` gives None).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ __all__ = ["Pruner", "ThresholdPruner", "MedianPruner", "ASHAPruner", "Scheduler
            "PopulationBasedTraining", "PRUNER_OPTIONS", "make_pruner"]
 
 
-#: keywords each `[pruner]` kind takes: {kind: {keyword: (type, lowest value)}}
-PRUNER_OPTIONS: dict[str, dict[str, tuple[str, int]]] = {
+#: keywords each `[pruner]` kind takes: {kind: {keyword: (type, lowest value or -inf)}}
+PRUNER_OPTIONS: dict[str, dict[str, tuple[str, float]]] = {
     "none": {},
     "median": {"n_startup_trials": ("int", 0), "n_warmup_steps": ("int", 0),
                "interval_steps": ("int", 1), "n_min_trials": ("int", 1)},
@@ -55,7 +56,8 @@ PRUNER_OPTIONS: dict[str, dict[str, tuple[str, int]]] = {
                   "reduction_factor": ("int", 2), "brackets": ("int", 1),
                   "min_rank_correlation": ("float", -1.0)},
     "pbt": {"interval": ("int", 1), "population": ("int", 2), "quantile": ("float", 0.0),
-            "resample_probability": ("float", 0.0), "max_step": ("int", 1)},
+            "resample_probability": ("float", 0.0), "max_step": ("int", 1),
+            "perturb": ("str_list", -math.inf)},
 }
 
 

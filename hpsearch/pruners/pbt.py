@@ -15,13 +15,22 @@ perturbed (explore), its `parent` naming the source; otherwise it resumes from i
 checkpoint. A copy keeps the source's reports up to the checkpoint's step, so its learning curve
 reads as one lineage; a source that saved no checkpoint gives a copy that starts at step 0.
 
-Explore: each active hyperparameter is drawn afresh from its dimension with probability
+Explore: each active hyperparameter named in `perturb` (None: every one) is drawn afresh from
+its dimension with probability
 `resample_probability`; otherwise a number is multiplied by one of `perturbation_factors`
 (drawn evenly) and brought back into its range (and onto its step; an integer moves by at least
 one), a categorical moves to a neighbouring choice (the one there is, at an end), a number with
-explicit `values` to a neighbouring value. Conditional parameters that become active are drawn
-from their dimension. The draws come from
-`SeedSequence([seed of the exploited trial, EXPLORE_STREAM])`.
+explicit `values` to a neighbouring value. A hyperparameter not in `perturb` keeps the source's
+value (so the ones its value switches on keep theirs too); conditional parameters that become
+active (their parent was perturbed) are drawn from their dimension, listed or not. The draws
+come from `SeedSequence([seed of the exploited trial, EXPLORE_STREAM])`. A copy resumes the
+source's checkpoint with the new values, so list in `perturb` only the hyperparameters a
+checkpoint survives: one that changes what the checkpoint holds (a network's layer sizes, say)
+makes every copy that draws another value fail. `perturb` is checked against the study's space
+when the study starts (`new_state`): an unknown name raises `ParameterError`. An empty
+`perturb` makes copies keep the source's hyperparameters (exploit without explore). Study files
+with the built-in network default it to the searched hyperparameters that leave the network's
+arrays as they are (`hpsearch.studyfile.objectives.pruner`).
 
 Population. New trials start first while fewer than `population` trials are live (None: no
 cap; new trials start while the study may start them, which in `optimize` is `n_trials`, and
@@ -34,7 +43,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +63,16 @@ EXPLORE_STREAM = 13  # SeedSequence([trial seed, EXPLORE_STREAM]): the source an
 
 @dataclass(frozen=True)
 class PopulationBasedTraining(Scheduler):
-    """Population-based training (module docstring)."""
+    """Population-based training (module docstring of `hpsearch.pruners.pbt`).
+
+    interval: steps a trial trains between two pauses. population: the most live trials (None:
+    no cap). quantile: the share of the population that copies a top trial (in (0, 0.5]).
+    resample_probability, perturbation_factors: how explore moves a hyperparameter. max_step:
+    the step a fully trained trial reaches (no pause there). perturb: the names of the
+    hyperparameters explore may change (None: every one); the others keep the source's values.
+    List only hyperparameters a checkpoint survives; names not in the study's space raise
+    `ParameterError` when the study starts.
+    """
 
     interval: int
     population: int | None = None
@@ -62,6 +80,7 @@ class PopulationBasedTraining(Scheduler):
     resample_probability: float = 0.25
     perturbation_factors: tuple[float, float] = (0.8, 1.2)
     max_step: int | None = None
+    perturb: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         check_ints(self, interval=1)
@@ -80,10 +99,26 @@ class PopulationBasedTraining(Scheduler):
             raise ParameterError(f"PopulationBasedTraining: perturbation_factors must be positive "
                              f"numbers, got {self.perturbation_factors!r}")
         object.__setattr__(self, "perturbation_factors", factors)
+        if self.perturb is not None:
+            listed = isinstance(self.perturb, Iterable) and not isinstance(self.perturb, str)
+            names = tuple(self.perturb) if listed else ()
+            if not listed or not all(isinstance(name, str) for name in names):
+                raise ParameterError(f"PopulationBasedTraining: perturb must be a list of "
+                                     f"hyperparameter names, got {self.perturb!r}")
+            object.__setattr__(self, "perturb", names)
+
+    def check_space(self, space: Space) -> None:
+        """ParameterError naming the `perturb` names that are not in `space`."""
+        unknown = [name for name in self.perturb or () if name not in space]
+        if unknown:
+            raise ParameterError(f"PopulationBasedTraining: perturb names "
+                                 f"{', '.join(map(repr, unknown))}, not in the study's space; "
+                                 f"its hyperparameters are: {', '.join(space)}")
 
     def new_state(self, direction: str, space: Space | None = None) -> PopulationState:
         if space is None:
             raise ParameterError("PopulationBasedTraining needs the study's space")
+        self.check_space(space)
         return PopulationState(self, direction, space)
 
 
@@ -177,7 +212,8 @@ class PopulationState(SchedulerState):
         rng = np.random.default_rng(np.random.SeedSequence([member.seed, EXPLORE_STREAM]))
         source = ranked[int(rng.integers(k))]
         params = perturb(self.space, self._members[source].params, rng,
-                         self.config.perturbation_factors, self.config.resample_probability)
+                         self.config.perturbation_factors, self.config.resample_probability,
+                         self.config.perturb)
         return Exploit(number, source, params)
 
     def next(self, count: int, new_allowed: bool) -> list[Action]:
@@ -213,15 +249,18 @@ def _neighbour(choices: list[Any], value: Any, rng: np.random.Generator) -> Any:
 
 
 def perturb(space: Space, params: Mapping[str, Any], rng: np.random.Generator,
-            factors: tuple[float, ...] = (0.8, 1.2), resample_probability: float = 0.25
-            ) -> dict[str, Any]:
-    """A configuration near `params` (the explore step of the module docstring)."""
+            factors: tuple[float, ...] = (0.8, 1.2), resample_probability: float = 0.25,
+            names: Collection[str] | None = None) -> dict[str, Any]:
+    """A configuration near `params` (the explore step of the module docstring); only the
+    hyperparameters in `names` move (None: every one), the others keep their value."""
     out: dict[str, Any] = {}
     for name in space.order:
         if not space.is_active(name, out):
             continue
         dim = space[name]
-        if name not in params or rng.random() < resample_probability:
+        if names is not None and name not in names and name in params:
+            out[name] = params[name]
+        elif name not in params or rng.random() < resample_probability:
             out[name] = dim.sample(rng)
         elif isinstance(dim, Categorical):
             out[name] = _neighbour(list(dim.choices), params[name], rng)

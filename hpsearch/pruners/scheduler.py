@@ -5,7 +5,9 @@ Contract:
 - A `Scheduler` is a frozen configuration, given to a study as `pruner=` (or a study file's
   `[pruner]` kind). `new_state(direction, space)` returns its `SchedulerState`, the mutable
   bookkeeping a study keeps; every method of a state is thread-safe (reports arrive on the
-  report channel's threads while the driver asks and tells).
+  report channel's threads while the driver asks and tells). `check_space(space)` raises
+  `ParameterError` when the configuration does not fit the space (PBT's `perturb` names);
+  `new_state` checks it, and a study file's reader calls it before any study starts.
 - The protocol. The study calls `started(trial)` for every trial it hands out (new, promoted,
   interrupted and asked again, or a PBT copy). `report(number, step, value) -> bool` is the
   decision at each report: True = stop now (the objective saves a checkpoint if it can and
@@ -103,3 +105,7 @@ class Scheduler(ABC):
     @abstractmethod
     def new_state(self, direction: str, space: Space) -> SchedulerState:
         """Fresh bookkeeping for a study of `direction` over `space`."""
+
+    def check_space(self, space: Space) -> None:
+        """ParameterError when this configuration does not fit `space` (none by default)."""
+        return None  # a scheduler that reads no names of the space fits every space

@@ -10,8 +10,6 @@ Contract:
   passes.
 - `is_loopback(host)`: 127.0.0.0/8, ::1 and "localhost". `check_bind(host, token)` refuses
   (ServiceError) to listen on any other address without a token.
-- `loopback_hosts(port)`: the Host headers a token-less server accepts (its loopback names), so
-  a web page cannot reach it through DNS rebinding.
 """
 
 from __future__ import annotations
@@ -23,8 +21,8 @@ import secrets
 
 from hpsearch.exceptions import ServiceError
 
-__all__ = ["MIN_TOKEN_CHARS", "authorized", "check_bind", "is_loopback", "loopback_hosts",
-           "new_token", "read_token"]
+__all__ = ["MIN_TOKEN_CHARS", "authorized", "check_bind", "is_loopback", "new_token",
+           "read_token"]
 
 MIN_TOKEN_CHARS = 16
 
@@ -73,6 +71,3 @@ def check_bind(host: str, token: str | None) -> None:
                            "other machines needs --token-file (every request then carries "
                            "'Authorization: Bearer <token>')", 0, "--host")
 
-
-def loopback_hosts(port: int) -> set[str]:
-    return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}

@@ -20,25 +20,21 @@ max_body_bytes, dashboard_port)`):
 - Leases are expired once a second (`Registry.expire`). `stop()` (or SIGTERM/Ctrl-C in the
   CLI) closes every study cleanly; a SIGKILL loses no told trial (each is committed before
   its answer is sent). With `dashboard_port`, the read-only dashboard of the same STORAGE runs
-  in this process, on 127.0.0.1 only.
+  in this process, on 127.0.0.1 only. The socket, the event loop's thread and `start`/`stop`
+  are `hpsearch.webserver.WebServer`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import ssl
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import tornado.httpserver
-import tornado.ioloop
-import tornado.netutil
 import tornado.web
 
+from hpsearch import webserver
 from hpsearch.exceptions import HpsearchError, ServiceError
 from hpsearch.service import auth
 from hpsearch.service.api import ServiceApi, status_of
@@ -55,8 +51,19 @@ DEFAULT_PORT = 8787
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
 
 
+class _Handler(webserver.Handler):
+    """Errors as JSON `{"error", "key", "status"}`."""
+
+    def refuse(self, status: int, message: str, key: str | None = None) -> None:
+        self.set_status(status)
+        self.finish_json({"error": message, "key": key, "status": status})
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.refuse(status_code, self._reason)
+
+
 @tornado.web.stream_request_body
-class _Endpoint(tornado.web.RequestHandler):
+class _Endpoint(_Handler):
     """One path of the route table, its methods dispatched to `ServiceApi`."""
 
     SUPPORTED_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -65,15 +72,6 @@ class _Endpoint(tornado.web.RequestHandler):
         self.server, self.routes = server, routes
         self.chunks: list[bytes] = []
         self.received = 0
-
-    def set_default_headers(self) -> None:
-        self.set_header("Cache-Control", "no-store")
-        self.set_header("X-Content-Type-Options", "nosniff")
-
-    def refuse(self, status: int, message: str, key: str | None = None) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"error": message, "key": key, "status": status}))
 
     def prepare(self) -> None:
         server, headers = self.server, self.request.headers
@@ -118,8 +116,7 @@ class _Endpoint(tornado.web.RequestHandler):
         if isinstance(answer, bytes):
             self.set_header("Content-Type", route.returns)
             return self.finish(answer)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(answer, allow_nan=False))
+        self.finish_json(answer)
 
     def get(self, **path: str) -> None:
         self._answer(**path)
@@ -127,21 +124,17 @@ class _Endpoint(tornado.web.RequestHandler):
     def post(self, **path: str) -> None:
         self._answer(**path)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"error": self._reason, "key": None, "status": status_code}))
 
-
-class _NotFound(tornado.web.RequestHandler):
+class _NotFound(_Handler):
     def prepare(self) -> None:
-        self.set_status(404)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"error": "no such endpoint (see /openapi.json)", "key": None,
-                                "status": 404}))
+        self.refuse(404, "no such endpoint (see /openapi.json)")
 
 
-class ServiceServer:
+class ServiceServer(webserver.WebServer):
     """The service over the run folders under `storage` (see the module docstring)."""
+
+    thread_name = "hpsearch-serve"
+    max_body_bytes: int
 
     def __init__(self, storage: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  token: str | None = None, certfile: str | None = None,
@@ -151,38 +144,27 @@ class ServiceServer:
         auth.check_bind(host, token)
         if lease_seconds <= 0:
             raise ServiceError(f"--lease-seconds must be positive, got {lease_seconds}", 0)
-        self.host, self.token, self.max_body_bytes = host, token, int(max_body_bytes)
-        self.ssl_context = None
+        self.token = token
+        ssl_context = None
         if certfile is not None:
-            self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             try:
-                self.ssl_context.load_cert_chain(certfile, keyfile)
+                ssl_context.load_cert_chain(certfile, keyfile)
             except (OSError, ssl.SSLError) as err:
                 raise ServiceError(f"--certfile {certfile}: cannot load it ({err})", 0) from err
         self.registry = Registry(storage, lease_seconds)
         self.registry.open_all()
         self.api = ServiceApi(self.registry)
         try:
-            self._sockets = tornado.netutil.bind_sockets(port, address=host)
+            super().__init__(host, port, ssl_context, int(max_body_bytes))
         except OSError:
             self.registry.close()
             raise
-        self.port = self._sockets[0].getsockname()[1]
-        self.hosts = auth.loopback_hosts(self.port)
         self.dashboard = None
         if dashboard_port is not None:
             from hpsearch.dashboard import DashboardServer
 
             self.dashboard = DashboardServer(self.registry.storage, dashboard_port)
-        self._loop: tornado.ioloop.IOLoop | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl_context is not None else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
 
     def application(self) -> tornado.web.Application:
         by_path: dict[str, dict[str, Route]] = {}
@@ -192,43 +174,18 @@ class ServiceServer:
                                for path, routes in by_path.items()]
         return tornado.web.Application(handlers + [(r".*", _NotFound)])
 
-    async def _main(self) -> None:
-        self._loop = tornado.ioloop.IOLoop.current()
-        self._stopped = asyncio.Event()
-        server = tornado.httpserver.HTTPServer(self.application(), ssl_options=self.ssl_context,
-                                               max_body_size=self.max_body_bytes)
-        server.add_sockets(self._sockets)
-        expiry = tornado.ioloop.PeriodicCallback(self.registry.expire, 1000)
-        expiry.start()
-        self._ready.set()
-        try:
-            await self._stopped.wait()
-        finally:
-            expiry.stop()
-            server.stop()
-            await server.close_all_connections()
+    def periodic(self) -> list[tuple[Callable[[], object], float]]:
+        return [(self.registry.expire, 1000)]
+
+    def close(self) -> None:
+        self.registry.close()
 
     def serve_forever(self) -> None:
         """Serve in this thread until `stop()` (or KeyboardInterrupt); then close the studies."""
         if self.dashboard is not None:
             self.dashboard.start()
         try:
-            asyncio.run(self._main())
+            super().serve_forever()
         finally:
-            self.registry.close()
             if self.dashboard is not None:
                 self.dashboard.stop()
-
-    def start(self) -> ServiceServer:
-        """Serve in a daemon thread; returns once the server listens."""
-        self._thread = threading.Thread(target=self.serve_forever, name="hpsearch-serve",
-                                        daemon=True)
-        self._thread.start()
-        self._ready.wait(timeout=30)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.add_callback(self._stopped.set)
-        if self._thread is not None:
-            self._thread.join(timeout=30)

@@ -3,14 +3,19 @@
 Contract: `check(spec, fresh=False)` does every check that can fail before the first trial
 (hyperparameter names and values, the dataset and, unless `fresh`, the split a run folder
 already holds, importing a Python entry) and raises a `StudyFileError` naming
-the file and key; `build(spec, run_dir)` returns the objective to hand to `Study.optimize`.
+the file and key; `build(spec, run_dir)` returns the objective to hand to `Study.optimize`;
+`study_pruner(spec)` the `[pruner]` table's pruner or scheduler, fitted to the objective: with
+the built-in network, population-based training without `perturb` perturbs only the searched
+hyperparameters a checkpoint survives (all but `mlp.SHAPE_HYPERPARAMETERS`), and a `perturb`
+that lists one of those is refused (`StudyFileError` naming `[pruner].perturb`; `check` calls
+it, so before any trial).
 This package imports `nn_core` only through `hpsearch.objectives.mlp`, and only when a study
 uses the network, so the command line stays quick to start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +26,11 @@ from hpsearch.execution.objective import (
     load_objective,
     to_result,
 )
+from hpsearch.pruners import PopulationBasedTraining, Pruner, Scheduler, make_pruner
 from hpsearch.studyfile.reader import StudySpec
 from hpsearch.trial import Result
 
-__all__ = ["MetricObjective", "build", "check", "resolve_entry"]
+__all__ = ["MetricObjective", "build", "check", "resolve_entry", "study_pruner"]
 
 
 def resolve_entry(spec: StudySpec) -> str:
@@ -73,6 +79,7 @@ def check(spec: StudySpec, fresh: bool = False) -> Any:
         from hpsearch.objectives.mlp.data import check_stored_split
 
         mlp.check_hyperparameters(spec)
+        study_pruner(spec)
         data = mlp.load_data(spec)
         if not fresh:
             check_stored_split(spec, data, spec.run_dir)
@@ -96,3 +103,24 @@ def build(spec: StudySpec, run_dir: Path, data: Any = None) -> Any:
         return mlp.prepare(spec, run_dir, data)
     entry = resolve_entry(spec)
     return entry if spec.metric == "value" else MetricObjective(entry, spec.metric)
+
+
+def study_pruner(spec: StudySpec) -> Pruner | Scheduler | None:
+    """The `[pruner]` table's pruner, fitted to the objective (see the module docstring)."""
+    pruner = make_pruner(spec.pruner)
+    if spec.objective.kind != "mlp" or not isinstance(pruner, PopulationBasedTraining):
+        return pruner
+    from hpsearch.objectives import mlp
+
+    shaped = mlp.SHAPE_HYPERPARAMETERS
+    if pruner.perturb is None:  # a copy resumes its source's network: keep its shapes
+        return replace(pruner, perturb=tuple(name for name in spec.space if name not in shaped))
+    listed = [name for name in pruner.perturb if name in shaped]
+    if listed:
+        raise StudyFileError(
+            f"{spec.path}: [pruner].perturb: {', '.join(map(repr, listed))} "
+            f"{'changes' if len(listed) == 1 else 'change'} the network's shapes, so a copy "
+            f"could not resume its source's checkpoint; list only "
+            f"hyperparameters a checkpoint survives (none of {', '.join(shaped)}), or leave "
+            f"perturb out to perturb all the others")
+    return pruner

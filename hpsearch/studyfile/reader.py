@@ -25,7 +25,7 @@ from hpsearch.direction import DIRECTIONS
 from hpsearch.exceptions import SpaceError, StudyError, StudyFileError
 from hpsearch.execution.workers import check_n_jobs
 from hpsearch.objectives.mlp.settings import ObjectiveSpec
-from hpsearch.pruners import PRUNER_OPTIONS, make_pruner
+from hpsearch.pruners import PRUNER_OPTIONS, Scheduler, make_pruner
 from hpsearch.space import Space, dimension_from_dict
 from hpsearch.strategies import STRATEGY_NAMES
 from hpsearch.studyfile.starts import parse_enqueue, warm_start_folders
@@ -177,9 +177,8 @@ def _read_spec(path: Path, data: dict[str, Any], study: Reader,
     objective = _parse_objective(path, data.get("objective", {}), served)
     strategy_options = data.get("strategy_options", {})
     Reader(path, "strategy_options", strategy_options)
-    pruner = _parse_pruner(path, data.get("pruner", {}))
-
     space = parse_space(path, data.get("space"))
+    pruner = _parse_pruner(path, data.get("pruner", {}), space)
     metric, direction = _objectives(study, objective)
     return StudySpec(
         path=path,
@@ -273,9 +272,10 @@ _REQUIRED_PRUNER_KEYS = {"threshold": ("threshold",), "hyperband": ("max_resourc
                          "pbt": ("interval",)}
 
 
-def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
+def _parse_pruner(path: Path, table: Any, space: Space) -> dict[str, Any]:
     """The `[pruner]` table: `kind` ("none" when absent) and that kind's keywords, each
-    checked against `hpsearch.pruners.PRUNER_OPTIONS`; returns {"kind": ..., **keywords}."""
+    checked against `hpsearch.pruners.PRUNER_OPTIONS`, a scheduler's against `space` too;
+    returns {"kind": ..., **keywords}."""
     pruner = Reader(path, "pruner", table)
     if not table:
         return {}
@@ -290,7 +290,9 @@ def _parse_pruner(path: Path, table: Any) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     try:  # the rules between keys (Hyperband: max_resource above min_resource; PBT quantile)
-        make_pruner(out)
+        built = make_pruner(out)
+        if isinstance(built, Scheduler):  # and against the space (PBT: perturb's names)
+            built.check_space(space)
     except ValueError as err:
         what = str(err).split(": ", 1)[-1]  # "<key> must be ...", after the class's name
         pruner.fail(what.split()[0] if what.split()[0] in options else "kind", what)

@@ -19,7 +19,8 @@ Contract:
   dimension, and a Python objective takes no fixed table), the ones inactive in the best
   trial removed, `strategy = "grid"` and `n_trials = 1` (one trial: the best configuration
   trained again under its own seed), `[strategy_options]`, `[[study.enqueue]]` and
-  `warm_start` removed, and the dataset and entry paths rewritten relative to `path`'s folder.
+  `warm_start` removed, the removed hyperparameters taken out of `[pruner].perturb`, and the
+  dataset and entry paths rewritten relative to `path`'s folder.
 """
 
 from __future__ import annotations
@@ -130,6 +131,9 @@ def best_study_file(source: Recorded, params: dict[str, Any], path: Path) -> str
     for name in list(space):
         if name not in params:
             del space[name]
+    perturb = document.get("pruner", {}).get("perturb")
+    if perturb is not None:  # it may name only hyperparameters of the space
+        document["pruner"]["perturb"] = [name for name in perturb if name in params]
     for name, value in params.items():
         pinned = tomlkit.inline_table()
         pinned.update({"type": "categorical", "choices": [value]})

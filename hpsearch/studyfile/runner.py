@@ -12,7 +12,8 @@ Contract:
   `hpsearch serve`.
 - `run(spec, fresh=False, callbacks=()) -> Study`: validate, open (or resume) the study in
   `spec.run_dir`, build the objective there and optimise until the study holds
-  `spec.n_trials` finished trials, with the `[pruner]` table's pruner (`make_pruner`), and
+  `spec.n_trials` finished trials, with the `[pruner]` table's pruner (`objectives.study_pruner`:
+  the built-in network's population-based training keeps the network's shapes), and
   `NoImprovementStop` among the callbacks when `[study].stop_after_no_improvement` is set
   (`[study].timeout` is the wall-clock budget), on `[study].backend` ("local", or "dask" at
   `[study].scheduler`) with `[study].trial_timeout` and `[study].max_memory_mb` per trial
@@ -36,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from hpsearch.exceptions import SpaceError, StudyFileError, StudyMismatchError
-from hpsearch.pruners import make_pruner
 from hpsearch.storage.folder import check_run_folder, folder_problem
 from hpsearch.strategies import make_strategy
 from hpsearch.study.stopping import NoImprovementStop
@@ -114,7 +114,7 @@ def study_arguments(spec: StudySpec) -> dict[str, Any]:
     return dict(space=spec.space, direction=list(spec.direction) if several else spec.direction,
                 strategy=spec.strategy, seed=spec.seed, strategy_options=spec.strategy_options,
                 max_consecutive_failures=spec.max_consecutive_failures or 10,
-                pruner=make_pruner(spec.pruner), metric=metric,
+                pruner=objectives.study_pruner(spec), metric=metric,
                 warm_start=list(spec.warm_start))
 
 

@@ -50,6 +50,7 @@ class Reader:
             "bool": isinstance(value, bool),
             "int_list": isinstance(value, list)
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+            "str_list": isinstance(value, list) and all(isinstance(v, str) for v in value),
             "float_list": isinstance(value, list) and all(
                 isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                 for v in value),
@@ -74,7 +75,8 @@ def expect(kind: str, choices: tuple) -> str:
     if choices:
         return "one of " + ", ".join(map(repr, choices))
     return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-            "int_list": "a list of integers", "float_list": "a list of numbers"}[kind]
+            "int_list": "a list of integers", "float_list": "a list of numbers",
+            "str_list": "a list of strings"}[kind]
 
 
 def did_you_mean(key: str, allowed: set[str] | Mapping[str, Any]) -> str:

@@ -3,7 +3,8 @@
 Modules, one concept each:
 
 - `hyperparameters`: the names a study may fix or search (nn_core's estimator keywords plus
-  `hidden_size` / `num_layers`), `check_hyperparameters(spec)` and `estimator_keywords(params)`.
+  `hidden_size` / `num_layers`), `check_hyperparameters(spec)` and `estimator_keywords(params)`;
+  `SHAPE_HYPERPARAMETERS`, those a checkpoint does not survive a change of.
 - `data`: `load_data(spec)`, the split stored once in `<run_dir>/data.npz` (`store_split`,
   `read_split`, `load_split`).
 - `objective`: `prepare(spec, run_dir) -> MLPObjective`, the objective the study calls.
@@ -26,13 +27,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DATA_FILE", "HYPERPARAMETERS", "SCORES", "MLPObjective", "RefitObjective",
+__all__ = ["DATA_FILE", "HYPERPARAMETERS", "SCORES", "SHAPE_HYPERPARAMETERS", "MLPObjective",
+           "RefitObjective",
            "check_hyperparameters", "estimator_keywords", "load_data", "load_split",
            "model_from_arrays", "network_output", "prepare", "read_split", "refit_member",
            "refit_result", "score", "store_split"]
 
 _HOMES = {
-    "HYPERPARAMETERS": "hyperparameters", "check_hyperparameters": "hyperparameters",
+    "HYPERPARAMETERS": "hyperparameters", "SHAPE_HYPERPARAMETERS": "hyperparameters",
+    "check_hyperparameters": "hyperparameters",
     "estimator_keywords": "hyperparameters",
     "DATA_FILE": "data", "load_data": "data", "load_split": "data", "read_split": "data",
     "store_split": "data",

@@ -9,6 +9,11 @@ second and third hidden layers, `hidden_size` where absent: in a conditional spa
 `check_hyperparameters(spec)` checks names, types and every fixed value and choice against that
 table and raises `StudyFileError` naming the file and key;
 `estimator_keywords(params)` turns a trial's hyperparameters into estimator keywords.
+`SHAPE_HYPERPARAMETERS` are the names whose value can change the network's arrays (their
+shapes or dtype: layer widths and count, activations with parameters of their own (prelu,
+maxout), batch normalisation, the dtype, and the preprocessing that sets the input width): a
+training state (`nn_core.resume`) saved under one value cannot be resumed under another, so
+population-based training must not perturb them (`hpsearch.studyfile.objectives.pruner`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from hpsearch.objectives.mlp.settings import NetworkStudy
 from hpsearch.space import Categorical, Float, Int
 from nn_core.keywords import KEYWORDS
 
-__all__ = ["HYPERPARAMETERS", "check_hyperparameters", "estimator_keywords", "spec_error"]
+__all__ = ["HYPERPARAMETERS", "SHAPE_HYPERPARAMETERS", "check_hyperparameters",
+           "estimator_keywords", "spec_error"]
 
 _KEYWORDS = {k.name: k for k in KEYWORDS if k.name != "seed"}
 #: every name a study file may fix or search for the built-in network
@@ -30,6 +36,10 @@ _CONVENIENCE = {"hidden_size": (1, None), "num_layers": (0, None), "hidden_size_
                 "hidden_size_3": (1, None)}
 _ALIASES = {"mu": "momentum"}  # the seed's symbol for the momentum coefficient
 HYPERPARAMETERS: tuple[str, ...] = (*_KEYWORDS, *_CONVENIENCE, *_ALIASES)
+#: the names whose value can change the network's arrays (module docstring)
+SHAPE_HYPERPARAMETERS: tuple[str, ...] = (
+    "hidden_sizes", *_CONVENIENCE, "activation", "maxout_pieces", "batchnorm", "dtype",
+    "preprocess", "n_components")
 _DEFAULT_HIDDEN_SIZE = 100
 _LOSSES = {"classification": ("softmax", "svm"), "regression": ("l2", "l1"), "multilabel": ()}
 

@@ -78,3 +78,67 @@ brackets = 1
     complete = [t for t in trials if str(t.state) == "complete"]
     assert complete and all(t.steps == 9 and t.metrics["epochs"] == 9 for t in complete)
     assert not list((tmp_path / "runs" / "hb" / "trials").rglob("checkpoint*"))
+
+
+PBT_FILE = """
+[study]
+name = "pbt"
+strategy = "random"
+n_trials = 6
+seed = 3
+storage = "{storage}"
+[objective]
+dataset = "spiral"
+[objective.fixed]
+epochs = 8
+batch_size = 64
+[space]
+learning_rate = {{ type = "float", low = 1e-3, high = 1e-1, log = true }}
+hidden_size = {{ type = "int", low = 4, high = 24 }}
+num_layers = {{ type = "int", low = 1, high = 2 }}
+[pruner]
+kind = "pbt"
+interval = 2
+population = 4
+max_step = 8
+resample_probability = 0.5
+"""
+
+
+def test_pbt_on_the_network_perturbs_only_what_a_checkpoint_survives(tmp_path):
+    """End to end: [pruner] kind = "pbt" on the built-in network without `perturb`: the copies
+    keep their source's layer sizes (the default leaves out the shape hyperparameters), so
+    every copy resumes its source's checkpoint and none fails."""
+    from hpsearch.studyfile import objectives, runner
+    from hpsearch.studyfile.reader import load_study_file
+
+    path = tmp_path / "s.toml"
+    path.write_text(PBT_FILE.format(storage=tmp_path / "runs"))
+    spec = load_study_file(path)
+    assert objectives.study_pruner(spec).perturb == ("learning_rate",)
+    trials = {t.number: t for t in runner.run(spec).trials}
+    assert {str(t.state) for t in trials.values()} <= {"complete", "pruned"}
+    copies = [t for t in trials.values() if t.parent is not None]
+    assert copies and any(str(t.state) == "complete" for t in copies)
+    for copy in copies:
+        source = trials[copy.parent]
+        for name in ("hidden_size", "num_layers"):
+            assert copy.params[name] == source.params[name]
+    assert any(c.params["learning_rate"] != trials[c.parent].params["learning_rate"]
+               for c in copies)
+
+
+def test_pbt_listing_a_shape_hyperparameter_is_refused_before_any_trial(tmp_path):
+    from hpsearch.exceptions import StudyFileError
+    from hpsearch.studyfile import runner
+    from hpsearch.studyfile.reader import load_study_file
+
+    path = tmp_path / "s.toml"
+    path.write_text(PBT_FILE.format(storage=tmp_path / "runs") +
+                    'perturb = ["learning_rate", "num_layers"]\n')
+    with pytest.raises(StudyFileError) as info:
+        runner.validate(load_study_file(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}: [pruner].perturb: 'num_layers' changes the network's")
+    assert "learning_rate'" not in message
+    assert not (tmp_path / "runs").exists()

@@ -44,6 +44,65 @@ def test_perturb_fills_a_parameter_that_becomes_active():
     assert all(1 <= o["depth"] <= 5 for o in outs)
 
 
+def test_perturb_moves_only_the_listed_hyperparameters():
+    rng = np.random.default_rng(2)
+    outs = [perturb(SPACE, PARAMS, rng, (0.8, 1.2), 0.5, names=("lr", "act"))
+            for _ in range(200)]
+    assert all(o["width"] == PARAMS["width"] and o["step"] == PARAMS["step"] for o in outs)
+    assert len({o["lr"] for o in outs}) > 10 and {o["act"] for o in outs} == {"relu", "tanh",
+                                                                              "sigmoid"}
+    assert all(o == PARAMS for o in (perturb(SPACE, PARAMS, rng, names=()) for _ in range(20)))
+
+
+def test_a_kept_parent_keeps_its_children_and_a_moved_one_draws_them():
+    space = hp.Space({"kind": hp.Categorical(["a", "b"]), "lr": hp.Float(0.1, 1.0),
+                      "depth": hp.Int(1, 5, when={"kind": ["b"]})})
+    rng = np.random.default_rng(3)
+    kept = [perturb(space, {"kind": "b", "lr": 0.5, "depth": 4}, rng, (0.8, 1.2), 0.5,
+                    names=("lr",)) for _ in range(50)]
+    assert all(o["kind"] == "b" and o["depth"] == 4 for o in kept)
+    assert len({o["lr"] for o in kept}) > 5
+    # "kind" moves from "a" to "b": "depth", unlisted, becomes active and is drawn
+    moved = [perturb(space, {"kind": "a", "lr": 0.5}, rng, (1.0,), 0.0, names=("kind",))
+             for _ in range(50)]
+    assert all(o["kind"] == "b" and o["lr"] == 0.5 and 1 <= o["depth"] <= 5 for o in moved)
+    assert len({o["depth"] for o in moved}) > 1
+
+
+def test_exploit_copies_keep_the_hyperparameters_outside_perturb():
+    for seed in range(20):  # the explore draws come from the exploited trial's seed
+        config = PopulationBasedTraining(interval=2, population=4, perturb=["lr"],
+                                         resample_probability=0.5)
+        s = config.new_state("minimize", SPACE)
+        sources = {n: {**PARAMS, "width": n + 1, "act": SPACE["act"].choices[n % 3]}
+                   for n in range(4)}
+        for n in range(4):
+            s.started(FrozenTrial(n, sources[n], TrialState.RUNNING, seed=100 * seed + n))
+            s.report(n, 2, 0.1 * (n + 1))
+            s.stopped(FrozenTrial(n, sources[n], TrialState.PRUNED, seed=100 * seed + n,
+                                  intermediate={2: 0.1 * (n + 1)}))
+        exploit = s.next(4, new_allowed=True)[3]
+        assert isinstance(exploit, Exploit) and exploit.source == 0
+        source = sources[exploit.source]
+        assert {k: v for k, v in exploit.params.items() if k != "lr"} == {
+            k: v for k, v in source.items() if k != "lr"}
+    assert config.perturb == ("lr",)  # a tuple: the configuration stays frozen and hashable
+
+
+def test_perturb_names_are_checked():
+    for bad in ("lr", ["lr", 3], 5):
+        with pytest.raises(hp.ParameterError, match="perturb must be a list of hyperparameter"):
+            PopulationBasedTraining(interval=2, perturb=bad)
+    config = PopulationBasedTraining(interval=2, perturb=["lr", "widht", "depth"])
+    with pytest.raises(hp.ParameterError) as info:
+        config.new_state("minimize", SPACE)
+    message = str(info.value)
+    assert "'widht', 'depth'" in message and "lr, width, act, step" in message
+    with pytest.raises(hp.ParameterError, match="'widht'"):
+        hp.Study(SPACE, pruner=config)
+    assert PopulationBasedTraining(interval=2, perturb=()).new_state("minimize", SPACE)
+
+
 def state(population=4, quantile=0.25):
     config = PopulationBasedTraining(interval=2, population=population, quantile=quantile)
     return config.new_state("minimize", SPACE)

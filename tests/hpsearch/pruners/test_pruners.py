@@ -191,6 +191,8 @@ x = { type = "float", low = 0, high = 1 }
      {"kind": "hyperband", "max_resource": 27, "min_rank_correlation": -1.0}),
     ('[pruner]\nkind = "pbt"\ninterval = 4\npopulation = 8\nmax_step = 40\n',
      {"kind": "pbt", "interval": 4, "population": 8, "max_step": 40}),
+    ('[pruner]\nkind = "pbt"\ninterval = 4\nperturb = ["x"]\n',
+     {"kind": "pbt", "interval": 4, "perturb": ["x"]}),
     ("", {}),
 ])
 def test_pruner_table_resolves(tmp_path, table, expected):
@@ -216,6 +218,13 @@ def test_pruner_table_resolves(tmp_path, table, expected):
     ('kind = "pbt"\ninterval = 2\nquantile = 0.75\n',
      "[pruner].quantile: quantile must be in (0, 0.5], got 0.75"),
     ('kind = "pbt"\nquantile = 0.25\n', "[pruner].interval: missing"),
+    ('kind = "pbt"\ninterval = 2\nperturb = "x"\n',
+     "[pruner].perturb: expected a list of strings, got str 'x'"),
+    ('kind = "pbt"\ninterval = 2\nperturb = ["x", "y", "z"]\n',
+     "[pruner].perturb: perturb names 'y', 'z', not in the study's space; its hyperparameters "
+     "are: x"),
+    ('kind = "hyperband"\nmax_resource = 9\nperturb = ["x"]\n',
+     "[pruner].perturb: unknown key"),
     ('min_resource = 2\n', "[pruner].kind: missing"),
     ('kind = "none"\nmin_resource = 2\n', "[pruner].min_resource: unknown key"),
 ])
@@ -225,6 +234,20 @@ def test_pruner_table_mistakes_name_file_and_key(tmp_path, table, message):
     with pytest.raises(StudyFileError) as info:
         load_study_file(path)
     assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+def test_perturb_goes_from_the_file_to_the_scheduler(tmp_path):
+    from hpsearch.studyfile.objectives import study_pruner
+
+    path = tmp_path / "s.toml"
+    path.write_text(BASE.replace('x = {', 'y = { type = "int", low = 1, high = 4 }\nx = {') +
+                    '[objective]\nkind = "python"\nentry = "m:f"\n'
+                    '[pruner]\nkind = "pbt"\ninterval = 3\nperturb = ["x"]\n')
+    spec = load_study_file(path)
+    assert make_pruner(spec.pruner) == hp.PopulationBasedTraining(interval=3, perturb=("x",))
+    assert study_pruner(spec).perturb == ("x",)  # a Python objective: as the file says
+    path.write_text(path.read_text().replace('perturb = ["x"]\n', ""))
+    assert study_pruner(load_study_file(path)).perturb is None  # every hyperparameter
 
 
 def test_stop_key_is_checked(tmp_path):

@@ -123,3 +123,33 @@ def test_bad_file_names_file_and_key(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(StudyFileError, match="no such study file"):
         load_study_file(tmp_path / "nope.toml")
+
+
+def test_best_study_file_keeps_perturb_within_its_pinned_space(tmp_path):
+    """`hpsearch best --study-file` removes the hyperparameters inactive in the best trial;
+    `[pruner].perturb` loses them too, so the file it writes loads."""
+    from hpsearch.studyfile.record import Recorded, best_study_file
+
+    text = """
+[study]
+strategy = "random"
+n_trials = 4
+[objective]
+kind = "python"
+entry = "m:f"
+[space]
+kind = { type = "categorical", choices = ["a", "b"] }
+x = { type = "float", low = 0, high = 1 }
+depth = { type = "int", low = 1, high = 3, when = { kind = ["b"] } }
+[pruner]
+kind = "pbt"
+interval = 2
+perturb = ["x", "depth"]
+"""
+    source = tmp_path / "s.toml"
+    source.write_text(text)
+    load_study_file(source)
+    path = tmp_path / "best.toml"
+    path.write_text(best_study_file(Recorded(text, source), {"kind": "a", "x": 0.5}, path))
+    spec = load_study_file(path)
+    assert set(spec.space) == {"kind", "x"} and spec.pruner["perturb"] == ["x"]
