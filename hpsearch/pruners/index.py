@@ -26,8 +26,6 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Mapping
 
-from scipy.stats import kendalltau
-
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build", "rank_agreement",
@@ -45,6 +43,8 @@ def rank_agreement(first: Mapping[int, float], second: Mapping[int, float]) -> f
     """Kendall's tau (tau-b) between two sets of values over the trials (keys) in both: 1 when
     they rank those trials alike, -1 when reversed; 0 when fewer than two trials are shared or
     either side is constant."""
+    from scipy.stats import kendalltau  # here: `hpsearch --help` imports no scipy
+
     shared = [number for number in second if number in first]
     if len(shared) < 2:
         return 0.0
