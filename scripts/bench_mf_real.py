@@ -2,8 +2,9 @@
 
 For each study file (studies/digits_mlp.toml, studies/spiral.toml; strategy set to gp) and
 seed: gp without a pruner runs `--trials` full trainings; its best validation accuracy is the
-target and its wall time (one worker, so training plus the optimizer's own time) the
-baseline. Then gp with `hp.Hyperband(min_resource=1, max_resource=<epochs>, reduction_factor=3)`
+target and its training time the baseline: the CPU seconds of the one worker, this process
+(training plus the optimizer's own time; unlike wall time, what else runs on a shared
+machine does not change it). Then gp with `hp.Hyperband(min_resource=1, max_resource=<epochs>, reduction_factor=3)`
 runs on the same seed until a complete trial reaches the target (or `--cap` finished
 trials); we print the time it took and the ratio to the baseline (done when <= 0.5), and the
 epochs each run trained.
@@ -28,20 +29,22 @@ STUDIES = Path(__file__).resolve().parent.parent / "studies"
 
 
 def timed_run(spec, target: float | None, cap: int) -> dict:
-    """Run `spec`; with a target, stop once a complete trial reaches it. Returns the wall
-    seconds until the best value (or the target) was reached, the best, and the epochs."""
-    start = time.perf_counter()
+    """Run `spec` (in this process: one worker); with a target, stop once a complete trial
+    reaches it. Returns the CPU seconds of this process (training and the optimizer: what
+    other processes on a shared machine do not change) until the best value (or the target)
+    was reached, the best, and the epochs."""
+    start = time.process_time()
     best, reached_at = -float("inf"), None
 
     def watch(study, trial) -> None:
         nonlocal best, reached_at
         if trial.state == "complete" and trial.value is not None and trial.value > best:
-            best, reached_at = float(trial.value), time.perf_counter() - start
+            best, reached_at = float(trial.value), time.process_time() - start
         if target is not None and best >= target:
             study.stop("target reached")
 
     study = runner.run(dataclasses.replace(spec, n_trials=cap), fresh=True, callbacks=[watch])
-    total = time.perf_counter() - start
+    total = time.process_time() - start
     epochs = sum(int(t.steps) for t in study.trials)
     reached = target is None or best >= target
     return {"best": best, "at": reached_at if target is not None and reached else total,
