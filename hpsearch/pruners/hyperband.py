@@ -148,6 +148,19 @@ class _Rungs:
         if position < len(waiting) and waiting[position] == entry:
             del waiting[position]
 
+    def beaten(self, bracket: int, rung: int, count: int) -> list[int]:
+        """The paused trials at the rung that at least `count` values beat (`behind` >= count):
+        a suffix of its waiting list, found by bisection."""
+        waiting = self.waiting.get((bracket, rung), [])
+        if count <= 0:
+            return [number for _, number in waiting]
+        ordered = self.ordered.get((bracket, rung), [])
+        if count > len(ordered):
+            return []
+        # behind(v) >= count  <=>  the count-th best value is strictly better than v
+        start = bisect.bisect_right(waiting, (ordered[count - 1], math.inf))
+        return [number for _, number in waiting[start:]]
+
     def promotable(self, reduction_factor: int, settled: set[tuple[int, int]]
                    ) -> list[tuple[int, float, int, int, int]]:
         """(-rung, signed value, number, bracket, rung) of the paused trials in the top
@@ -178,6 +191,7 @@ class HyperbandState(SchedulerState):
         self._lock = threading.RLock()
         self._tracks: dict[int, _Track] = {}
         self._rungs = _Rungs(1.0 if direction == "minimize" else -1.0)
+        self._running: set[int] = set()  # alive and not paused (`_below` reads these only)
 
     # ----- reading
     def behind(self, bracket: int, rung: int, number: int) -> int:
@@ -203,7 +217,7 @@ class HyperbandState(SchedulerState):
 
     def restore(self, trials: Iterable[FrozenTrial]) -> None:
         with self._lock:
-            self._tracks, self._rungs = {}, _Rungs(self._rungs.sign)
+            self._tracks, self._rungs, self._running = {}, _Rungs(self._rungs.sign), set()
             for trial in sorted(trials, key=lambda t: t.number):
                 track = self._track(trial.number, trial.seed)
                 reached = []
@@ -219,12 +233,14 @@ class HyperbandState(SchedulerState):
                 elif reached:
                     track.target = reached[-1] + 1
                 track.alive = not trial.state.is_finished
+                self._note(trial.number, track)
 
     def started(self, trial: FrozenTrial) -> None:
         with self._lock:
             track = self._track(trial.number, trial.seed)
             self._pause(trial.number, track, None)
             track.alive, track.pausing = True, None
+            self._note(trial.number, track)
 
     def report(self, number: int, step: int, value: float) -> bool:
         with self._lock:
@@ -259,6 +275,7 @@ class HyperbandState(SchedulerState):
             if track is not None:
                 self._pause(trial.number, track, None)
                 track.alive, track.pausing = False, None
+                self._note(trial.number, track)
 
     def _pause(self, number: int, track: _Track, rung: int | None) -> None:
         """Set where the trial waits (None: nowhere), in its track and in the rung's list."""
@@ -267,6 +284,14 @@ class HyperbandState(SchedulerState):
         track.paused_at = rung
         if rung is not None:
             self._rungs.pause(track.bracket, rung, number)
+        self._note(number, track)
+
+    def _note(self, number: int, track: _Track) -> None:
+        """Keep `_running` in step with the track's `alive` and `paused_at`."""
+        if track.alive and track.paused_at is None:
+            self._running.add(number)
+        else:
+            self._running.discard(number)
 
     def candidates(self, settled: set[tuple[int, int]] = frozenset()) -> list[int]:
         """The paused trials promotable now, in promotion order: the highest rung level
@@ -297,15 +322,14 @@ class HyperbandState(SchedulerState):
 
     def _below(self) -> np.ndarray:
         """(brackets, rungs + 1): how many live trials can still reach each rung (running at
-        or below it, paused below it)."""
+        or below it, paused below it). O(running trials + rungs): a paused trial is in its
+        rung's waiting list, and only alive trials are paused."""
         below = np.zeros((self.config.n_brackets, len(self.levels) + 1), dtype=np.int64)
-        for track in self._tracks.values():
-            if not track.alive:
-                continue
-            if track.paused_at is None:
-                below[track.bracket, track.target:] += 1  # reaches target and on
-            else:
-                below[track.bracket, track.paused_at + 1:] += 1
+        for number in self._running:
+            track = self._tracks[number]
+            below[track.bracket, track.target:] += 1  # reaches target and on
+        for (bracket, rung), waiting in self._rungs.waiting.items():
+            below[bracket, rung + 1:] += len(waiting)
         return below
 
     def hopeless(self, remaining: int | None) -> list[int]:
@@ -314,10 +338,11 @@ class HyperbandState(SchedulerState):
         with self._lock:
             below = self._below()
             out = []
-            for number, (bracket, rung) in self.paused().items():
+            for (bracket, rung), waiting in self._rungs.waiting.items():
+                if not waiting:
+                    continue
                 arrivals = remaining + int(below[bracket, rung])
                 values = self._rungs.at(bracket, rung)
                 limit = (len(values) + arrivals) // self.config.reduction_factor
-                if self.behind(bracket, rung, number) >= max(limit, arrivals == 0):
-                    out.append(number)
+                out += self._rungs.beaten(bracket, rung, max(limit, arrivals == 0))
             return sorted(out)
