@@ -2,10 +2,11 @@
 
 The built-in network objective (nn_core MLPs, `kind = "mlp"`) on digits (studies/digits_asha.toml's
 space, 30 epochs) and on the spiral (studies/spiral.toml's space, 200 epochs), random search,
-one worker (n_jobs = 1, so wall time is training time plus the method's own), the same seeds
+one worker (n_jobs = 1: the trials run in this process, and time is its CPU seconds, training
+plus the method's own, which other load on a shared machine does not change), the same seeds
 for every scheduler. A run stops as soon as a trial trained to its last epoch (complete) reaches
 the target validation accuracy, or after `--max-trials` finished trials (complete, pruned or
-paused); its time is then the wall time from the study's start to that trial's end. Schedulers
+paused); its time is then the CPU time from the study's start to that trial's end. Schedulers
 (the same keyword as the study file's `[pruner]`):
 
 - none: every trial trains all its epochs;
@@ -59,7 +60,7 @@ class Watch:
 
     def __init__(self, target: float) -> None:
         self.target = target
-        self.start = time.perf_counter()
+        self.start = time.process_time()
         self.reached_at: float | None = None
         self.steps: dict[int, int] = {}  # trial -> epochs trained over all its runs
         self.best = -math.inf
@@ -74,7 +75,7 @@ class Watch:
             return
         self.best = max(self.best, float(trial.value))
         if trial.value >= self.target and self.reached_at is None:
-            self.reached_at = time.perf_counter() - self.start
+            self.reached_at = time.process_time() - self.start
             raise hp.StopStudy(f"target {self.target} reached")
 
 
@@ -90,7 +91,7 @@ def one_run(dataset: str, scheduler: str, seed: int, max_trials: int, target: fl
         objective=dataclasses.replace(spec.objective, fixed=fixed))
     watch = Watch(target)
     runner.run(spec, fresh=True, callbacks=[watch])
-    total = time.perf_counter() - watch.start
+    total = time.process_time() - watch.start
     return {"time": watch.reached_at, "total": total, "epochs": watch.epochs,
             "best": watch.best}
 

@@ -30,16 +30,36 @@ def _sqdist(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray) -> np.ndar
     """Scaled squared distance, shape (n, m), without the (n, m, d) intermediate."""
     A = X1 / lengthscales
     B = X2 / lengthscales
-    sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * (A @ B.T)
-    return np.maximum(sq, 0.0)
+    # (|a|^2 + |b|^2) - 2 a.b, operation by operation, on two (n, m) arrays only (these
+    # kernels score thousands of candidates an ask: the temporaries cost more than the maths)
+    cross = A @ B.T
+    cross *= 2.0
+    sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :]
+    sq -= cross
+    return np.maximum(sq, 0.0, out=sq)
+
+
+def _distance_terms(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For s = sqrt5 r (n, m): 1 + s, s^2 / 3 and exp(-s), each a fresh (n, m) array."""
+    s = np.sqrt(_sqdist(X1, X2, lengthscales))
+    s *= _SQRT5
+    e = np.negative(s)
+    np.exp(e, out=e)
+    q = s * s
+    q /= 3.0
+    s += 1.0
+    return s, q, e
 
 
 def matern52(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray,
              signal_variance: float) -> np.ndarray:
     """Kernel matrix k(X1, X2), shape (n, m)."""
-    r = np.sqrt(_sqdist(X1, X2, lengthscales))
-    s = _SQRT5 * r
-    return signal_variance * (1.0 + s + s * s / 3.0) * np.exp(-s)
+    k, q, e = _distance_terms(X1, X2, lengthscales)
+    k += q  # signal_variance * (1 + s + s^2 / 3) * exp(-s)
+    k *= signal_variance
+    k *= e
+    return k
 
 
 def matern52_and_g(X: np.ndarray, lengthscales: np.ndarray, signal_variance: float
@@ -50,11 +70,12 @@ def matern52_and_g(X: np.ndarray, lengthscales: np.ndarray, signal_variance: flo
     dK/d(log l_j) = G * (X[:, j] - X[:, j]^T)**2 / l_j**2 (see `hpsearch.gp.model` for the
     gradient without an (n, n, d) array).
     """
-    r = np.sqrt(_sqdist(X, X, lengthscales))
-    s = _SQRT5 * r
-    e = np.exp(-s)
-    K = signal_variance * (1.0 + s + s * s / 3.0) * e
-    G = signal_variance * (5.0 / 3.0) * (1.0 + s) * e
+    K, q, e = _distance_terms(X, X, lengthscales)
+    G = K * (signal_variance * (5.0 / 3.0))
+    G *= e
+    K += q
+    K *= signal_variance
+    K *= e
     return K, G
 
 
@@ -66,11 +87,21 @@ def matern52_grad_x(x: np.ndarray, X: np.ndarray, lengthscales: np.ndarray,
     dk[a, i, j] = d k(x_a, X_i) / d x_a[j].
     """
     diff = x[:, None, :] - X[None, :, :]
-    scaled = diff / lengthscales
-    r = np.sqrt((scaled * scaled).sum(-1))
-    s = _SQRT5 * r
-    e = np.exp(-s)
-    k = signal_variance * (1.0 + s + s * s / 3.0) * e
-    G = signal_variance * (5.0 / 3.0) * (1.0 + s) * e
-    dk = -G[:, :, None] * diff / (lengthscales * lengthscales)
-    return k, dk
+    squared = diff / lengthscales
+    squared *= squared
+    s = np.sqrt(squared.sum(-1))
+    s *= _SQRT5
+    e = np.negative(s)
+    np.exp(e, out=e)
+    q = s * s
+    q /= 3.0
+    s += 1.0
+    minus_g = s * (signal_variance * (5.0 / 3.0))  # G = signal_variance 5/3 (1 + s) e^-s
+    minus_g *= e
+    np.negative(minus_g, out=minus_g)
+    s += q
+    s *= signal_variance
+    s *= e
+    diff *= minus_g[:, :, None]  # dk = -G (x - X) / l^2
+    diff /= lengthscales * lengthscales
+    return s, diff

@@ -186,6 +186,19 @@ class _Rungs:
         if position < len(waiting) and waiting[position] == entry:
             del waiting[position]
 
+    def beaten(self, bracket: int, rung: int, count: int) -> list[int]:
+        """The paused trials at the rung that at least `count` values beat (`behind` >= count):
+        a suffix of its waiting list, found by bisection."""
+        waiting = self.waiting.get((bracket, rung), [])
+        if count <= 0:
+            return [number for _, number in waiting]
+        ordered = self.ordered.get((bracket, rung), [])
+        if count > len(ordered):
+            return []
+        # behind(v) >= count  <=>  the count-th best value is strictly better than v
+        start = bisect.bisect_right(waiting, (ordered[count - 1], math.inf))
+        return [number for _, number in waiting[start:]]
+
     def promotable(self, reduction_factor: int, judging: Mapping[int, bool]
                    ) -> list[tuple[int, float, int]]:
         """(-rung, signed value, number) of the paused trials that may go on: a prefix of each
@@ -217,6 +230,7 @@ class HyperbandState(SchedulerState):
         self._tracks: dict[int, _Track] = {}
         self._rungs = _Rungs(1.0 if direction == "minimize" else -1.0)
         self._agreement: dict[tuple[int, int], bool] = {}  # (rung, pairs) -> judges
+        self._running: set[int] = set()  # alive and not paused (`_below` reads these only)
 
     # ----- reading
     def behind(self, bracket: int, rung: int, number: int) -> int:
@@ -260,7 +274,7 @@ class HyperbandState(SchedulerState):
 
     def restore(self, trials: Iterable[FrozenTrial]) -> None:
         with self._lock:
-            self._tracks, self._rungs = {}, _Rungs(self._rungs.sign)
+            self._tracks, self._rungs, self._running = {}, _Rungs(self._rungs.sign), set()
             self._agreement = {}
             for trial in sorted(trials, key=lambda t: t.number):
                 track = self._track(trial.number, trial.seed)
@@ -277,6 +291,7 @@ class HyperbandState(SchedulerState):
                 elif reached:
                     track.target = reached[-1] + 1
                 track.alive = not trial.state.is_finished
+                self._note(trial.number, track)
                 self._final(trial)
 
     def started(self, trial: FrozenTrial) -> None:
@@ -284,6 +299,7 @@ class HyperbandState(SchedulerState):
             track = self._track(trial.number, trial.seed)
             self._pause(trial.number, track, None)
             track.alive, track.pausing = True, None
+            self._note(trial.number, track)
 
     def report(self, number: int, step: int, value: float) -> bool:
         with self._lock:
@@ -318,6 +334,7 @@ class HyperbandState(SchedulerState):
             if track is not None:
                 self._pause(trial.number, track, None)
                 track.alive, track.pausing = False, None
+                self._note(trial.number, track)
             self._final(trial)
 
     def _final(self, trial: FrozenTrial) -> None:
@@ -334,6 +351,14 @@ class HyperbandState(SchedulerState):
         track.paused_at = rung
         if rung is not None:
             self._rungs.pause(track.bracket, rung, number)
+        self._note(number, track)
+
+    def _note(self, number: int, track: _Track) -> None:
+        """Keep `_running` in step with the track's `alive` and `paused_at`."""
+        if track.alive and track.paused_at is None:
+            self._running.add(number)
+        else:
+            self._running.discard(number)
 
     def candidates(self) -> list[int]:
         """The paused trials promotable now, in promotion order: the highest rung level
@@ -356,15 +381,14 @@ class HyperbandState(SchedulerState):
 
     def _below(self) -> np.ndarray:
         """(brackets, rungs + 1): how many live trials can still reach each rung (running at
-        or below it, paused below it)."""
+        or below it, paused below it). O(running trials + rungs): a paused trial is in its
+        rung's waiting list, and only alive trials are paused."""
         below = np.zeros((self.config.n_brackets, len(self.levels) + 1), dtype=np.int64)
-        for track in self._tracks.values():
-            if not track.alive:
-                continue
-            if track.paused_at is None:
-                below[track.bracket, track.target:] += 1  # reaches target and on
-            else:
-                below[track.bracket, track.paused_at + 1:] += 1
+        for number in self._running:
+            track = self._tracks[number]
+            below[track.bracket, track.target:] += 1  # reaches target and on
+        for (bracket, rung), waiting in self._rungs.waiting.items():
+            below[bracket, rung + 1:] += len(waiting)
         return below
 
     def hopeless(self, remaining: int | None) -> list[int]:
@@ -373,12 +397,11 @@ class HyperbandState(SchedulerState):
         with self._lock:
             below = self._below()
             out = []
-            for number, (bracket, rung) in self.paused().items():
-                if not self.judges(rung):
-                    continue  # promoted at the next `next`
+            for (bracket, rung), waiting in self._rungs.waiting.items():
+                if not waiting or not self.judges(rung):
+                    continue  # at a rung that does not judge: promoted at the next `next`
                 arrivals = remaining + int(below[bracket, rung])
                 values = self._rungs.at(bracket, rung)
-                limit = max(1, (len(values) + arrivals) // self.config.reduction_factor)
-                if self.behind(bracket, rung, number) >= limit:
-                    out.append(number)
+                limit = (len(values) + arrivals) // self.config.reduction_factor
+                out += self._rungs.beaten(bracket, rung, max(limit, 1))
             return sorted(out)

@@ -185,6 +185,7 @@ class GPStrategy(Strategy):
         self._models = self._new_models()
         self._gains = np.zeros(3)
         self._nominees: np.ndarray | None = None
+        self._ranking: tuple[GaussianProcess, np.ndarray] | None = None  # `_ranked`'s last
         self._startup_units = self._make_startup()
         # one objective only: ParEGO's scalarisation changes at every ask, so "an improvement
         # of the best value" would mean nothing from one ask to the next
@@ -447,13 +448,18 @@ class GPStrategy(Strategy):
 
     def _ranked(self, gp: GaussianProcess) -> np.ndarray:
         """The model's configuration rows (n, D), best first: by value, or in multi-fidelity
-        mode by the predicted value of a full training."""
+        mode by the predicted value of a full training (O(n^2 D): kept for the same model,
+        which the candidates and the evidence box both ask for)."""
+        if self._ranking is not None and self._ranking[0] is gp:
+            return self._ranking[1]
         width = self.encoding.n_columns
         if self._fidelity is None:
             ranking = gp.y
         else:
             ranking, _ = predict(gp, self._lift(gp.X[:, :width]))
-        return gp.X[np.argsort(ranking, kind="stable"), :width]
+        rows = gp.X[np.argsort(ranking, kind="stable"), :width]
+        self._ranking = (gp, rows)
+        return rows
 
     def _local_box(self, gp: GaussianProcess, box: Box) -> Box:
         """Where L-BFGS-B may move (`evidence_margin`, see the class docstring): the span of

@@ -89,6 +89,9 @@ class FidelityPoints:
         self.values: list[float] = []
         self.finals: list[float] = []  # final values as told, for the trust region
         self._where: dict[tuple[int, float], int] = {}  # (trial, step) -> point index
+        self._final_at: dict[int, int] = {}  # trial -> the index of its point at s = 1
+        self._at_step: dict[float, list[tuple[int, int]]] = {}  # step -> [(index, trial)]
+        self._tau: dict[float, tuple[list, tuple[float, int]]] = {}  # step -> (pairs, result)
         self.version = 0
         self._largest = 1
 
@@ -131,6 +134,10 @@ class FidelityPoints:
                     self.version += 1
                 continue
             self._where[key] = len(self.rows)
+            if math.isfinite(step):
+                self._at_step.setdefault(step, []).append((len(self.rows), number))
+            else:
+                self._final_at[number] = len(self.rows)
             self.rows.append(row)
             self.steps.append(step)
             self.values.append(v)
@@ -142,15 +149,24 @@ class FidelityPoints:
 
     def correlations(self) -> dict[int, tuple[float, int]]:
         """{step k: (Kendall's tau of the values at k with the final values, pairs)} for the
-        rung-like steps with at least 3 pairs."""
-        finals = {number: self.values[i] for (number, step), i in self._where.items()
-                  if step == math.inf and math.isfinite(self.values[i])}
-        by_step: dict[float, dict[int, float]] = {}
-        for (number, step), i in self._where.items():
-            if math.isfinite(step) and number in finals and step in self._rungs():
-                by_step.setdefault(step, {})[number] = self.values[i]
-        return {int(step): (rank_agreement(early, finals), len(early))
-                for step, early in sorted(by_step.items()) if len(early) >= 3}
+        rung-like steps with at least 3 pairs. Costs O(points at those steps) a call; tau is
+        computed again only for a step whose pairs changed since the last call."""
+        out = {}
+        for step in sorted(self._rungs() & self._at_step.keys()):
+            pairs = []  # (trial, value at step, final value)
+            for i, number in self._at_step[step]:  # in the order the points were added
+                final = self._final_at.get(number)
+                if final is not None and math.isfinite(self.values[final]):
+                    pairs.append((number, self.values[i], self.values[final]))
+            if len(pairs) < 3:
+                continue
+            known = self._tau.get(step)
+            if known is None or known[0] != pairs:
+                tau = rank_agreement({n: v for n, v, _ in pairs}, {n: f for n, _, f in pairs})
+                known = (pairs, (tau, len(pairs)))
+                self._tau[step] = known
+            out[int(step)] = known[1]
+        return out
 
     def _rungs(self) -> set[float]:
         return {float(s) for s in rung_steps(self.resource)[:-1]}
