@@ -4,10 +4,10 @@ For each study file (studies/digits_mlp.toml, studies/spiral.toml; strategy set 
 seed: gp without a pruner runs `--trials` full trainings; its best validation accuracy is the
 target and its training time the baseline: the CPU seconds of the one worker, this process
 (training plus the optimizer's own time; unlike wall time, what else runs on a shared
-machine does not change it). Then gp with `hp.Hyperband(min_resource=1, max_resource=<epochs>, reduction_factor=3)`
-runs on the same seed until a complete trial reaches the target (or `--cap` finished
-trials); we print the time it took and the ratio to the baseline (done when <= 0.5), and the
-epochs each run trained.
+machine does not change it). Then gp with
+`hp.Hyperband(min_resource=1, max_resource=<epochs>, reduction_factor=3)` runs on the same
+seed until a complete trial reaches the target (or `--cap` finished trials); we print the
+time it took and the ratio to the baseline (done when <= 0.5), and the epochs each run trained.
 
     flock /work/notes/bench.lock python scripts/bench_mf_real.py --seeds 5
     python scripts/bench_mf_real.py --seeds 1 --trials 6 --studies spiral   # a smoke run
