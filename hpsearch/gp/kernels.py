@@ -42,7 +42,11 @@ def _sqdist(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray) -> np.ndar
 def _distance_terms(X1: np.ndarray, X2: np.ndarray, lengthscales: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For s = sqrt5 r (n, m): 1 + s, s^2 / 3 and exp(-s), each a fresh (n, m) array."""
-    s = np.sqrt(_sqdist(X1, X2, lengthscales))
+    return _terms(np.sqrt(_sqdist(X1, X2, lengthscales)))
+
+
+def _terms(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From the scaled distances r (overwritten): 1 + sqrt5 r, 5 r^2 / 3 and exp(-sqrt5 r)."""
     s *= _SQRT5
     e = np.negative(s)
     np.exp(e, out=e)
@@ -89,13 +93,7 @@ def matern52_grad_x(x: np.ndarray, X: np.ndarray, lengthscales: np.ndarray,
     diff = x[:, None, :] - X[None, :, :]
     squared = diff / lengthscales
     squared *= squared
-    s = np.sqrt(squared.sum(-1))
-    s *= _SQRT5
-    e = np.negative(s)
-    np.exp(e, out=e)
-    q = s * s
-    q /= 3.0
-    s += 1.0
+    s, q, e = _terms(np.sqrt(squared.sum(-1)))
     minus_g = s * (signal_variance * (5.0 / 3.0))  # G = signal_variance 5/3 (1 + s) e^-s
     minus_g *= e
     np.negative(minus_g, out=minus_g)
