@@ -171,7 +171,10 @@ def study_file_page() -> str:
                  "`perturb` lists the hyperparameters its explore step may change (default: "
                  "every one; with the built-in network, every searched one but those that set "
                  "the network's shapes: " + ", ".join(f"`{name}`" for name in SHAPE_HYPERPARAMETERS)
-                 + ").")
+                 + "). `hyperband`'s `min_rank_correlation` is the Kendall tau a rung's ranking "
+                 "must keep with the next level's for the rung to judge (default 0.5; -1: every "
+                 "rung judges); `brackets` left out means every bracket with `gp` and `tpe`, one "
+                 "with `random` and `grid`.")
     parts += ["## [space]",
               "Each entry is an inline table with `type` (`float`, `int` or `categorical`) and "
               "the keywords of its dimension:"]
