@@ -30,7 +30,7 @@ makes every copy that draws another value fail. `perturb` is checked against the
 when the study starts (`new_state`): an unknown name raises `ParameterError`. An empty
 `perturb` makes copies keep the source's hyperparameters (exploit without explore). Study files
 with the built-in network default it to the searched hyperparameters that leave the network's
-arrays as they are (`hpsearch.studyfile.objectives.pruner`).
+arrays as they are (`hpsearch.studyfile.objectives.study_pruner`).
 
 Population. New trials start first while fewer than `population` trials are live (None: no
 cap; new trials start while the study may start them, which in `optimize` is `n_trials`, and
