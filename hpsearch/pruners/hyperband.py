@@ -230,6 +230,7 @@ class HyperbandState(SchedulerState):
         self._tracks: dict[int, _Track] = {}
         self._rungs = _Rungs(1.0 if direction == "minimize" else -1.0)
         self._agreement: dict[tuple[int, int], bool] = {}  # (rung, pairs) -> judges
+        self._pairs: dict[tuple[int, int, int], int] = {}  # (rung, sizes) -> pairs
         self._running: set[int] = set()  # alive and not paused (`_below` reads these only)
 
     # ----- reading
@@ -250,10 +251,16 @@ class HyperbandState(SchedulerState):
         here = self._rungs.pooled.get(rung, {})
         after = (self._rungs.pooled.get(rung + 1, {}) if rung + 1 < len(self.levels)
                  else self._rungs.final)
-        pairs = sum(1 for number in after if number in here)
+        # both maps only grow: their sizes name their contents (so the pairs are counted once
+        # per change, not at every report and ask), and the pair count names the pairs (so tau
+        # is computed once per new pair)
+        sizes = (rung, len(here), len(after))
+        if sizes not in self._pairs:
+            self._pairs[sizes] = sum(1 for number in after if number in here)
+        pairs = self._pairs[sizes]
         if pairs < MIN_PAIRS:
             return True
-        key = (rung, pairs)  # values are only ever added: the count names the pairs
+        key = (rung, pairs)
         if key not in self._agreement:
             tau = rank_agreement(here, after)
             self._agreement[key] = tau >= self.config.min_rank_correlation
@@ -275,7 +282,7 @@ class HyperbandState(SchedulerState):
     def restore(self, trials: Iterable[FrozenTrial]) -> None:
         with self._lock:
             self._tracks, self._rungs, self._running = {}, _Rungs(self._rungs.sign), set()
-            self._agreement = {}
+            self._agreement, self._pairs = {}, {}
             for trial in sorted(trials, key=lambda t: t.number):
                 track = self._track(trial.number, trial.seed)
                 reached = []
