@@ -174,7 +174,10 @@ def study_file_page() -> str:
                  + "). `hyperband`'s `min_rank_correlation` is the Kendall tau a rung's ranking "
                  "must keep with the next level's for the rung to judge (default 0.5; -1: every "
                  "rung judges); `brackets` left out means every bracket with `gp` and `tpe`, one "
-                 "with `random` and `grid`.")
+                 "with `random` and `grid`. `asha`'s and `median`'s `min_rank_correlation` is the "
+                 "Kendall tau the complete trials' values at a rung (step) must keep with their "
+                 "final values for it to stop trials, once 10 have both (left out: 0.5 with `gp` "
+                 "and `tpe`, off with the other strategies; -1: off).")
     parts += ["## [space]",
               "Each entry is an inline table with `type` (`float`, `int` or `categorical`) and "
               "the keywords of its dimension:"]

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -150,15 +152,41 @@ class SurrogateClient:
             raise SystemExit(f"{python} not found: create it with `python -m venv "
                              f"{python.parent.parent}` and `pip install yahpo-gym==1.0.2 "
                              "onnxruntime`")
-        self.process = subprocess.Popen(
-            [str(python), str(ROOT / "scripts" / "lcbench_surrogate.py"), str(data_path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.command = [str(python), str(ROOT / "scripts" / "lcbench_surrogate.py"),
+                        str(data_path)]
+        self.log = ROOT / "runs" / f"surrogate.{os.getpid()}.log"  # the server's stderr
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        with self.log.open("a") as log:
+            return subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=log, text=True)
 
     def query(self, instance: str, configs: list[dict], epochs: Sequence[int]) -> dict:
-        request = {"instance": instance, "configs": configs, "epochs": list(epochs)}
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        reply = json.loads(self.process.stdout.readline())
+        """The surrogate's reply; a server that died (no reply) is started again once and
+        the request repeated (the surrogate is deterministic), its exit code and the end of
+        its stderr printed."""
+        request = json.dumps({"instance": instance, "configs": configs,
+                              "epochs": list(epochs)}) + "\n"
+        for attempt in range(2):
+            try:
+                self.process.stdin.write(request)
+                self.process.stdin.flush()
+                line = self.process.stdout.readline()
+            except (BrokenPipeError, OSError):
+                line = ""
+            if line:
+                break
+            code = self.process.poll()
+            tail = self.log.read_text()[-2000:] if self.log.exists() else ""
+            print(f"# surrogate server died (exit {code}); its stderr ends:\n{tail}",
+                  file=sys.stderr, flush=True)
+            if attempt:
+                raise RuntimeError(f"surrogate died twice on instance {instance}")
+            self.process.kill()
+            self.process = self._start()
+        reply = json.loads(line)
         if "error" in reply:
             raise RuntimeError(f"surrogate: {reply['error']}")
         return reply

@@ -48,9 +48,11 @@ __all__ = ["Pruner", "ThresholdPruner", "MedianPruner", "ASHAPruner", "Scheduler
 PRUNER_OPTIONS: dict[str, dict[str, tuple[str, float]]] = {
     "none": {},
     "median": {"n_startup_trials": ("int", 0), "n_warmup_steps": ("int", 0),
-               "interval_steps": ("int", 1), "n_min_trials": ("int", 1)},
+               "interval_steps": ("int", 1), "n_min_trials": ("int", 1),
+               "min_rank_correlation": ("float", -1.0)},
     "asha": {"min_resource": ("int", 1), "reduction_factor": ("int", 2),
-             "min_early_stopping_rate": ("int", 0), "max_resource": ("int", 1)},
+             "min_early_stopping_rate": ("int", 0), "max_resource": ("int", 1),
+             "min_rank_correlation": ("float", -1.0)},
     "threshold": {"threshold": ("float", -math.inf), "min_step": ("int", 0)},
     "hyperband": {"min_resource": ("int", 1), "max_resource": ("int", 2),
                   "reduction_factor": ("int", 2), "brackets": ("int", 1),

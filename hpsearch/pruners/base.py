@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from hpsearch.direction import Direction
 from hpsearch.exceptions import ParameterError, StudyError
+from hpsearch.pruners.index import RANK_CORRELATION
 from hpsearch.pruners.scheduler import Scheduler
 from hpsearch.trial import FrozenTrial
 
@@ -29,6 +30,11 @@ class Pruner(ABC):
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
               history: Sequence[FrozenTrial], direction: str) -> bool:
         """True to prune the trial that just reported `value` at `step`."""
+
+    def for_strategy(self, learns_from_steps: bool) -> Pruner:
+        """The configuration to run with a strategy that does (or does not) learn from steps
+        (`hpsearch.pruners.scheduler`'s contract); this one unless a default depends on it."""
+        return self
 
     def new_index(self) -> PruningIndex | None:
         """An empty index for `decide`, or None (the default): the service then calls
@@ -57,6 +63,38 @@ def check_pruner(pruner: object) -> None:
         raise StudyError(f"pruner must be an hp.Pruner (hp.MedianPruner(), hp.ASHAPruner(), "
                          f"hp.ThresholdPruner(...)), a scheduler (hp.Hyperband(...), "
                          f"hp.PopulationBasedTraining(...)) or None, got {pruner!r}")
+
+
+AUTO = "auto"  # a stopping rule's `min_rank_correlation` until the study settles it
+
+
+def settled_rank_correlation(pruner: Pruner, learns_from_steps: bool) -> float | None:
+    """A stopping rule's `min_rank_correlation` once the strategy is known: "auto" is
+    `RANK_CORRELATION` with a strategy that learns from steps, None (judge at every step, as
+    the rule's paper does) with the others; a number or None stays."""
+    value = pruner.min_rank_correlation
+    if value != AUTO:
+        return value
+    return RANK_CORRELATION if learns_from_steps else None
+
+
+def rank_threshold(pruner: Pruner) -> float | None:
+    """A stopping rule's least tau to judge at a step (None: every step judges; "auto" not
+    settled by a study counts as None)."""
+    value = pruner.min_rank_correlation
+    return None if value == AUTO else value
+
+
+def check_rank_correlation(owner: object, auto: bool = False) -> None:
+    """ParameterError unless `owner.min_rank_correlation` is a Kendall tau in [-1, 1], None,
+    or (with `auto`) "auto"."""
+    tau = owner.min_rank_correlation
+    if tau is None or (auto and tau == AUTO):
+        return
+    if isinstance(tau, bool) or not isinstance(tau, int | float) or not -1.0 <= tau <= 1.0:
+        also = ', None or "auto"' if auto else " or None"
+        raise ParameterError(f"{type(owner).__name__}: min_rank_correlation must be a Kendall "
+                             f"tau in [-1, 1]{also}, got {tau!r}")
 
 
 def check_ints(pruner: Pruner, **lows: int) -> None:

@@ -51,8 +51,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hpsearch.exceptions import ParameterError
-from hpsearch.pruners.base import check_ints
-from hpsearch.pruners.index import rank_agreement, value_at
+from hpsearch.pruners.base import check_ints, check_rank_correlation
+from hpsearch.pruners.index import MIN_PAIRS, RANK_CORRELATION, rank_agreement, value_at
 from hpsearch.pruners.scheduler import Action, Fresh, Resume, Scheduler, SchedulerState
 from hpsearch.space import Space
 from hpsearch.trial import FrozenTrial, TrialState
@@ -60,7 +60,6 @@ from hpsearch.trial import FrozenTrial, TrialState
 __all__ = ["Hyperband", "HyperbandState", "BRACKET_STREAM", "MIN_PAIRS"]
 
 BRACKET_STREAM = 11  # SeedSequence([trial seed, BRACKET_STREAM]) draws a trial's bracket
-MIN_PAIRS = 10  # trials with values at a rung and at the next level before its agreement counts
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class Hyperband(Scheduler):
     max_resource: int | None = None
     reduction_factor: int = 3
     brackets: int | None = None
-    min_rank_correlation: float | None = 0.5
+    min_rank_correlation: float | None = RANK_CORRELATION
 
     def __post_init__(self) -> None:
         if self.max_resource is None:
@@ -86,11 +85,7 @@ class Hyperband(Scheduler):
                                  f"({self.min_resource}), got {self.max_resource}")
         if self.brackets is not None:
             check_ints(self, brackets=1)
-        tau = self.min_rank_correlation
-        if tau is not None and (isinstance(tau, bool) or not isinstance(tau, int | float)
-                                or not -1.0 <= tau <= 1.0):
-            raise ParameterError(f"Hyperband: min_rank_correlation must be a Kendall tau in "
-                                 f"[-1, 1] or None, got {tau!r}")
+        check_rank_correlation(self)
 
     @property
     def levels(self) -> list[int]:

@@ -18,6 +18,12 @@ Contract:
 - `build(index, trials)` feeds a plain history (the stateless `Pruner.prune` path).
 - `rank_agreement(first, second)`: Kendall's tau between two {trial: value} maps over the
   trials in both (how far a ranking at one step carries over to another).
+- `FinalAgreement`: per step, the rank agreement of the complete trials' values there with
+  their final values (`add(number, values, final)` once per complete trial; `judges(step,
+  threshold)`: whether a stopping rule may judge at that step, the guard of `ASHAPruner` and
+  `MedianPruner` with a strategy that learns from steps). A step judges once `MIN_PAIRS` trials
+  have both values and their tau is at least the threshold; before that it does not (the
+  first complete trials are what tells).
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from collections.abc import Callable, Iterable, Mapping
 
 from hpsearch.trial import FrozenTrial, TrialState
 
-__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "build", "rank_agreement",
-           "value_at"]
+__all__ = ["PruningIndex", "MedianIndex", "RungIndex", "StepValues", "FinalAgreement", "MIN_PAIRS",
+           "build", "rank_agreement", "value_at"]
+
+MIN_PAIRS = 10  # trials with values at both steps before a rank agreement counts
+RANK_CORRELATION = 0.5  # the default least Kendall tau at which a step (rung) judges
 
 
 def value_at(intermediate: Mapping[int, float], rung: int) -> float | None:
@@ -50,6 +59,50 @@ def rank_agreement(first: Mapping[int, float], second: Mapping[int, float]) -> f
         return 0.0
     tau = kendalltau([first[n] for n in shared], [second[n] for n in shared]).statistic
     return float(tau) if math.isfinite(tau) else 0.0
+
+
+class FinalAgreement:
+    """Per step, Kendall's tau between the complete trials' values there and their final values
+    (module docstring). A tau is computed again only when its step gained pairs."""
+
+    def __init__(self) -> None:
+        self._final: dict[int, float] = {}  # trial -> final value
+        self._at: dict[int, dict[int, float]] = {}  # step -> {trial: value there}
+        self._known: dict[int, tuple[int, float]] = {}  # step -> (pairs, tau)
+
+    def add(self, number: int, values: Mapping[int, float], final: float) -> None:
+        """A complete trial: its values at the steps that can be judged, and its final value.
+        A trial added again replaces its values; with a non-finite final value it is left
+        out (or taken out)."""
+        if number in self._final:
+            del self._final[number]
+            self._known.clear()
+            for at in self._at.values():
+                at.pop(number, None)
+        if not math.isfinite(final):
+            return
+        self._final[number] = float(final)
+        for step, value in values.items():
+            if math.isfinite(value):
+                self._at.setdefault(int(step), {})[number] = float(value)
+
+    def agreement(self, step: int) -> tuple[float, int]:
+        """(Kendall's tau at `step` with the final values, the number of pairs)."""
+        at = self._at.get(step, {})
+        known = self._known.get(step)
+        if known is None or known[0] != len(at):
+            known = (len(at), rank_agreement(at, self._final))
+            self._known[step] = known
+        return known[1], known[0]
+
+    def judges(self, step: int, threshold: float | None) -> bool:
+        """Whether a stopping rule may stop a trial at `step`: always when `threshold` is
+        None; else once `MIN_PAIRS` complete trials have a value there and their tau with the
+        final values is at least `threshold`."""
+        if threshold is None:
+            return True
+        tau, pairs = self.agreement(step)
+        return pairs >= MIN_PAIRS and tau >= threshold
 
 
 class StepValues:
@@ -85,25 +138,31 @@ class PruningIndex:
 
 
 class MedianIndex(PruningIndex):
-    """Complete trials' values per step (see the module docstring)."""
+    """Complete trials' values per step (see the module docstring); with `agreement`, also
+    their `FinalAgreement` at every step (`final`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, agreement: bool = False) -> None:
         self.n_complete = 0
         self.steps = StepValues()
+        self.final = FinalAgreement() if agreement else None
 
     def add_finished(self, trial: FrozenTrial) -> None:
         if trial.state is TrialState.COMPLETE:
             self.n_complete += 1
             for step, value in trial.intermediate.items():
                 self.steps.add(step, value)
+            if self.final is not None and trial.has_value:
+                self.final.add(trial.number, trial.intermediate, float(trial.value))
 
 
 class RungIndex(PruningIndex):
-    """Every trial's values at the rungs (see the module docstring)."""
+    """Every trial's values at the rungs (see the module docstring); with `agreement`, also the
+    complete trials' `FinalAgreement` at the rungs (`final`)."""
 
-    def __init__(self, rungs: Callable[[int], list[int]]) -> None:
+    def __init__(self, rungs: Callable[[int], list[int]], agreement: bool = False) -> None:
         self.rungs = rungs
         self.steps = StepValues()
+        self.final = FinalAgreement() if agreement else None
         self.running: dict[int, dict[int, float]] = {}  # number -> {rung: value recorded}
         self.last_step: dict[int, int] = {}
 
@@ -126,6 +185,12 @@ class RungIndex(PruningIndex):
         own = self.running.pop(trial.number, None)
         self.last_step.pop(trial.number, None)
         self._reconcile({} if own is None else own, trial.intermediate)
+        if (self.final is not None and trial.state is TrialState.COMPLETE
+                and trial.has_value and trial.intermediate):
+            at = {rung: value_at(trial.intermediate, rung)
+                  for rung in self.rungs(max(trial.intermediate))}
+            self.final.add(trial.number, {r: v for r, v in at.items() if v is not None},
+                           float(trial.value))
 
     def _reconcile(self, own: dict[int, float], intermediate: Mapping[int, float]) -> None:
         """Make the recorded rung values `own` those of `intermediate`, in the index too."""

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hpsearch.direction import Direction
-from hpsearch.pruners.base import Pruner, better, check_ints, previous_step
+from hpsearch.pruners.base import (
+    AUTO,
+    Pruner,
+    better,
+    check_ints,
+    check_rank_correlation,
+    previous_step,
+    rank_threshold,
+    settled_rank_correlation,
+)
 from hpsearch.pruners.index import MedianIndex, build
 from hpsearch.trial import FrozenTrial
 
@@ -26,23 +35,36 @@ class MedianPruner(Pruner):
     As Optuna's MedianPruner: complete trials only (pruned ones would drag the median
     towards the poor configurations and prune less), and the trial's best value so far, so
     one noisy epoch does not stop a good run. A non-finite value is pruned.
+
+    min_rank_correlation: a step stops trials only while its ranking carries over to the final
+    one, as `ASHAPruner`'s (the complete trials' values there against their final values,
+    `hpsearch.pruners.index.FinalAgreement`); None: every step judges; "auto" (the default):
+    0.5 with a strategy that learns from steps, None with the others (`for_strategy`).
     """
 
     n_startup_trials: int = 5
     n_warmup_steps: int = 0
     interval_steps: int = 1
     n_min_trials: int = 1
+    min_rank_correlation: float | str | None = AUTO
 
     def __post_init__(self) -> None:
         check_ints(self, n_startup_trials=0, n_warmup_steps=0, interval_steps=1,
                     n_min_trials=1)
+        check_rank_correlation(self, auto=True)
+
+    def for_strategy(self, learns_from_steps: bool) -> MedianPruner:
+        """"auto" settled (see `min_rank_correlation`)."""
+        return replace(self, min_rank_correlation=settled_rank_correlation(
+            self, learns_from_steps))
 
     def new_index(self) -> MedianIndex:
-        return MedianIndex()
+        return MedianIndex(agreement=rank_threshold(self) is not None)
 
     def prune(self, step: int, value: float, intermediate: Mapping[int, float],
               history: Sequence[FrozenTrial], direction: str) -> bool:
-        return self.decide(step, value, intermediate, build(MedianIndex(), history), direction)
+        return self.decide(step, value, intermediate, build(self.new_index(), history),
+                           direction)
 
     def decide(self, step: int, value: float, intermediate: Mapping[int, float],
                index: MedianIndex, direction: str, number: int | None = None) -> bool:
@@ -60,7 +82,8 @@ class MedianPruner(Pruner):
         if not math.isfinite(value) or not own:
             return True
         best = Direction.of(direction).best(own)
-        return better(sorted_median(others), best, direction)
+        return better(sorted_median(others), best, direction) and (
+            index.final is None or index.final.judges(step, rank_threshold(self)))
 
 
 def sorted_median(values: list[float]) -> float:

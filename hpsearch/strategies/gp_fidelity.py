@@ -38,7 +38,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from hpsearch.gp.model import GaussianProcess, predict
-from hpsearch.pruners.index import rank_agreement
+from hpsearch.pruners.index import FinalAgreement
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "at_full", "final_incumbent",
@@ -89,9 +89,8 @@ class FidelityPoints:
         self.values: list[float] = []
         self.finals: list[float] = []  # final values as told, for the trust region
         self._where: dict[tuple[int, float], int] = {}  # (trial, step) -> point index
-        self._final_at: dict[int, int] = {}  # trial -> the index of its point at s = 1
-        self._at_step: dict[float, list[tuple[int, int]]] = {}  # step -> [(index, trial)]
-        self._tau: dict[float, tuple[list, tuple[float, int]]] = {}  # step -> (pairs, result)
+        self._points_of: dict[int, list[int]] = {}  # trial -> its point indices
+        self._agreement = FinalAgreement()  # the complete trials' values at steps vs final
         self.version = 0
         self._largest = 1
 
@@ -134,13 +133,15 @@ class FidelityPoints:
                     self.version += 1
                 continue
             self._where[key] = len(self.rows)
-            if math.isfinite(step):
-                self._at_step.setdefault(step, []).append((len(self.rows), number))
-            else:
-                self._final_at[number] = len(self.rows)
+            self._points_of.setdefault(number, []).append(len(self.rows))
             self.rows.append(row)
             self.steps.append(step)
             self.values.append(v)
+        final = self._where.get((number, math.inf))
+        if final is not None:  # the trial's points at steps against its final value
+            self._agreement.add(number, {int(self.steps[i]): self.values[i]
+                                         for i in self._points_of[number]
+                                         if math.isfinite(self.steps[i])}, self.values[final])
 
     @property
     def resource(self) -> int:
@@ -149,23 +150,13 @@ class FidelityPoints:
 
     def correlations(self) -> dict[int, tuple[float, int]]:
         """{step k: (Kendall's tau of the values at k with the final values, pairs)} for the
-        rung-like steps with at least 3 pairs. Costs O(points at those steps) a call; tau is
-        computed again only for a step whose pairs changed since the last call."""
+        rung-like steps with at least 3 pairs (`hpsearch.pruners.index.FinalAgreement`: a tau
+        is computed again only when its step gained pairs)."""
         out = {}
-        for step in sorted(self._rungs() & self._at_step.keys()):
-            pairs = []  # (trial, value at step, final value)
-            for i, number in self._at_step[step]:  # in the order the points were added
-                final = self._final_at.get(number)
-                if final is not None and math.isfinite(self.values[final]):
-                    pairs.append((number, self.values[i], self.values[final]))
-            if len(pairs) < 3:
-                continue
-            known = self._tau.get(step)
-            if known is None or known[0] != pairs:
-                tau = rank_agreement({n: v for n, v, _ in pairs}, {n: f for n, _, f in pairs})
-                known = (pairs, (tau, len(pairs)))
-                self._tau[step] = known
-            out[int(step)] = known[1]
+        for step in sorted(self._rungs()):
+            tau, pairs = self._agreement.agreement(int(step))
+            if pairs >= 3:
+                out[int(step)] = (tau, pairs)
         return out
 
     def _rungs(self) -> set[float]:

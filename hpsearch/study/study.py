@@ -153,7 +153,7 @@ class Study:
         self._proposals = None if readonly else Proposals(space, strategy_factory(
             self.strategy_name if strategy is None else strategy, space, self.seed,
             self.direction, self.strategy_options), self.seed, steps)
-        if isinstance(pruner, Scheduler):  # its defaults may depend on the strategy
+        if pruner is not None:  # its defaults may depend on the strategy
             self.pruner = pruner = pruner.for_strategy(
                 self._proposals is not None and self._proposals.learns_from_steps)
         self.pruning = PruningService(pruner, self.directions[0], lambda: self._finished,

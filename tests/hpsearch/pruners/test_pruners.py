@@ -278,7 +278,8 @@ def curve(params, trial):
 def test_asha_study_with_two_workers_gives_pruned_rows_with_their_last_step(tmp_path):
     (tmp_path / "curves.py").write_text(textwrap.dedent(CURVES))
     study = hp.Study({"x": hp.Float(0.0, 1.0)}, direction="maximize", strategy="random",
-                     seed=1, storage=tmp_path / "run", pruner=hp.ASHAPruner(1, 3))
+                     seed=1, storage=tmp_path / "run", pruner=hp.ASHAPruner(1, 3,
+                                                                       max_resource=9))
     study.optimize(f"{tmp_path / 'curves.py'}:curve", n_trials=12, n_jobs=2)
     frame = study.results()
     pruned = frame[frame["state"] == "pruned"]
