@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", default=DEFAULT_METHODS)
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (processes)")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--paired", default="",
+                        help="comma-separated first:second pairs of methods to compare run by "
+                             "run (wins/ties/losses of the first), e.g. gp+asha:gp")
     parser.add_argument("--cached-only", action="store_true",
                         help="print the tables from the cache; run nothing")
     args = parser.parse_args(argv)
@@ -219,7 +222,9 @@ def main(argv: list[str] | None = None) -> None:
         run_all(cache, [(m, i, s) for i in instances for s in seeds for m in names], args.jobs)
     print(f"# {' '.join(sys.argv)}; pid {os.getpid()}")
     table(cache, names, instances, seeds)
-    for first, second in (("random+hyperband", "random+asha"), ("random+hyperband", "random")):
+    pairs = [("random+hyperband", "random+asha"), ("random+hyperband", "random")]
+    pairs += [tuple(pair.rsplit(":", 1)) for pair in args.paired.split(",") if ":" in pair]
+    for first, second in pairs:
         if first in names and second in names:
             paired(cache, first, second, instances, seeds)
 
