@@ -15,10 +15,13 @@ at s = 1 with value NaN (the strategy's `failed` option decides what that means)
 
 How far early steps can be trusted (HyperTune, Li et al. 2022): for each rung-like step k,
 Kendall's tau between the values at k and the final values of the trials that have both
-(`correlations()`). Once `MIN_PAIRS` trials have both, a step whose tau is below `MIN_TAU` is
-left out of the model (its points say nothing about the final ranking, and a stationary
-kernel would still let them pull the prediction at s = 1); the steps above it stay. The
-estimate is re-read at every ask, so a step comes back when its correlation recovers.
+(`correlations()`, `hpsearch.pruners.index.FinalAgreement`). Once `MIN_PAIRS` trials have
+both, a step whose tau is below `MIN_TAU` is left out of the model (its points say too little
+about the final ranking, and a stationary kernel would still let them pull the prediction at
+s = 1); the steps above it stay. The estimate is re-read at every ask, so a step comes back
+when its correlation recovers. The bar is the one a rung of the schedulers must clear to
+judge (`hpsearch.pruners.index.MIN_PAIRS` and `RANK_CORRELATION`): one notion of a step
+whose ranking carries over, for what the model reads and for what the rules stop.
 
 Told again (a paused trial promoted and finished, or pruned by the study), a trial's points
 are replaced by the new ones: points already held at the same step are kept, the others
@@ -38,15 +41,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from hpsearch.gp.model import GaussianProcess, predict
-from hpsearch.pruners.index import FinalAgreement
+from hpsearch.pruners.index import MIN_PAIRS, RANK_CORRELATION, FinalAgreement
 from hpsearch.trial import FrozenTrial, TrialState
 
 __all__ = ["FidelityPoints", "MIN_PAIRS", "MIN_TAU", "RUNG_BASE", "at_full", "final_incumbent",
            "rung_steps"]
 
 RUNG_BASE = 3
-MIN_PAIRS = 8  # trials with a value at step k and a final one before k's tau is trusted
-MIN_TAU = 0.2  # below this, step k's ranking says too little about the final one
+MIN_TAU = RANK_CORRELATION  # below this, step k's ranking says too little about the final one
 
 
 def rung_steps(last: int) -> list[int]:
@@ -90,6 +92,10 @@ class FidelityPoints:
         self.finals: list[float] = []  # final values as told, for the trust region
         self._where: dict[tuple[int, float], int] = {}  # (trial, step) -> point index
         self._points_of: dict[int, list[int]] = {}  # trial -> its point indices
+        # The points as arrays for `design`, grown by the new points only: rows (n, D),
+        # steps (n,), values (n,); `_changed` lists the points whose value changed since.
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._changed: list[int] = []
         self._agreement = FinalAgreement()  # the complete trials' values at steps vs final
         self.version = 0
         self._largest = 1
@@ -130,6 +136,7 @@ class FidelityPoints:
                 i = self._where[key]
                 if not (self.values[i] == v or (math.isnan(v) and math.isnan(self.values[i]))):
                     self.values[i] = v
+                    self._changed.append(i)
                     self.version += 1
                 continue
             self._where[key] = len(self.rows)
@@ -171,12 +178,32 @@ class FidelityPoints:
                ) -> tuple[np.ndarray, np.ndarray]:
         """X (N, D + 1): the rows with the resource column; values (N,) to minimise; without
         the points at the steps `leave_out`."""
+        rows, steps, values = self._as_arrays()
         top = math.log(self.resource) if self.resource > 1 else 1.0
-        keep = [i for i, step in enumerate(self.steps) if step not in leave_out]
-        s = np.array([1.0 if not math.isfinite(self.steps[i])
-                      else min(math.log(self.steps[i]) / top, 1.0) for i in keep])
-        rows = np.array([self.rows[i] for i in keep])
-        return np.column_stack([rows, s]), np.array([self.values[i] for i in keep], dtype=float)
+        keep = ~np.isin(steps, np.array(sorted(leave_out), dtype=float))
+        finite = np.isfinite(steps[keep])
+        s = np.ones(int(keep.sum()))
+        s[finite] = np.minimum(np.log(steps[keep][finite]) / top, 1.0)
+        return np.column_stack([rows[keep], s]), values[keep].copy()
+
+    def _as_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, steps, values) of every point, kept across calls: O(new points) a call,
+        plus a copy of the arrays when points were added."""
+        if self._arrays is None:
+            width = len(self.rows[0]) if self.rows else 0
+            self._arrays = (np.empty((0, width)), np.empty(0), np.empty(0))
+        rows, steps, values = self._arrays
+        n = len(steps)
+        if len(self.rows) > n:
+            rows = np.vstack([rows, np.array(self.rows[n:], dtype=float)])
+            steps = np.concatenate([steps, np.array(self.steps[n:], dtype=float)])
+            values = np.concatenate([values, np.array(self.values[n:], dtype=float)])
+        for i in self._changed:
+            if i < n:
+                values[i] = self.values[i]
+        self._changed = []
+        self._arrays = (rows, steps, values)
+        return self._arrays
 
     def n_trials(self) -> int:
         return len({number for number, _ in self._where})
