@@ -57,6 +57,16 @@ def previous_step(intermediate: Mapping[int, float], step: int) -> int | None:
     return max((s for s in intermediate if s < step), default=None)
 
 
+def full_step(pruner: Pruner | Scheduler) -> int | None:
+    """The step a fully trained trial reaches, when the pruner knows it (ASHA's and
+    Hyperband's `max_resource`, PBT's `max_step`), else None."""
+    for name in ("max_resource", "max_step"):
+        value = getattr(pruner, name, None)
+        if value is not None:
+            return int(value)
+    return None
+
+
 def check_pruner(pruner: object) -> None:
     """StudyError unless `pruner` (a study's `pruner=`) is None, a Pruner or a Scheduler."""
     if pruner is not None and not isinstance(pruner, Pruner | Scheduler):

@@ -3,7 +3,8 @@
 Used when the study has a pruner or scheduler (`Strategy.use_steps`). The model's input is
 the configuration's encoded row (D,) plus one column, the resource
 s = log(step) / log(R) in [0, 1] (R = `max_step`, the scheduler's max_resource, or while it
-is unknown the largest step reported so far): a GP over (x, s), as in MOBSTER (Klein et al.
+is unknown the largest step any trial reported so far, a complete trial's last step being a
+full training's length): a GP over (x, s), as in MOBSTER (Klein et al.
 2020), whose acquisition is read at s = 1, the value of a full training.
 
 Which points a trial gives (at most ~log3(R) + 2 of them): its reports at the rung-like steps
@@ -125,8 +126,7 @@ class FidelityPoints:
                 self.finals.append(float(value))
         if reports:
             last = max(reports)
-            if value is None:
-                self._largest = max(self._largest, last)
+            self._largest = max(self._largest, last)
             for step in rung_steps(last):
                 if step in reports and (value is None or step < last):
                     points[float(step)] = reports[step]
@@ -152,7 +152,7 @@ class FidelityPoints:
 
     @property
     def resource(self) -> int:
-        """R: the scheduler's max_resource, or the largest step reported by a stopped trial."""
+        """R: the scheduler's max_resource, or the largest step any trial reported."""
         return self.max_step if self.max_step is not None else self._largest
 
     def correlations(self) -> dict[int, tuple[float, int]]:

@@ -59,7 +59,7 @@ import numpy as np
 from hpsearch.direction import check_directions
 from hpsearch.exceptions import HpsearchError, StudyError
 from hpsearch.execution.reports import DirectReportClient
-from hpsearch.pruners.base import Pruner, check_pruner
+from hpsearch.pruners.base import Pruner, check_pruner, full_step
 from hpsearch.pruners.scheduler import Exploit, Fresh, Resume, Scheduler
 from hpsearch.pruners.service import PruningService
 from hpsearch.space import Space
@@ -149,7 +149,7 @@ class Study:
         self.seed: int = int(meta.seed)
         self._tally = Tally(self.directions[0])
         self._load(storage.load_trials())
-        steps = None if pruner is None else (getattr(pruner, "max_resource", None),)
+        steps = None if pruner is None else (full_step(pruner),)
         self._proposals = None if readonly else Proposals(space, strategy_factory(
             self.strategy_name if strategy is None else strategy, space, self.seed,
             self.direction, self.strategy_options), self.seed, steps)

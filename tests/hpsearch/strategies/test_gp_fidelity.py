@@ -49,13 +49,30 @@ def test_a_failed_trial_and_a_pruned_one_without_reports_sit_at_a_full_training_
     assert list(X[:, -1]) == [1.0, 1.0] and np.isnan(y).all()
 
 
-def test_without_a_known_max_step_the_resource_is_the_largest_step_a_stopped_trial_reached():
+def test_without_a_known_max_step_the_resource_is_the_largest_step_a_trial_reached():
     points = FidelityPoints(max_step=None)
     points.add(0, np.array([0.1]), None, {1: 0.5, 2: 0.4, 3: 0.3, 4: 0.2, 5: 0.1, 6: 0.0,
                                           7: 0.0, 8: 0.0, 9: 0.0})
     assert points.resource == 9
     X, _ = points.design()
     assert X[-1, -1] == 1.0
+    # A complete trial's last step is a full training's length: an epoch-9 value of a
+    # stopped trial is then no longer read as a final one (MedianPruner knows no max step).
+    points.add(1, np.array([0.2]), -0.3, {step: -0.01 * step for step in range(1, 28)})
+    assert points.resource == 27
+    X, y = points.design()
+    assert X[0, -1] == 0.0 and X[2, -1] == pytest.approx(2 / 3)  # trial 0 at steps 1, 3, 9
+    assert list(y[X[:, -1] == 1.0]) == [-0.3]
+
+
+def test_the_study_tells_gp_the_full_training_step_its_pruner_knows():
+    space = {"x": hp.Float(0.0, 1.0)}
+    for pruner, expected in ((hp.ASHAPruner(max_resource=27), 27),
+                             (hp.Hyperband(max_resource=9), 9),
+                             (hp.PopulationBasedTraining(interval=2, max_step=12), 12),
+                             (hp.MedianPruner(), None)):
+        study = hp.Study(space, strategy="gp", pruner=pruner)
+        assert study._proposals.strategy._fidelity.max_step == expected
 
 
 def _crossing(strategy: GPStrategy, n: int = 14) -> None:
