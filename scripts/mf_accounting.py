@@ -91,11 +91,13 @@ class Ledger:
     full: list = field(default_factory=list)  # [units at the end, val_accuracy] at epoch 52
 
     def train(self, trial: object, curve: Curve, start: int, stop: int,
-              source: object = None) -> np.ndarray:
+              source: object = None, charge_from: int | None = None) -> np.ndarray:
         """Train `trial` (any hashable id) on `curve` from epoch `start` to `stop`, resuming
         from a checkpoint of `source` (default: the trial itself; PBT's copy: its parent's)
         when start > 0; returns the val accuracies at epochs start+1..stop. BudgetSpent when
-        it would end past the budget."""
+        it would end past the budget. `charge_from`: the epoch the time is charged from
+        (default `start`; 0 charges a PBT copy as if its configuration had been trained from
+        scratch, the pessimistic bound of `pbt_scratch`)."""
         source = trial if source is None else source
         if not 0 <= start < stop <= EPOCHS:
             raise ValueError(f"train from epoch {start} to {stop}: need 0 <= start < stop <= "
@@ -103,7 +105,8 @@ class Ledger:
         if start > self.reached.get(source, 0):
             raise ValueError(f"trial {trial!r} resumes from epoch {start} but {source!r} "
                              f"reached only {self.reached.get(source, 0)}")
-        end = self.clock + float(curve.time[stop] - curve.time[start])
+        paid_from = start if charge_from is None else charge_from
+        end = self.clock + float(curve.time[stop] - curve.time[paid_from])
         if end > self.budget_units * self.unit:
             self.clock = self.budget_units * self.unit
             raise BudgetSpent
@@ -221,11 +224,11 @@ class Problem:
         return self._cache[key]
 
     def train(self, trial: object, params: dict, start: int, stop: int,
-              source: object = None) -> np.ndarray:
+              source: object = None, charge_from: int | None = None) -> np.ndarray:
         curve = self.curve(params)
         begin = time.perf_counter()
         try:
-            return self.ledger.train(trial, curve, start, stop, source)
+            return self.ledger.train(trial, curve, start, stop, source, charge_from)
         finally:
             self.outside += time.perf_counter() - begin
 

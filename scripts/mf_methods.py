@@ -6,7 +6,10 @@ evidence_margin=0.1, gp_free: gp with evidence_margin="off") and scheduler in as
 (`hp.ASHAPruner(min_resource=1, reduction_factor=3, max_resource=52)`), median
 (`hp.MedianPruner()`), hyperband (`hp.Hyperband(min_resource=1, max_resource=52,
 reduction_factor=3)`, promotion-based: paused trials resume from their checkpoint), pbt
-(`hp.PopulationBasedTraining(interval=4, population=10, max_step=52)`);
+(`hp.PopulationBasedTraining(interval=4, population=10, max_step=52)`), pbt_scratch (the same,
+but a copy pays its epochs up to the checkpoint again, as if its new configuration had been
+trained from scratch: the pessimistic bound of PBT on a surrogate, whose copies otherwise read
+their new configuration's curve from the checkpoint on for free);
 `optuna_tpe[+hyperband]` (Optuna's TPESampler, with its HyperbandPruner(1, 52, 3)); and the
 peers of `mf_peers.PEERS`, run in their own venvs (`/work/venvs/<venv>`) and driven over JSON
 lines: the peer sends {"train": {"trial", "params", "start", "stop"}}, the driver answers
@@ -35,7 +38,7 @@ OURS = ("random", "gp", "tpe", "gp_evidence", "gp_free")
 # variants of ours: (strategy, strategy_options)
 VARIANTS = {"gp_evidence": ("gp", {"evidence_margin": 0.1}),
             "gp_free": ("gp", {"evidence_margin": "off"})}
-OUR_SCHEDULERS = ("asha", "median", "hyperband", "pbt")
+OUR_SCHEDULERS = ("asha", "median", "hyperband", "pbt", "pbt_scratch")
 # peer method -> its venv under /work/venvs
 PEER_VENVS = {"dehb": "dehb", "smac_hb": "smac", "smac_mf": "smac", "syne_asha": "synetune",
               "syne_bohb": "synetune", "syne_hyperband": "synetune",
@@ -78,7 +81,7 @@ def our_pruner(scheduler: str):
     if name == "hyperband":
         return hp.Hyperband(**{"min_resource": 1, "max_resource": EPOCHS,
                                "reduction_factor": 3, **options})
-    if name == "pbt":
+    if name in ("pbt", "pbt_scratch"):
         return hp.PopulationBasedTraining(**{"interval": PBT_INTERVAL,
                                              "population": PBT_POPULATION,
                                              "max_step": EPOCHS, **options})
@@ -108,6 +111,7 @@ def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
     import hpsearch as hp
 
     base, _, scheduler = method.partition("+")
+    scratch = scheduler.startswith("pbt_scratch")
     strategy, options = VARIANTS.get(base, (base, {}))
     study = hp.Study(hp_space(), direction="maximize", strategy=strategy, seed=seed,
                      pruner=our_pruner(scheduler), strategy_options=options)
@@ -120,9 +124,12 @@ def run_ours(method: str, problem: Problem, seed: int) -> tuple[int, float]:
             start = 0 if saved is None else int(saved["epoch"])
             source = trial.number if saved is None else int(saved["trial"])
             accuracy, stopped = None, False
+            copy = source != trial.number
             for epoch in range(start + 1, EPOCHS + 1):
+                first = epoch == start + 1
+                charge = 0 if first and copy and scratch else None
                 accuracy = float(problem.train(trial.number, trial.params, epoch - 1, epoch,
-                                               source if epoch == start + 1 else None)[0])
+                                               source if first else None, charge)[0])
                 if trial.report(epoch, accuracy):
                     trial.save_checkpoint({"epoch": np.array(epoch),
                                            "trial": np.array(trial.number)})

@@ -137,10 +137,12 @@ class Recording(accounting.Problem):
     def __init__(self, *args) -> None:
         super().__init__(*args)
         self.calls: list[tuple] = []
+        self.charged: list[int | None] = []  # charge_from of each call
 
-    def train(self, trial, params, start, stop, source=None):
+    def train(self, trial, params, start, stop, source=None, charge_from=None):
         self.calls.append((trial, start, stop, trial if source is None else source))
-        return super().train(trial, params, start, stop, source)
+        self.charged.append(charge_from)
+        return super().train(trial, params, start, stop, source, charge_from)
 
 
 def test_hyperband_resumes_paused_trials_and_never_pays_an_epoch_twice():
@@ -162,6 +164,21 @@ def test_a_pbt_copy_trains_on_from_its_sources_checkpoint():
     assert copies and all(c[1] > 0 for c in copies)
     assert all(problem.ledger.reached[source] >= start for _, start, _, source in copies)
     assert problem.ledger.epochs < sum(problem.ledger.reached.values())  # copies skip epochs
+    assert set(problem.charged) == {None}  # each epoch paid once
+
+
+def test_pbt_scratch_charges_a_copy_its_epochs_up_to_the_checkpoint_again():
+    ledger = accounting.Ledger(unit=104.0)  # CONFIG: 2 s an epoch
+    curve = fake_curve(CONFIG)
+    ledger.train("source", curve, 0, 8)
+    ledger.train("copy", curve, 8, 9, source="source", charge_from=0)  # pays epochs 1-9
+    assert ledger.clock == pytest.approx(16.0 + 18.0) and ledger.epochs == 9
+    problem = Recording("126026", 104.0 * 8, fake_curves)
+    problem.ledger.budget_units = 3
+    methods.run("random+pbt_scratch", problem, seed=0)
+    firsts = [(call, charge) for call, charge in zip(problem.calls, problem.charged, strict=True)
+              if call[3] != call[0]]
+    assert firsts and all(charge == 0 for _, charge in firsts)
 
 
 def test_the_cache_resumes_and_the_table_ranks_cells_every_method_ran(tmp_path, capsys):
