@@ -89,10 +89,10 @@ def settled_rank_correlation(pruner: Pruner, learns_from_steps: bool) -> float |
 
 
 def rank_threshold(pruner: Pruner) -> float | None:
-    """A stopping rule's least tau to judge at a step (None: every step judges; "auto" not
-    settled by a study counts as None)."""
+    """A stopping rule's least tau to judge at a step. None: every step judges, for None, for
+    -1 (every tau clears it: a study file's "off") and for "auto" not settled by a study."""
     value = pruner.min_rank_correlation
-    return None if value == AUTO else value
+    return None if value == AUTO or (value is not None and value <= -1.0) else value
 
 
 def check_rank_correlation(owner: object, auto: bool = False) -> None:

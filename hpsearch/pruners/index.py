@@ -8,7 +8,9 @@ Contract:
   O(log n) (plus a list insertion) instead of a scan of every trial.
 - `PruningIndex()` keeps nothing (pruners that read no history: threshold).
 - `MedianIndex`: the number of complete trials and, per step, the sorted finite values the
-  complete trials reported there (running, pruned and failed trials do not count).
+  complete trials reported there (running, pruned and failed trials do not count); with the
+  guard (`agreement`), also their values per step by trial for `FinalAgreement`: the same
+  O(complete trials x steps) again.
 - `RungIndex(rungs)`: per rung step, the sorted finite values of every trial (finished or
   running) at that rung, a trial's value at a rung being its first report at a step >= the
   rung (`value_at`); `rungs(up_to)` lists the rungs <= up_to. A running

@@ -190,8 +190,9 @@ class FidelityPoints:
         """(rows, steps, values) of every point, kept across calls: O(new points) a call,
         plus a copy of the arrays when points were added."""
         if self._arrays is None:
-            width = len(self.rows[0]) if self.rows else 0
-            self._arrays = (np.empty((0, width)), np.empty(0), np.empty(0))
+            if not self.rows:  # nothing told yet: no width to fix
+                return np.empty((0, 0)), np.empty(0), np.empty(0)
+            self._arrays = (np.empty((0, len(self.rows[0]))), np.empty(0), np.empty(0))
         rows, steps, values = self._arrays
         n = len(steps)
         if len(self.rows) > n:

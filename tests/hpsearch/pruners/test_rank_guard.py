@@ -125,9 +125,16 @@ def test_auto_is_settled_by_the_strategy(pruner):
     assert hp.Study(space, strategy="random", pruner=pruner).pruner.min_rank_correlation is None
 
 
-def test_auto_outside_a_study_judges_at_every_step():
+def test_auto_outside_a_study_and_minus_one_judge_at_every_step():
     history = crossing(MIN_PAIRS)
     assert hp.ASHAPruner(max_resource=27).prune(1, 0.0, {1: 0.0}, history, "maximize")
+    # -1 (a study file's "off"): no complete trial needed before the first stop, as None
+    off = hp.ASHAPruner(max_resource=27, min_rank_correlation=-1.0)
+    assert off.prune(1, 0.0, {1: 0.0}, history[:3], "maximize")
+    assert hp.MedianPruner(n_startup_trials=3, min_rank_correlation=-1).prune(
+        1, 0.0, {1: 0.0}, history[:3], "maximize")
+    assert not hp.MedianPruner(n_startup_trials=3, min_rank_correlation=0.5).prune(
+        1, 0.0, {1: 0.0}, history[:3], "maximize")
 
 
 @pytest.mark.parametrize("kind", [hp.ASHAPruner, hp.MedianPruner])
