@@ -207,4 +207,4 @@ class FidelityPoints:
         return self._arrays
 
     def n_trials(self) -> int:
-        return len({number for number, _ in self._where})
+        return len(self._points_of)
